@@ -1,0 +1,50 @@
+/**
+ * Opens the embedded database endpoint with the backend chosen by the environment:
+ * a real Postgres when `databaseUrl` (or `DATABASE_URL`) is set, PGlite otherwise.
+ */
+import { PgliteBackend } from './pglite-backend.ts';
+import { PostgresBackend } from './postgres-backend.ts';
+import { startEmbeddedDbServer } from './server.ts';
+
+/** Options for {@link openEmbeddedDb}. */
+export interface OpenEmbeddedDbOptions {
+  /** Project state folder; PGlite data lives in `<stateDir>/db/`. */
+  stateDir: string;
+  /** Port on 127.0.0.1 (0 = any free port). */
+  port: number;
+  /** Real Postgres URL; defaults to `process.env.DATABASE_URL`. */
+  databaseUrl?: string;
+  /** Idle close delay for PGlite databases (ms); defaults to `BB_DB_IDLE_MS` or 60 000. */
+  idleMs?: number;
+  /** Most PGlite databases open at once; defaults to `BB_DB_MAX_OPEN` or 8. */
+  maxOpen?: number;
+  log?: (line: string) => void;
+}
+
+/** A running embedded database: its URL (`${url}/sql` is the Neon fetch endpoint) and how to stop it. */
+export interface EmbeddedDb {
+  readonly url: string;
+  readonly port: number;
+  /** Backend description, e.g. `pglite (/repo/.butterbase/db)`. */
+  readonly backend: string;
+  close(): Promise<void>;
+}
+
+export async function openEmbeddedDb(options: OpenEmbeddedDbOptions): Promise<EmbeddedDb> {
+  const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
+  const backend = databaseUrl
+    ? new PostgresBackend({ databaseUrl })
+    : new PgliteBackend({
+        stateDir: options.stateDir,
+        idleMs: options.idleMs ?? numberEnv('BB_DB_IDLE_MS'),
+        maxOpen: options.maxOpen ?? numberEnv('BB_DB_MAX_OPEN'),
+        log: options.log,
+      });
+  const server = await startEmbeddedDbServer({ backend, port: options.port, log: options.log });
+  return { url: server.url, port: server.port, backend: backend.description, close: () => server.close() };
+}
+
+function numberEnv(name: string): number | undefined {
+  const value = process.env[name];
+  return value ? Number(value) : undefined;
+}

@@ -1,0 +1,285 @@
+/**
+ * The embedded database endpoint: Neon's SQL-over-HTTP protocol on 127.0.0.1, so Workers use
+ * `@neondatabase/serverless` exactly as in production (`neonConfig.fetchEndpoint` points here).
+ *
+ * Protocol (as spoken by @neondatabase/serverless 1.x):
+ * - `POST /sql` with header `Neon-Connection-String: postgresql://user:pass@host/<database>`.
+ * - Body `{ query, params }` → `{ command, rowCount, rows, fields, rowAsArray }`; rows are arrays of
+ *   text (`Neon-Array-Mode: true`) or objects, values are Postgres text output or null.
+ * - Body `{ queries: [{ query, params }, …] }` → `{ results: [...] }`, all in one transaction
+ *   (`Neon-Batch-Isolation-Level`, `Neon-Batch-Read-Only`, `Neon-Batch-Deferrable`).
+ * - A Postgres error → 400 with Postgres's fields (`message`, `code`, `detail`, `constraint`, …);
+ *   the whole batch is rolled back. Anything else → 5xx with a plain-text reason.
+ * Every statement uses the extended protocol, so, as on Neon, one query string holds one statement.
+ * `CREATE DATABASE x` / `DROP DATABASE [IF EXISTS] x` are served by the backend (PGlite keeps one
+ * directory per database).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type pg from 'pg';
+import { DatabaseError, type LeasedClient, type SqlBackend } from './backend.ts';
+
+const maxBodyBytes = 32 * 1024 * 1024;
+const isolationLevels = new Set(['ReadUncommitted', 'ReadCommitted', 'RepeatableRead', 'Serializable']);
+const createDatabase = /^\s*create\s+database\s+"?([a-z_][a-z0-9_]*)"?\s*;?\s*$/i;
+const dropDatabase = /^\s*drop\s+database\s+(if\s+exists\s+)?"?([a-z_][a-z0-9_]*)"?(\s+with\s*\(\s*force\s*\))?\s*;?\s*$/i;
+
+/** Postgres error fields Neon forwards on a 400 (the client copies exactly these). */
+const errorFields = [
+  'severity', 'code', 'detail', 'hint', 'position', 'internalPosition', 'internalQuery', 'where',
+  'schema', 'table', 'column', 'dataType', 'constraint', 'file', 'line', 'routine',
+] as const;
+
+interface QueryData {
+  query: string;
+  params: unknown[];
+}
+
+interface BatchOptions {
+  isolationLevel?: string;
+  readOnly: boolean;
+  deferrable: boolean;
+}
+
+/** A bad request to the endpoint itself (not a SQL error). */
+class ProtocolError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/** Options for {@link startEmbeddedDbServer}. */
+export interface EmbeddedDbServerOptions {
+  backend: SqlBackend;
+  /** TCP port on 127.0.0.1; 0 picks a free one. */
+  port: number;
+  /** Log line sink for slow or failing requests. */
+  log?: (line: string) => void;
+}
+
+/** A running endpoint. */
+export interface EmbeddedDbServer {
+  /** Base URL, e.g. `http://127.0.0.1:5433`. The SQL path is `${url}/sql`. */
+  readonly url: string;
+  readonly port: number;
+  /** Stops accepting requests, waits for in-flight ones, then closes every database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the endpoint.
+ * @returns once it listens; rejects if the port is taken.
+ */
+export async function startEmbeddedDbServer(options: EmbeddedDbServerOptions): Promise<EmbeddedDbServer> {
+  const { backend } = options;
+  const log = options.log ?? (() => {});
+  const inFlight = new Set<Promise<void>>();
+  const server: Server = createServer((req, res) => {
+    const handled = handle(backend, req, res, log).catch((error) => {
+      log(`request failed: ${(error as Error).message}`);
+      if (!res.headersSent) sendText(res, 500, 'internal error');
+    });
+    inFlight.add(handled);
+    void handled.finally(() => inFlight.delete(handled));
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await Promise.allSettled([...inFlight]);
+        server.closeAllConnections();
+        await stopped;
+        await backend.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+async function handle(backend: SqlBackend, req: IncomingMessage, res: ServerResponse, log: (line: string) => void): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (req.method === 'GET' && url.pathname === '/health') {
+    sendJson(res, 200, { ok: true, backend: backend.description, ...backend.stats() });
+    return;
+  }
+  if (req.method !== 'POST' || (url.pathname !== '/sql' && url.pathname !== '/')) {
+    sendText(res, 404, 'not found: POST /sql');
+    return;
+  }
+  try {
+    const database = databaseFromHeader(req.headers['neon-connection-string']);
+    const arrayMode = req.headers['neon-array-mode'] === 'true';
+    const body = parseBody(await readBody(req));
+    const startedMs = Date.now();
+    if ('queries' in body) {
+      const batch = batchOptions(req);
+      const results = await backend.withClient(database, (client) => runBatch(client, body.queries, batch));
+      sendJson(res, 200, { results: results.map((r) => encodeResult(r, arrayMode)) });
+    } else {
+      const special = await runDatabaseStatement(backend, body.query);
+      const result = special ?? (await backend.withClient(database, (client) => runQuery(client, body)));
+      sendJson(res, 200, encodeResult(result, arrayMode));
+    }
+    const tookMs = Date.now() - startedMs;
+    if (tookMs > 2_000) log(`slow request on ${database}: ${tookMs} ms`);
+  } catch (error) {
+    if (error instanceof ProtocolError) {
+      sendText(res, error.status, error.message);
+    } else if (isPostgresError(error)) {
+      sendJson(res, 400, encodeError(error));
+    } else {
+      const message = error instanceof Error ? error.message : String(error);
+      log(`database unavailable: ${message}`);
+      sendText(res, 503, `database unavailable: ${message}`);
+    }
+  }
+}
+
+function databaseFromHeader(header: string | string[] | undefined): string {
+  if (typeof header !== 'string' || header === '') {
+    throw new ProtocolError(400, 'missing Neon-Connection-String header');
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(header);
+  } catch {
+    throw new ProtocolError(400, 'Neon-Connection-String is not a URL');
+  }
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (database === '') throw new ProtocolError(400, 'Neon-Connection-String names no database');
+  return database;
+}
+
+function batchOptions(req: IncomingMessage): BatchOptions {
+  const level = req.headers['neon-batch-isolation-level'];
+  if (level !== undefined && (typeof level !== 'string' || !isolationLevels.has(level))) {
+    throw new ProtocolError(400, `unknown Neon-Batch-Isolation-Level: ${String(level)}`);
+  }
+  return {
+    isolationLevel: level,
+    readOnly: req.headers['neon-batch-read-only'] === 'true',
+    deferrable: req.headers['neon-batch-deferrable'] === 'true',
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > maxBodyBytes) throw new ProtocolError(413, `request body over ${maxBodyBytes} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseBody(text: string): QueryData | { queries: QueryData[] } {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new ProtocolError(400, 'request body is not JSON');
+  }
+  if (body && typeof body === 'object' && Array.isArray((body as { queries?: unknown }).queries)) {
+    return { queries: (body as { queries: unknown[] }).queries.map(queryData) };
+  }
+  return queryData(body);
+}
+
+function queryData(value: unknown): QueryData {
+  const item = value as { query?: unknown; params?: unknown } | null;
+  if (!item || typeof item.query !== 'string') throw new ProtocolError(400, 'expected { query, params }');
+  if (item.params !== undefined && !Array.isArray(item.params)) throw new ProtocolError(400, 'params must be an array');
+  return { query: item.query, params: (item.params as unknown[] | undefined) ?? [] };
+}
+
+async function runDatabaseStatement(backend: SqlBackend, query: string): Promise<pg.QueryResult | undefined> {
+  const created = createDatabase.exec(query);
+  if (created) {
+    await backend.createDatabase(created[1]!.toLowerCase());
+    return emptyResult('CREATE');
+  }
+  const dropped = dropDatabase.exec(query);
+  if (dropped) {
+    await backend.dropDatabase(dropped[2]!.toLowerCase(), Boolean(dropped[1]));
+    return emptyResult('DROP');
+  }
+  return undefined;
+}
+
+function runQuery(client: LeasedClient, { query, params }: QueryData): Promise<pg.QueryResult> {
+  // queryMode 'extended' makes multi-statement strings fail here as they do on Neon.
+  return client.query({ text: query, values: params, rowMode: 'array', queryMode: 'extended' } as pg.QueryConfig);
+}
+
+async function runBatch(client: LeasedClient, queries: QueryData[], options: BatchOptions): Promise<pg.QueryResult[]> {
+  let begin = 'BEGIN';
+  if (options.isolationLevel) begin += ` ISOLATION LEVEL ${options.isolationLevel.replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase()}`;
+  if (options.readOnly) begin += ' READ ONLY';
+  if (options.deferrable) begin += ' DEFERRABLE';
+  await client.query(begin);
+  try {
+    const results: pg.QueryResult[] = [];
+    for (const query of queries) results.push(await runQuery(client, query));
+    await client.query('COMMIT');
+    return results;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  }
+}
+
+function emptyResult(command: string): pg.QueryResult {
+  return { command, rowCount: null, rows: [], fields: [], oid: 0 } as unknown as pg.QueryResult;
+}
+
+function encodeResult(result: pg.QueryResult, arrayMode: boolean) {
+  const fields = result.fields.map((f) => ({
+    name: f.name,
+    tableID: f.tableID,
+    columnID: f.columnID,
+    dataTypeID: f.dataTypeID,
+    dataTypeSize: f.dataTypeSize,
+    dataTypeModifier: f.dataTypeModifier,
+    format: 'text',
+  }));
+  const rows = arrayMode
+    ? result.rows
+    : (result.rows as unknown[][]).map((row) => Object.fromEntries(fields.map((f, i) => [f.name, row[i]])));
+  return { command: result.command, rowCount: result.rowCount, rows, fields, rowAsArray: arrayMode };
+}
+
+function isPostgresError(error: unknown): error is DatabaseError | pg.DatabaseError {
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof Error && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+}
+
+function encodeError(error: DatabaseError | pg.DatabaseError): Record<string, unknown> {
+  const body: Record<string, unknown> = { message: error.message };
+  for (const field of errorFields) {
+    const value = (error as unknown as Record<string, unknown>)[field];
+    if (value !== undefined) body[field] = value;
+  }
+  return body;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendText(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}

@@ -1,0 +1,68 @@
+-- Per-app database bootstrap: roles, current_user_id(), extensions, privileges, internal schemas.
+-- Runs once per app database, in one transaction, through DbGateway as the database owner.
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'butterbase_anon') THEN CREATE ROLE butterbase_anon NOLOGIN; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'butterbase_user') THEN CREATE ROLE butterbase_user NOLOGIN; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'butterbase_service') THEN CREATE ROLE butterbase_service NOLOGIN; END IF;
+END
+$$
+--> statement-breakpoint
+-- The owner must be a member of each role to SET LOCAL ROLE to it.
+GRANT butterbase_anon, butterbase_user, butterbase_service TO CURRENT_USER
+--> statement-breakpoint
+CREATE EXTENSION IF NOT EXISTS "uuid-ossp"
+--> statement-breakpoint
+CREATE EXTENSION IF NOT EXISTS pgcrypto
+--> statement-breakpoint
+-- pgvector is on Neon and PGlite; a plain Postgres without it still gets a working app.
+DO $$
+BEGIN
+  CREATE EXTENSION IF NOT EXISTS vector;
+EXCEPTION WHEN OTHERS THEN
+  RAISE NOTICE 'pgvector is not available: %', SQLERRM;
+END
+$$
+--> statement-breakpoint
+-- The end user's id (the access token's sub) for RLS policies; NULL for anonymous and service callers.
+CREATE OR REPLACE FUNCTION public.current_user_id() RETURNS text
+  LANGUAGE sql STABLE
+  AS $$ SELECT NULLIF(current_setting('request.jwt.claim.sub', true), '') $$
+--> statement-breakpoint
+GRANT EXECUTE ON FUNCTION public.current_user_id() TO butterbase_anon, butterbase_user, butterbase_service
+--> statement-breakpoint
+REVOKE CREATE ON SCHEMA public FROM PUBLIC
+--> statement-breakpoint
+GRANT USAGE ON SCHEMA public TO butterbase_anon, butterbase_user, butterbase_service
+--> statement-breakpoint
+-- Tables the owner creates later (schema apply) are reachable by all three roles; RLS decides rows.
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO butterbase_anon, butterbase_user, butterbase_service
+--> statement-breakpoint
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO butterbase_anon, butterbase_user, butterbase_service
+--> statement-breakpoint
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT EXECUTE ON FUNCTIONS TO butterbase_anon, butterbase_user, butterbase_service
+--> statement-breakpoint
+-- Platform internals: ledgers and bookkeeping. No grants: the three roles cannot see it.
+CREATE SCHEMA IF NOT EXISTS butterbase
+--> statement-breakpoint
+-- Schema-apply history (API.md §3.2 GET /migrations). id = hash of the applied SQL, so the same
+-- change applied twice never forks history.
+CREATE TABLE IF NOT EXISTS butterbase.schema_migrations (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  description text NOT NULL,
+  applied_sql text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+)
+--> statement-breakpoint
+-- Tables marked `_seed: true` in the schema DSL.
+CREATE TABLE IF NOT EXISTS butterbase.seed_tables (
+  table_name text PRIMARY KEY,
+  marked_at timestamptz NOT NULL DEFAULT now()
+)
+--> statement-breakpoint
+CREATE SCHEMA IF NOT EXISTS auth
+--> statement-breakpoint
+CREATE SCHEMA IF NOT EXISTS storage
+--> statement-breakpoint
+CREATE SCHEMA IF NOT EXISTS realtime

@@ -1,0 +1,8 @@
+/**
+ * The per-app bootstrap migrations, in order, bundled as text (wrangler `Text` rule for *.sql).
+ * Add a file here and it runs on every app database the next time it is provisioned or upgraded.
+ */
+import bootstrap from './0001_bootstrap.sql';
+import type { MigrationFile } from '../../workers/shared/migrator.ts';
+
+export const appMigrations: MigrationFile[] = [{ name: '0001_bootstrap', sql: bootstrap }];

@@ -1,0 +1,43 @@
+/**
+ * Node-side access to the control-plane database for the dev, migrate and deploy scripts, over the
+ * same Neon protocol the Workers use (the embedded endpoint locally, Neon in production).
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { neon, neonConfig } from '@neondatabase/serverless';
+import { migrate, type MigrateResult, type RunBatch } from '../../workers/shared/migrator.ts';
+
+/** Points the Neon driver at a local endpoint (`http://127.0.0.1:port/sql`); no-op when undefined. */
+export function useFetchEndpoint(endpoint: string | undefined): void {
+  if (endpoint) neonConfig.fetchEndpoint = endpoint;
+}
+
+/** A transaction-batch runner over one connection string. */
+export function batchRunner(connectionString: string): RunBatch {
+  const sql = neon(connectionString);
+  return async (statements) => {
+    const results = await sql.transaction(statements.map((s) => sql.query(s.query, s.params)));
+    return results as Record<string, unknown>[][];
+  };
+}
+
+/** Creates a database through the endpoint's maintenance connection; an existing one is fine. */
+export async function ensureDatabase(adminConnectionString: string, database: string): Promise<boolean> {
+  try {
+    await neon(adminConnectionString).query(`CREATE DATABASE ${database}`);
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code === '42P04') return false;
+    throw error;
+  }
+}
+
+/** Applies `migrations/control/*.sql` in order (ledger `public.control_migrations`). */
+export async function migrateControlPlane(connectionString: string, migrationsDir: string): Promise<MigrateResult> {
+  const dir = join(migrationsDir, 'control');
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort();
+  const migrations = await Promise.all(
+    files.map(async (f) => ({ name: f.replace(/\.sql$/, ''), sql: await readFile(join(dir, f), 'utf8') })),
+  );
+  return migrate(batchRunner(connectionString), 'public.control_migrations', migrations);
+}

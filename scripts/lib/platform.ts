@@ -1,0 +1,300 @@
+/**
+ * Starts the whole platform locally: the embedded database endpoint, the control-plane migrations,
+ * the bootstrap account and service key, and every Worker in one `wrangler dev` process (one `-c`
+ * per Worker). Used by `npm run dev`, the integration tests and the benchmarks, so all three run
+ * exactly the same thing.
+ *
+ * Per-instance settings (ports, database URLs, secrets) are written into generated wrangler configs
+ * under `<stateDir>/run/`, never into the source tree, so several instances can run side by side.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { neon } from '@neondatabase/serverless';
+import { parse as parseToml } from 'smol-toml';
+import { openEmbeddedDb, type EmbeddedDb } from '../../embedded-db/open.ts';
+import { randomBase64 } from '../../workers/shared/crypto.ts';
+import { mintServiceKey } from '../../workers/shared/keys.ts';
+import { ensureDatabase, migrateControlPlane, useFetchEndpoint } from './control-db.ts';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The Workers, primary (router) first. */
+export const workerConfigs = [
+  { name: 'router', config: 'wrangler.toml' },
+  { name: 'control', config: 'workers/control/wrangler.toml' },
+  { name: 'data', config: 'workers/data/wrangler.toml' },
+  { name: 'auth', config: 'workers/auth/wrangler.toml' },
+  { name: 'mcp', config: 'workers/mcp/wrangler.toml' },
+] as const;
+export type WorkerName = (typeof workerConfigs)[number]['name'];
+
+/** Options for {@link startPlatform}. */
+export interface StartPlatformOptions {
+  /** State folder (databases, Durable Object state, bootstrap key). */
+  stateDir: string;
+  /** Router port on 127.0.0.1; 0 picks a free one. */
+  port: number;
+  /** Embedded database port; 0 picks a free one. */
+  dbPort: number;
+  /** Use this real Postgres instead of PGlite. */
+  databaseUrl?: string;
+  /** Extra vars per Worker (override the defaults), e.g. `{ control: { PROVISIONER: 'neon' } }`. */
+  vars?: Partial<Record<WorkerName, Record<string, string>>>;
+  /** wrangler's log level. Default `warn`. */
+  logLevel?: 'debug' | 'info' | 'log' | 'warn' | 'error' | 'none';
+  /** Where platform output goes. Default: this process's stdout. */
+  log?: (line: string) => void;
+  /** Max wait for readiness. Default 180 s. */
+  readyTimeoutMs?: number;
+}
+
+/** A running platform. */
+export interface Platform {
+  /** Router base URL, e.g. `http://127.0.0.1:8787`. */
+  url: string;
+  /** The bootstrap account's service key. */
+  serviceKey: string;
+  /** True when this start created the key (it has not been shown before). */
+  serviceKeyIsNew: boolean;
+  accountId: string;
+  /** Embedded database endpoint (Neon protocol at `${dbUrl}/sql`). */
+  dbUrl: string;
+  /** Connection strings the Workers use, for tests that inspect the database directly. */
+  connections: { control: string; appTemplate: string; admin: string };
+  /** Stops wrangler, then the database (committed data is kept). */
+  stop(): Promise<void>;
+  /** Resolves when wrangler exits (for whatever reason). */
+  exited: Promise<number | null>;
+}
+
+const localHost = 'postgresql://postgres:local@localhost';
+
+/** Finds a free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function readOrCreateSecret(path: string, create: () => string): Promise<string> {
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch {
+    const value = create();
+    await writeFile(path, `${value}\n`, { mode: 0o600 });
+    await chmod(path, 0o600);
+    return value;
+  }
+}
+
+interface BootstrapFile {
+  account_id: string;
+  service_key: string;
+}
+
+/**
+ * Returns the bootstrap account and key, creating them on first run (file mode 0600). A stored key
+ * that was revoked is replaced by a new one.
+ */
+async function bootstrapAccount(stateDir: string, controlUrl: string): Promise<{ accountId: string; key: string; isNew: boolean }> {
+  const path = join(stateDir, 'bootstrap.json');
+  const sql = neon(controlUrl);
+  let stored: BootstrapFile | undefined;
+  try {
+    stored = JSON.parse(await readFile(path, 'utf8')) as BootstrapFile;
+  } catch {
+    stored = undefined;
+  }
+  if (stored) {
+    const rows = await sql.query(
+      `SELECT k.id FROM api_keys k JOIN accounts a ON a.id = k.account_id
+        WHERE a.id = $1 AND k.key_hash = encode(sha256(convert_to($2, 'UTF8')), 'hex') AND k.revoked_at IS NULL`,
+      [stored.account_id, stored.service_key],
+    );
+    if (rows.length > 0) return { accountId: stored.account_id, key: stored.service_key, isNew: false };
+  }
+  const [account] = await sql.query(
+    `INSERT INTO accounts (email, name) VALUES ('local@localhost', 'Local developer')
+     ON CONFLICT (email) DO UPDATE SET name = EXCLUDED.name RETURNING id`,
+  );
+  const accountId = String(account!.id);
+  const minted = await mintServiceKey();
+  await sql.query(
+    `INSERT INTO api_keys (account_id, name, key_prefix, key_hash, key_scope, scopes) VALUES ($1, 'bootstrap', $2, $3, 'account', ARRAY['*'])`,
+    [accountId, minted.prefix, minted.hash],
+  );
+  const file: BootstrapFile = { account_id: accountId, service_key: minted.plaintext };
+  await writeFile(path, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
+  await chmod(path, 0o600);
+  return { accountId, key: minted.plaintext, isNew: true };
+}
+
+/** Writes one generated wrangler config (JSON) with absolute paths and the instance's vars. */
+async function writeWorkerConfig(runDir: string, name: WorkerName, configPath: string, vars: Record<string, string>): Promise<string> {
+  const source = join(repoRoot, configPath);
+  const parsed = parseToml(await readFile(source, 'utf8')) as Record<string, unknown>;
+  const config = {
+    ...parsed,
+    main: resolve(dirname(source), String(parsed.main)),
+    vars: { ...(parsed.vars as Record<string, string> | undefined), ...vars },
+  };
+  const out = join(runDir, `${name}.json`);
+  await writeFile(out, JSON.stringify(config, null, 2), { mode: 0o600 });
+  return out;
+}
+
+async function waitReady(url: string, wrangler: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  while (Date.now() < deadline) {
+    if (wrangler.exitCode !== null) throw new Error(`wrangler exited with code ${wrangler.exitCode} before the platform was ready`);
+    try {
+      const response = await fetch(`${url}/health/ready`);
+      if (response.ok) return;
+      lastError = `${response.status} ${await response.text()}`;
+    } catch (error) {
+      lastError = (error as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the platform did not become ready within ${timeoutMs} ms (last: ${lastError})`);
+}
+
+/**
+ * Starts the platform and resolves once `/health/ready` answers.
+ * @throws Error when a port is taken, wrangler fails to start, or readiness times out.
+ */
+export async function startPlatform(options: StartPlatformOptions): Promise<Platform> {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const stateDir = resolve(options.stateDir);
+  const runDir = join(stateDir, 'run');
+  await mkdir(runDir, { recursive: true, mode: 0o700 });
+
+  const db: EmbeddedDb = await openEmbeddedDb({
+    stateDir,
+    port: options.dbPort,
+    databaseUrl: options.databaseUrl,
+    log: (line) => log(`[db] ${line}`),
+  });
+  let wrangler: ChildProcess | undefined;
+  try {
+    const fetchEndpoint = `${db.url}/sql`;
+    useFetchEndpoint(fetchEndpoint);
+    const connections = {
+      admin: `${localHost}/postgres`,
+      control: `${localHost}/butterbase_control`,
+      appTemplate: `${localHost}/{db}`,
+    };
+    await ensureDatabase(connections.admin, 'butterbase_control');
+    const migrated = await migrateControlPlane(connections.control, join(repoRoot, 'migrations'));
+    if (migrated.applied.length > 0) log(`[db] applied control-plane migrations: ${migrated.applied.join(', ')}`);
+    const masterKey = await readOrCreateSecret(join(stateDir, 'master.key'), () => randomBase64(32));
+    const account = await bootstrapAccount(stateDir, connections.control);
+
+    const port = options.port === 0 ? await freePort() : options.port;
+    const inspectorPort = await freePort();
+    const common = { NEON_FETCH_ENDPOINT: fetchEndpoint };
+    const defaults: Record<WorkerName, Record<string, string>> = {
+      router: {},
+      control: {
+        ...common,
+        CONTROL_DATABASE_URL: connections.control,
+        DATABASE_ADMIN_URL: connections.admin,
+        PLATFORM_MASTER_KEY: masterKey,
+        PROVISIONER: 'local',
+      },
+      data: { ...common, APP_DATABASE_URL_TEMPLATE: connections.appTemplate },
+      auth: { ...common, CONTROL_DATABASE_URL: connections.control, PLATFORM_MASTER_KEY: masterKey },
+      mcp: {},
+    };
+    const configFiles: string[] = [];
+    for (const worker of workerConfigs) {
+      const vars = { ...defaults[worker.name], ...options.vars?.[worker.name] };
+      configFiles.push(await writeWorkerConfig(runDir, worker.name, worker.config, vars));
+    }
+    const args = [
+      'dev',
+      ...configFiles.flatMap((file) => ['-c', file]),
+      '--ip', '127.0.0.1',
+      '--port', String(port),
+      '--inspector-port', String(inspectorPort),
+      '--persist-to', join(stateDir, 'wrangler'),
+      '--log-level', options.logLevel ?? 'warn',
+      '--show-interactive-dev-session=false',
+    ];
+    wrangler = spawn(join(repoRoot, 'node_modules/.bin/wrangler'), args, {
+      cwd: repoRoot,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        WRANGLER_REGISTRY_PATH: join(stateDir, 'registry'),
+        WRANGLER_SEND_METRICS: 'false',
+        WRANGLER_LOG_PATH: join(stateDir, 'logs'),
+        NO_COLOR: '1',
+      },
+    });
+    const forward = (prefix: string) => (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line.trim() !== '' && !line.includes('Unable to fetch the `Request.cf`') && !/getaddrinfo ENOTFOUND workers\.cloudflare\.com|GetAddrInfoReqWrap/.test(line)) {
+          log(`${prefix}${line}`);
+        }
+      }
+    };
+    wrangler.stdout!.on('data', forward('[workers] '));
+    wrangler.stderr!.on('data', forward('[workers] '));
+    const exited = new Promise<number | null>((r) => wrangler!.once('exit', (code) => r(code)));
+    const url = `http://127.0.0.1:${port}`;
+    await waitReady(url, wrangler, options.readyTimeoutMs ?? 180_000);
+
+    let stopping: Promise<void> | undefined;
+    const child = wrangler;
+    return {
+      url,
+      serviceKey: account.key,
+      serviceKeyIsNew: account.isNew,
+      accountId: account.accountId,
+      dbUrl: db.url,
+      connections,
+      exited,
+      stop() {
+        stopping ??= (async () => {
+          await stopProcessGroup(child, exited);
+          await db.close();
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    if (wrangler) await stopProcessGroup(wrangler, new Promise((r) => wrangler!.once('exit', r)));
+    await db.close();
+    throw error;
+  }
+}
+
+/** SIGTERM to wrangler's process group (it spawns workerd), SIGKILL after 10 s. */
+async function stopProcessGroup(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
+  if (child.exitCode !== null || child.pid === undefined) return;
+  const kill = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      /* already gone */
+    }
+  };
+  kill('SIGTERM');
+  const timer = setTimeout(() => kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+  // workerd may outlive wrangler briefly; make sure nothing of the group is left.
+  kill('SIGKILL');
+}

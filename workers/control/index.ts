@@ -1,0 +1,46 @@
+/**
+ * The control Worker: the platform API (accounts' keys, apps, config, audit logs) over HTTP from the
+ * router, plus the RPC the router calls on every request (`resolveGate`).
+ */
+import { WorkerEntrypoint } from 'cloudflare:workers';
+import { Hono } from 'hono';
+import type { ControlRpc, GateRequest, GateResult } from '../shared/contracts.ts';
+import { onError, onNotFound } from '../shared/http.ts';
+import { rpcResult, type RpcResult } from '../shared/rpc.ts';
+import { controlSql } from './db.ts';
+import type { Env } from './env.ts';
+import { apiKeyRoutes } from './routes/api-keys.ts';
+import { appRoutes } from './routes/apps.ts';
+import { auditLogRoutes } from './routes/audit-logs.ts';
+import { configRoutes } from './routes/config.ts';
+import { platformRoutes } from './routes/platform.ts';
+import { resolveGate } from './services/gate.ts';
+
+const app = new Hono<{ Bindings: Env }>();
+app.route('/', appRoutes);
+app.route('/', apiKeyRoutes);
+app.route('/', configRoutes);
+app.route('/', auditLogRoutes);
+app.route('/', platformRoutes);
+app.onError(onError);
+app.notFound(onNotFound);
+
+export default class ControlWorker extends WorkerEntrypoint<Env> implements ControlRpc {
+  override fetch(request: Request): Promise<Response> {
+    return Promise.resolve(app.fetch(request, this.env, this.ctx));
+  }
+
+  /** See {@link ControlRpc.resolveGate}. */
+  resolveGate(input: GateRequest): Promise<RpcResult<GateResult>> {
+    return rpcResult(() => resolveGate(this.env, this.ctx, input));
+  }
+
+  /** See {@link ControlRpc.ping}. */
+  ping(): Promise<RpcResult<{ databaseMs: number }>> {
+    return rpcResult(async () => {
+      const startedMs = Date.now();
+      await controlSql(this.env).query('SELECT 1');
+      return { databaseMs: Date.now() - startedMs };
+    });
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * Apps (API.md §2): create (idempotent per owner + name), list, status, delete, config.
+ */
+import { z } from 'zod';
+import { randomBase64, randomString } from '../../shared/crypto.ts';
+import { ApiError } from '../../shared/errors.ts';
+import { newAppId } from '../../shared/ids.ts';
+import { isPgError } from '../../shared/pg-errors.ts';
+import type { ServiceKeyPrincipal } from '../../shared/principal.ts';
+import { appIdPattern } from '../../shared/validation.ts';
+import { keyManagesApp } from '../authz.ts';
+import { controlSql } from '../db.ts';
+import type { Env } from '../env.ts';
+import { provisionerFor } from '../provisioners/provisioner.ts';
+import { needsProvisioning, provisionApp } from './provisioning.ts';
+
+const subdomainPattern = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+
+/** Body of POST /init (strict: only these fields). */
+export const initAppBody = z.object({
+  name: z.string().min(1).max(63).regex(/^[a-z0-9][a-z0-9_-]*$/, 'must start with a lowercase letter or digit and contain only a-z, 0-9, "_" and "-"'),
+  subdomain: z.string().min(1).max(63).regex(subdomainPattern, 'must be lowercase letters, digits and inner hyphens').optional(),
+  region: z.string().min(1).max(40).optional(),
+  organization_id: z.string().max(100).optional(),
+}).strict();
+export type InitAppBody = z.infer<typeof initAppBody>;
+
+/** An apps row as read back. */
+export interface AppRow {
+  id: string;
+  account_id: string;
+  name: string;
+  subdomain: string;
+  db_name: string;
+  region: string;
+  provisioning_status: 'provisioning' | 'ready' | 'failed' | 'migrating' | 'deleting';
+  provisioning_error: string | null;
+  provisioning_lease_until: string | null;
+  db_provisioned: boolean;
+  anon_key: string;
+  allowed_origins: string[];
+  storage_config: Record<string, unknown>;
+  jwt_config: { accessTokenTtl: string; refreshTokenTtlDays: number };
+  auth_config: Record<string, unknown>;
+  auth_hook_function: string | null;
+  access_mode: 'public' | 'authenticated';
+  paused: boolean;
+  paused_at: string | null;
+  paused_reason: string | null;
+  rate_limit_per_minute: number | null;
+  visibility: string;
+  listed: boolean;
+  env_vars: Record<string, string>;
+  env_updated_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Context every app operation needs. */
+export interface AppContext {
+  env: Env;
+  ctx: ExecutionContext;
+  caller: ServiceKeyPrincipal;
+  /** Public API base, e.g. `https://api.butterbase.ai`. */
+  apiBase: string;
+}
+
+function appUrl(env: Env, subdomain: string): string {
+  return (env.APP_URL_TEMPLATE || 'https://{subdomain}.butterbase.dev').replace('{subdomain}', subdomain);
+}
+
+function initResponse(c: AppContext, row: AppRow) {
+  return {
+    app_id: row.id,
+    name: row.name,
+    db_provisioned: row.db_provisioned,
+    provisioning_status: row.provisioning_status,
+    provisioning_error: row.provisioning_error,
+    api_url: `${c.apiBase}/v1/${row.id}`,
+    subdomain: row.subdomain,
+    url: appUrl(c.env, row.subdomain),
+    anon_key: row.anon_key,
+    region: row.region,
+    _meta: {
+      next_actions: [
+        { action: 'poll_status', description: `GET /apps/${row.id}/status until provisioning_status is "ready"`, recommended: row.provisioning_status !== 'ready' },
+        { action: 'apply_schema', description: `POST /v1/${row.id}/schema/apply with your tables (dry_run first)`, recommended: row.provisioning_status === 'ready' },
+      ],
+    },
+  };
+}
+
+function subdomainFromName(name: string): string {
+  const base = name.replace(/_/g, '-').replace(/-+/g, '-').replace(/^-+|-+$/g, '');
+  return base === '' ? 'app' : base.slice(0, 58).replace(/-+$/, '');
+}
+
+/**
+ * POST /init: creates the app and starts provisioning in the background, or returns the caller's
+ * existing app of that name (a failed one is retried).
+ * @returns status 201 for a new app, 200 for an existing one, and the §2 body.
+ * @throws ApiError VALIDATION_INVALID_SCHEMA (unknown region), RESOURCE_ALREADY_EXISTS (explicit subdomain taken),
+ *   AUTH_INSUFFICIENT_PERMISSIONS (app-scoped key).
+ */
+export async function initApp(c: AppContext, body: InitAppBody): Promise<{ status: 200 | 201; body: ReturnType<typeof initResponse> }> {
+  const { env } = c;
+  const regions = (env.REGIONS || 'us-east-1').split(',').map((r) => r.trim());
+  const region = body.region ?? env.DEFAULT_REGION ?? regions[0]!;
+  if (!regions.includes(region)) {
+    throw new ApiError('VALIDATION_INVALID_SCHEMA', `Unknown region "${region}".`, {
+      details: [{ path: 'region', message: `must be one of ${regions.join(', ')}`, code: 'invalid_value' }],
+      remediation: `Pick one of: ${regions.join(', ')} (GET /v1/regions).`,
+    });
+  }
+  const sql = controlSql(env);
+  const existing = await findByName(env, c.caller.accountId, body.name);
+  if (existing) return { status: 200, body: initResponse(c, await retryIfFailed(c, existing)) };
+
+  for (let attempt = 0; attempt < 6; attempt++) {
+    const subdomain = body.subdomain ?? (attempt === 0 ? subdomainFromName(body.name) : `${subdomainFromName(body.name)}-${randomString(4, 'abcdefghijklmnopqrstuvwxyz0123456789')}`);
+    const id = newAppId();
+    try {
+      const rows = (await sql.query(
+        `INSERT INTO apps (id, account_id, name, subdomain, db_name, region, anon_key)
+         VALUES ($1, $2, $3, $4, $1, $5, $6)
+         ON CONFLICT (account_id, name) DO NOTHING RETURNING *`,
+        [id, c.caller.accountId, body.name, subdomain, region, randomBase64(32)],
+      )) as unknown as AppRow[];
+      const row = rows[0];
+      if (!row) {
+        // A concurrent /init with the same name won the race: return its app.
+        const winner = await findByName(env, c.caller.accountId, body.name);
+        if (winner) return { status: 200, body: initResponse(c, winner) };
+        continue;
+      }
+      c.ctx.waitUntil(provisionApp(env, row.id));
+      return { status: 201, body: initResponse(c, row) };
+    } catch (error) {
+      if (isPgError(error) && error.code === '23505' && error.constraint === 'apps_subdomain_key') {
+        if (body.subdomain) {
+          throw new ApiError('RESOURCE_ALREADY_EXISTS', `Subdomain "${body.subdomain}" is already taken.`, {
+            remediation: 'Choose another subdomain, or omit it to get one derived from the name.',
+          });
+        }
+        continue;
+      }
+      throw error;
+    }
+  }
+  throw new ApiError('RESOURCE_CONFLICT', 'Could not find a free subdomain for this app name.', {
+    remediation: 'Pass an explicit, unusual subdomain.',
+  });
+}
+
+async function findByName(env: Env, accountId: string, name: string): Promise<AppRow | undefined> {
+  const rows = (await controlSql(env).query('SELECT * FROM apps WHERE account_id = $1 AND name = $2', [accountId, name])) as unknown as AppRow[];
+  return rows[0];
+}
+
+async function retryIfFailed(c: AppContext, row: AppRow): Promise<AppRow> {
+  if (row.provisioning_status === 'failed') {
+    const rows = (await controlSql(c.env).query(
+      `UPDATE apps SET provisioning_status = 'provisioning', provisioning_error = NULL, provisioning_lease_until = NULL, updated_at = now()
+        WHERE id = $1 AND provisioning_status = 'failed' RETURNING *`,
+      [row.id],
+    )) as unknown as AppRow[];
+    row = rows[0] ?? row;
+  }
+  if (needsProvisioning(row)) c.ctx.waitUntil(provisionApp(c.env, row.id));
+  return row;
+}
+
+/**
+ * Loads an app the caller may manage.
+ * @throws ApiError APP_NOT_FOUND when it does not exist or belongs to someone else (existence is hidden).
+ */
+export async function loadOwnedApp(env: Env, caller: ServiceKeyPrincipal, appId: string): Promise<AppRow> {
+  if (!appIdPattern.test(appId)) throw new ApiError('APP_NOT_FOUND', `App ${appId} not found.`);
+  const rows = (await controlSql(env).query('SELECT * FROM apps WHERE id = $1', [appId])) as unknown as AppRow[];
+  const row = rows[0];
+  if (!row || !keyManagesApp(caller, row)) throw new ApiError('APP_NOT_FOUND', `App ${appId} not found.`);
+  return row;
+}
+
+/** GET /apps: the caller's apps, newest first. Stalled provisioning is resumed in the background. */
+export async function listApps(c: AppContext) {
+  const rows = (await controlSql(c.env).query(
+    'SELECT * FROM apps WHERE account_id = $1 ORDER BY created_at DESC, id',
+    [c.caller.accountId],
+  )) as unknown as AppRow[];
+  const visible = rows.filter((r) => keyManagesApp(c.caller, r));
+  for (const row of visible) if (needsProvisioning(row)) c.ctx.waitUntil(provisionApp(c.env, row.id));
+  return {
+    apps: visible.map((r) => ({
+      id: r.id,
+      name: r.name,
+      subdomain: r.subdomain,
+      db_name: r.db_name,
+      db_provisioned: r.db_provisioned,
+      provisioning_status: r.provisioning_status,
+      region: r.region,
+      visibility: r.visibility,
+      listed: r.listed,
+      created_at: r.created_at,
+    })),
+  };
+}
+
+/** GET /apps/{id}/status. A `provisioning` app nobody is working on is resumed. */
+export async function appStatus(c: AppContext, appId: string) {
+  const row = await loadOwnedApp(c.env, c.caller, appId);
+  if (needsProvisioning(row)) c.ctx.waitUntil(provisionApp(c.env, row.id));
+  return {
+    app_id: row.id,
+    name: row.name,
+    db_provisioned: row.db_provisioned,
+    provisioning_status: row.provisioning_status,
+    provisioning_error: row.provisioning_error,
+  };
+}
+
+/**
+ * DELETE /apps/{id}: drops the app's database, then its record (signing keys and app-scoped keys go
+ * with it; audit rows stay). A failed drop leaves the app in `deleting`; deleting again retries.
+ * @throws ApiError APP_NOT_FOUND, EXTERNAL_DB_ERROR
+ */
+export async function deleteApp(c: AppContext, appId: string): Promise<{ message: string; app_id: string }> {
+  const row = await loadOwnedApp(c.env, c.caller, appId);
+  const sql = controlSql(c.env);
+  await sql.query(`UPDATE apps SET provisioning_status = 'deleting', updated_at = now() WHERE id = $1`, [row.id]);
+  await provisionerFor(c.env).dropDatabase(row.db_name);
+  await sql.transaction([
+    sql.query('DELETE FROM api_keys WHERE target_app_id = $1', [row.id]),
+    sql.query('DELETE FROM apps WHERE id = $1', [row.id]),
+  ]);
+  return { message: `App ${row.id} and its database were deleted.`, app_id: row.id };
+}
+
+/** GET /v1/{app}/config: the app record (§2) plus the public anon key and pause state. */
+export function configOf(row: AppRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    subdomain: row.subdomain,
+    db_name: row.db_name,
+    db_provisioned: row.db_provisioned,
+    provisioning_status: row.provisioning_status,
+    region: row.region,
+    allowed_origins: row.allowed_origins,
+    storage_config: row.storage_config,
+    jwt_config: row.jwt_config,
+    auth_hook_function: row.auth_hook_function,
+    access_mode: row.access_mode,
+    paused: row.paused,
+    paused_at: row.paused_at,
+    paused_reason: row.paused_reason,
+    anon_key: row.anon_key,
+    visibility: row.visibility,
+    listed: row.listed,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}

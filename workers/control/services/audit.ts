@@ -1,0 +1,107 @@
+/**
+ * The audit log (API.md §2 GET /v1/{app_id}/audit-logs): who changed what, when, and whether it worked.
+ */
+import { z } from 'zod';
+import type { Principal } from '../../shared/principal.ts';
+import { controlSql } from '../db.ts';
+import type { Env } from '../env.ts';
+
+/** One audit entry to write. */
+export interface AuditEntry {
+  appId: string | null;
+  category: 'auth' | 'admin' | 'function';
+  eventType: string;
+  action: 'create' | 'update' | 'delete' | 'invoke' | 'enable' | 'disable' | 'login' | 'logout' | 'read';
+  resourceType?: string | null;
+  resourceId?: string | null;
+  actor: Principal | { kind: 'system' };
+  eventData?: Record<string, unknown>;
+  ipAddress?: string | null;
+  userAgent?: string | null;
+  success?: boolean;
+  errorMessage?: string | null;
+  correlationId?: string | null;
+}
+
+function actorOf(actor: AuditEntry['actor']): { type: string; id: string | null } {
+  switch (actor.kind) {
+    case 'service_key':
+      return { type: 'service_key', id: actor.keyId };
+    case 'end_user':
+      return { type: 'end_user', id: actor.userId };
+    case 'system':
+      return { type: 'system', id: null };
+    default:
+      return { type: 'anonymous', id: null };
+  }
+}
+
+/** Writes one entry. Audit failures are logged, never surfaced to the caller. */
+export async function recordAudit(env: Env, entry: AuditEntry): Promise<void> {
+  const actor = actorOf(entry.actor);
+  try {
+    await controlSql(env).query(
+      `INSERT INTO audit_logs (app_id, category, event_type, action, resource_type, resource_id, actor_type, actor_id,
+         event_data, ip_address, user_agent, success, error_message, correlation_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+      [
+        entry.appId, entry.category, entry.eventType, entry.action, entry.resourceType ?? null, entry.resourceId ?? null,
+        actor.type, actor.id, JSON.stringify(entry.eventData ?? {}), entry.ipAddress ?? null, entry.userAgent ?? null,
+        entry.success ?? true, entry.errorMessage ?? null, entry.correlationId ?? null,
+      ],
+    );
+  } catch (error) {
+    console.error(`[audit] write failed for ${entry.eventType}: ${String(error)}`);
+  }
+}
+
+const isoDate = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO-8601 date');
+
+/** Query of GET /v1/{app_id}/audit-logs (API.md §2). `user_id` is an alias of `actor_id`. */
+export const auditLogQuery = z.object({
+  category: z.enum(['auth', 'admin', 'function']).optional(),
+  event_type: z.string().max(100).optional(),
+  action: z.enum(['create', 'update', 'delete', 'invoke', 'enable', 'disable', 'login', 'logout', 'read']).optional(),
+  resource_type: z.string().max(100).optional(),
+  resource_id: z.string().max(200).optional(),
+  actor_id: z.string().max(200).optional(),
+  user_id: z.string().max(200).optional(),
+  from: isoDate.optional(),
+  to: isoDate.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  offset: z.coerce.number().int().min(0).default(0),
+}).strict();
+export type AuditLogQuery = z.infer<typeof auditLogQuery>;
+
+/** Lists an app's audit entries newest first, with `total` and `nextOffset` (null on the last page). */
+export async function queryAuditLogs(env: Env, appId: string, query: AuditLogQuery) {
+  const conditions = ['app_id = $1'];
+  const params: unknown[] = [appId];
+  const add = (sqlText: string, value: unknown) => {
+    params.push(value);
+    conditions.push(sqlText.replace('?', `$${params.length}`));
+  };
+  if (query.category) add('category = ?', query.category);
+  if (query.event_type) add('event_type = ?', query.event_type);
+  if (query.action) add('action = ?', query.action);
+  if (query.resource_type) add('resource_type = ?', query.resource_type);
+  if (query.resource_id) add('resource_id = ?', query.resource_id);
+  const actorId = query.actor_id ?? query.user_id;
+  if (actorId) add('actor_id = ?', actorId);
+  if (query.from) add('created_at >= ?', query.from);
+  if (query.to) add('created_at < ?', query.to);
+  const where = conditions.join(' AND ');
+  const sql = controlSql(env);
+  const [logs, counts] = await sql.transaction([
+    sql.query(
+      `SELECT id, app_id, category, event_type, action, resource_type, resource_id, actor_type, actor_id, event_data,
+              ip_address, user_agent, success, error_message, correlation_id, created_at
+         FROM audit_logs WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT ${query.limit} OFFSET ${query.offset}`,
+      params,
+    ),
+    sql.query(`SELECT count(*)::int AS total FROM audit_logs WHERE ${where}`, params),
+  ]);
+  const total = Number((counts as { total: number }[])[0]?.total ?? 0);
+  const nextOffset = query.offset + query.limit < total ? query.offset + query.limit : null;
+  return { logs, total, limit: query.limit, offset: query.offset, nextOffset };
+}

@@ -1,0 +1,163 @@
+/**
+ * Resolves who is calling and which app they address, in one control-plane query (API.md §1.2):
+ * `bb_sk_…` → service key (hash lookup; unknown or revoked → AUTH_INVALID_API_KEY);
+ * JWT with `iss` = `butterbase:app:{id}` → end user (RS256-verified against the app's keys);
+ * the app's anon key → anonymous; nothing → anonymous; anything else → AUTH_INVALID_TOKEN.
+ */
+import { decodeJwt, decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, type JWK } from 'jose';
+import { z } from 'zod';
+import type { AppGate, GateRequest, GateResult } from '../../shared/contracts.ts';
+import { sha256Hex, timingSafeEqual } from '../../shared/crypto.ts';
+import { serviceKeyPattern } from '../../shared/keys.ts';
+import type { Principal } from '../../shared/principal.ts';
+import { controlSql } from '../db.ts';
+import type { Env } from '../env.ts';
+
+const issuerPrefix = 'butterbase:app:';
+/** Write `last_used_at` at most this often per key per isolate. */
+const lastUsedWriteIntervalMs = 60_000;
+const lastUsedWrites = new Map<string, number>();
+/** Imported public keys by kid; a kid's key never changes, so this cache never goes stale. */
+const publicKeys = new Map<string, CryptoKey | Uint8Array>();
+
+const accessClaims = z.object({
+  sub: z.string().min(1),
+  email: z.string().nullable().optional(),
+  email_verified: z.boolean().optional(),
+});
+
+interface GateRow {
+  key: { id: string; account_id: string; scopes: string[] } | null;
+  app: {
+    id: string; account_id: string; name: string; provisioning_status: AppGate['provisioningStatus']; paused: boolean;
+    paused_reason: string | null; allowed_origins: string[]; access_mode: AppGate['accessMode'];
+    rate_limit_per_minute: number | null; anon_key: string;
+  } | null;
+  jwk: JWK | null;
+}
+
+type Bearer =
+  | { kind: 'none' }
+  | { kind: 'service_key'; hash: string }
+  | { kind: 'malformed_key' }
+  | { kind: 'app_jwt'; token: string; appId: string; kid: string }
+  | { kind: 'other_jwt' }
+  | { kind: 'opaque'; token: string };
+
+async function classifyBearer(token: string | null): Promise<Bearer> {
+  if (!token) return { kind: 'none' };
+  if (token.startsWith('bb_sk_')) {
+    return serviceKeyPattern.test(token) ? { kind: 'service_key', hash: await sha256Hex(token) } : { kind: 'malformed_key' };
+  }
+  if (token.split('.').length === 3) {
+    try {
+      const { iss } = decodeJwt(token);
+      const { kid } = decodeProtectedHeader(token);
+      if (typeof iss === 'string' && iss.startsWith(issuerPrefix) && typeof kid === 'string') {
+        return { kind: 'app_jwt', token, appId: iss.slice(issuerPrefix.length), kid };
+      }
+    } catch {
+      return { kind: 'other_jwt' };
+    }
+    return { kind: 'other_jwt' };
+  }
+  return { kind: 'opaque', token };
+}
+
+/**
+ * One round trip: the key row, the app row and the token's public key.
+ * @throws ApiError EXTERNAL_DB_ERROR when the control database is unreachable.
+ */
+export async function resolveGate(env: Env, ctx: ExecutionContext, input: GateRequest): Promise<GateResult> {
+  const bearer = await classifyBearer(input.bearer);
+  const lookupAppId = input.appId ?? (bearer.kind === 'app_jwt' ? bearer.appId : null);
+  const sql = controlSql(env);
+  const [row] = (await sql.query(
+    `SELECT
+       (SELECT row_to_json(k) FROM (SELECT id, account_id, scopes FROM api_keys
+          WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())) k) AS key,
+       (SELECT row_to_json(a) FROM (SELECT id, account_id, name, provisioning_status, paused, paused_reason,
+          allowed_origins, access_mode, rate_limit_per_minute, anon_key FROM apps WHERE id = $2) a) AS app,
+       (SELECT public_jwk FROM app_signing_keys WHERE kid = $3 AND app_id = $2) AS jwk`,
+    [bearer.kind === 'service_key' ? bearer.hash : null, lookupAppId, bearer.kind === 'app_jwt' ? bearer.kid : null],
+  )) as unknown as GateRow[];
+  const appRow = row?.app ?? null;
+  const app: AppGate | null =
+    appRow && input.appId
+      ? {
+          id: appRow.id,
+          accountId: appRow.account_id,
+          name: appRow.name,
+          provisioningStatus: appRow.provisioning_status,
+          paused: appRow.paused,
+          pausedReason: appRow.paused_reason,
+          allowedOrigins: appRow.allowed_origins,
+          accessMode: appRow.access_mode,
+          rateLimitPerMinute: appRow.rate_limit_per_minute ?? Number(env.RATE_LIMIT_PER_MINUTE || 100),
+        }
+      : null;
+  const principal = await principalFor(bearer, row ?? { key: null, app: null, jwk: null }, input.appId);
+  if (principal.kind === 'service_key') touchKey(env, ctx, principal.keyId);
+  return { principal, app };
+}
+
+async function principalFor(bearer: Bearer, row: GateRow, pathAppId: string | null): Promise<Principal> {
+  switch (bearer.kind) {
+    case 'none':
+      return { kind: 'anonymous' };
+    case 'malformed_key':
+      return { kind: 'invalid', code: 'AUTH_INVALID_API_KEY', message: 'The service key is malformed (expected bb_sk_ followed by 40 hex characters).' };
+    case 'service_key':
+      return row.key
+        ? { kind: 'service_key', keyId: row.key.id, accountId: row.key.account_id, scopes: row.key.scopes }
+        : { kind: 'invalid', code: 'AUTH_INVALID_API_KEY', message: 'The service key is unknown or has been revoked.' };
+    case 'app_jwt':
+      if (pathAppId && pathAppId !== bearer.appId) {
+        return { kind: 'invalid', code: 'AUTH_INVALID_END_USER_JWT', message: 'The access token was issued for a different app.' };
+      }
+      return verifyAccessToken(bearer, row);
+    case 'other_jwt':
+      return { kind: 'invalid', code: 'AUTH_INVALID_TOKEN', message: 'The bearer token is not a Butterbase token.' };
+    case 'opaque':
+      if (row.app && timingSafeEqual(bearer.token, row.app.anon_key)) return { kind: 'anonymous' };
+      return { kind: 'invalid', code: 'AUTH_INVALID_TOKEN', message: 'The bearer token is not recognised.' };
+  }
+}
+
+async function verifyAccessToken(bearer: Extract<Bearer, { kind: 'app_jwt' }>, row: GateRow): Promise<Principal> {
+  if (!row.app || !row.jwk) {
+    return { kind: 'invalid', code: 'AUTH_INVALID_END_USER_JWT', message: 'The access token was not signed by a key of this app.' };
+  }
+  try {
+    let key = publicKeys.get(bearer.kid);
+    if (!key) {
+      key = await importJWK(row.jwk, 'RS256');
+      publicKeys.set(bearer.kid, key);
+    }
+    const { payload } = await jwtVerify(bearer.token, key, { algorithms: ['RS256'], issuer: `${issuerPrefix}${bearer.appId}` });
+    const claims = accessClaims.parse(payload);
+    return {
+      kind: 'end_user',
+      appId: bearer.appId,
+      userId: claims.sub,
+      email: claims.email ?? null,
+      emailVerified: claims.email_verified ?? false,
+    };
+  } catch (error) {
+    if (error instanceof joseErrors.JWTExpired) {
+      return { kind: 'invalid', code: 'AUTH_END_USER_JWT_EXPIRED', message: 'The access token has expired.' };
+    }
+    return { kind: 'invalid', code: 'AUTH_INVALID_END_USER_JWT', message: 'The access token is invalid.' };
+  }
+}
+
+function touchKey(env: Env, ctx: ExecutionContext, keyId: string): void {
+  const now = Date.now();
+  if (now - (lastUsedWrites.get(keyId) ?? 0) < lastUsedWriteIntervalMs) return;
+  lastUsedWrites.set(keyId, now);
+  ctx.waitUntil(
+    controlSql(env)
+      .query('UPDATE api_keys SET last_used_at = now() WHERE id = $1', [keyId])
+      .then(() => undefined, (error: unknown) => console.error(`[gate] last_used_at update failed: ${String(error)}`)),
+  );
+}

@@ -1,0 +1,7 @@
+import type { DbEnv } from '../shared/db.ts';
+
+/** Bindings of the data Worker (workers/data/wrangler.toml). */
+export interface Env extends DbEnv {
+  /** App database URL with `{db}` for the database name (= app id), e.g. `postgresql://u:p@host/{db}` (secret). */
+  APP_DATABASE_URL_TEMPLATE: string;
+}

@@ -1,0 +1,140 @@
+/**
+ * The router Worker: the one public entry. Assigns the request id, resolves the caller and the app
+ * in one control RPC, answers CORS, enforces the per-app request budget (RateLimiter) and the pause
+ * gate, then forwards to the concern Worker over a service binding (DESIGN.md "Request flow").
+ */
+import { ApiError } from '../shared/errors.ts';
+import { encodeAppGate, errorResponse } from '../shared/http.ts';
+import { encodePrincipal, internalHeaders, keyCoversApp, type Principal } from '../shared/principal.ts';
+import { unwrap } from '../shared/rpc.ts';
+import type { AppGate } from '../shared/contracts.ts';
+import { corsHeaders, preflightHeaders } from './cors.ts';
+import { classify, type RouteDecision } from './routes.ts';
+import type { Env } from './env.ts';
+
+export { RateLimiter } from '../../durable-objects/rate-limiter.ts';
+
+const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+const version = '0.1.0';
+
+export default {
+  async fetch(request: Request, env: Env): Promise<Response> {
+    const incoming = request.headers.get(internalHeaders.requestId);
+    const id = incoming && requestIdPattern.test(incoming) ? incoming : crypto.randomUUID();
+    const origin = request.headers.get('origin');
+    const url = new URL(request.url);
+    const decision = classify(url.pathname);
+    let allowedOrigins: string[] | null = null;
+    let extraHeaders: Record<string, string> = {};
+    try {
+      if (decision.kind === 'health') return finish(await health(env, decision.ready), id, origin, null, {});
+      if (decision.kind === 'not_found') {
+        throw new ApiError('RESOURCE_NOT_FOUND', `No route for ${request.method} ${url.pathname}.`, {
+          remediation: 'Check the path against the API reference (butterbase_docs topic "rest").',
+        });
+      }
+      const gate = unwrap(await env.CONTROL.resolveGate({ appId: decision.appId, bearer: bearerOf(request) }));
+      const app = gate.app;
+      if (decision.family !== 'platform') allowedOrigins = app?.allowedOrigins ?? null;
+      if (request.method === 'OPTIONS' && request.headers.has('access-control-request-method')) {
+        return finish(new Response(null, { status: 204, headers: preflightHeaders(request.headers.get('access-control-request-headers')) }), id, origin, allowedOrigins, {});
+      }
+      if (decision.family === 'app') {
+        if (!app || !callerMaySeeApp(gate.principal, app)) throw appNotFound(decision.appId);
+        extraHeaders = await takeBudget(env, app);
+      }
+      if (gate.principal.kind === 'invalid' && decision.family !== 'auth') {
+        throw new ApiError(gate.principal.code, gate.principal.message);
+      }
+      if (decision.dataPlane && app?.paused) {
+        throw new ApiError('APP_PAUSED', `App ${app.id} is paused.`, {
+          details: { paused_reason: app.pausedReason },
+          headers: { 'retry-after': '60' },
+        });
+      }
+      if (decision.kind === 'unavailable') {
+        throw new ApiError('FEATURE_NOT_AVAILABLE', `The ${decision.feature} API is not available on this deployment yet.`);
+      }
+      const response = await forward(env, decision, request, id, gate.principal, app);
+      return finish(response, id, origin, allowedOrigins, extraHeaders);
+    } catch (error) {
+      return finish(errorResponse(error, id), id, origin, allowedOrigins, extraHeaders);
+    }
+  },
+} satisfies ExportedHandler<Env>;
+
+function bearerOf(request: Request): string | null {
+  const header = request.headers.get('authorization');
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match ? match[1]! : null;
+}
+
+/** Service keys see only their account's apps (and app-scoped keys only their app); others get 404. */
+function callerMaySeeApp(principal: Principal, app: AppGate): boolean {
+  if (principal.kind !== 'service_key') return true;
+  return principal.accountId === app.accountId && keyCoversApp(principal, app.id);
+}
+
+function appNotFound(appId: string | null): ApiError {
+  return new ApiError('APP_NOT_FOUND', `App ${appId ?? ''} not found.`);
+}
+
+/** Takes one token of the app's per-minute budget; over budget → 429 QUOTA_RATE_LIMIT + Retry-After. */
+async function takeBudget(env: Env, app: AppGate): Promise<Record<string, string>> {
+  const limiter = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`app:${app.id}`));
+  const decision = await limiter.take(app.rateLimitPerMinute, 60);
+  const headers = {
+    'x-ratelimit-limit': String(decision.limit),
+    'x-ratelimit-remaining': String(decision.remaining),
+    'x-ratelimit-reset': String(decision.resetSeconds),
+  };
+  if (!decision.allowed) {
+    throw new ApiError('QUOTA_RATE_LIMIT', `Rate limit of ${decision.limit} requests per minute exceeded for app ${app.id}.`, {
+      details: { limit: decision.limit, window_seconds: 60, retry_after_seconds: decision.retryAfterSeconds },
+      headers: { ...headers, 'retry-after': String(decision.retryAfterSeconds) },
+    });
+  }
+  return headers;
+}
+
+async function forward(
+  env: Env,
+  decision: Extract<RouteDecision, { kind: 'forward' }>,
+  request: Request,
+  id: string,
+  principal: Principal,
+  app: AppGate | null,
+): Promise<Response> {
+  const headers = new Headers(request.headers);
+  for (const name of [...headers.keys()]) if (name.startsWith('x-bb-')) headers.delete(name);
+  headers.set(internalHeaders.requestId, id);
+  headers.set(internalHeaders.principal, encodePrincipal(principal));
+  headers.set(internalHeaders.clientIp, request.headers.get('cf-connecting-ip') ?? 'unknown');
+  if (app) headers.set(internalHeaders.app, encodeAppGate(app));
+  return env[decision.target].fetch(new Request(request, { headers }));
+}
+
+async function health(env: Env, ready: boolean): Promise<Response> {
+  if (!ready) return Response.json({ status: 'ok', service: 'butterbase', version });
+  const ping = await env.CONTROL.ping();
+  if (!ping.ok) {
+    return Response.json({ status: 'unavailable', database: { ok: false, error: ping.error.message } }, { status: 503 });
+  }
+  return Response.json({ status: 'ready', database: { ok: true, latency_ms: ping.value.databaseMs } });
+}
+
+/** Adds request id, CORS and budget headers; WebSocket upgrades pass through untouched. */
+function finish(
+  response: Response,
+  id: string,
+  origin: string | null,
+  allowedOrigins: string[] | null,
+  extra: Record<string, string>,
+): Response {
+  if (response.webSocket) return response;
+  const out = new Response(response.body, response);
+  out.headers.set(internalHeaders.requestId, id);
+  for (const [name, value] of Object.entries({ ...extra, ...corsHeaders(origin, allowedOrigins) })) out.headers.set(name, value);
+  return out;
+}

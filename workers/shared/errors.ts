@@ -1,0 +1,181 @@
+/**
+ * The one error model (API.md §1.3–1.4, STYLE.md "One error model").
+ *
+ * Every failure a caller can see is an `ApiError` carrying a stable code from `errorCodes`; the HTTP
+ * status always comes from that table. `message` and `remediation` are public; `internal` is logged,
+ * never sent. REST and MCP render the same code, message and remediation.
+ */
+
+/**
+ * Code → status and default remediation. Where API.md's documented status and the reference
+ * server's differ, the choice and why:
+ * - APP_PAUSED 503 (wire): §1.2 and the SDK's retry logic expect 503 + Retry-After.
+ * - SCHEMA_DESTRUCTIVE_CHANGE 409 (wire, §3.2): a conflict with existing data, not malformed input.
+ * - SCHEMA_MIGRATION_FAILED 400 (wire): DDL fails because of what the caller asked for.
+ * - VALIDATION_TABLE_NOT_FOUND 404 (wire on the data API, where callers meet it most).
+ */
+export const errorCodes = {
+  VALIDATION_INVALID_SCHEMA: { status: 400, remediation: 'Fix the request body or query so it matches the documented shape; details lists each problem with its field path.' },
+  VALIDATION_MISSING_FIELD: { status: 400, remediation: 'Add the missing field named in the message.' },
+  VALIDATION_INVALID_TYPE: { status: 400, remediation: 'Send the field with the type named in the message.' },
+  VALIDATION_INVALID_NAME: { status: 400, remediation: 'Use a lowercase identifier matching ^[a-z_][a-z0-9_]*$ (at most 63 characters).' },
+  VALIDATION_INVALID_INPUT: { status: 400, remediation: 'A value could not be converted to its column type; check the value against the column type (GET /v1/{app_id}/schema).' },
+  VALIDATION_COLUMN_NOT_FOUND: { status: 400, remediation: 'Check the column name against GET /v1/{app_id}/schema.' },
+  VALIDATION_TABLE_NOT_FOUND: { status: 404, remediation: 'Create the table with manage_schema apply (POST /v1/{app_id}/schema/apply) or check its name with GET /v1/{app_id}/schema.' },
+  VALIDATION_RESERVED_TABLE: { status: 400, remediation: 'Names starting with "_" are reserved for the platform; choose another name.' },
+  VALIDATION_CONSTRAINT_VIOLATION: { status: 400, remediation: 'The row violates a table constraint; check the values against the schema.' },
+  VALIDATION_UNIQUE_CONSTRAINT_VIOLATION: { status: 409, remediation: 'A row with this value already exists; use a different value or update the existing row.' },
+  VALIDATION_FOREIGN_KEY_VIOLATION: { status: 400, remediation: 'The referenced row does not exist (or is still referenced); create it first or remove the references.' },
+  VALIDATION_CHECK_CONSTRAINT_VIOLATION: { status: 400, remediation: 'A value fails a CHECK constraint; check the allowed values in the schema.' },
+  VALIDATION_NOT_NULL_VIOLATION: { status: 400, remediation: 'Provide a value for the column named in details.column, or give it a default.' },
+  AUTH_REQUIRED: { status: 401, remediation: 'Send Authorization: Bearer <token> (a bb_sk_ service key, or an end-user access token for app data).' },
+  AUTH_INVALID_TOKEN: { status: 401, remediation: 'The bearer token is not valid; sign in again or use a bb_sk_ service key.' },
+  AUTH_INVALID_API_KEY: { status: 401, remediation: 'The service key is unknown or revoked; create a new one (POST /api-keys or manage_auth_config generate_service_key).' },
+  AUTH_INVALID_END_USER_JWT: { status: 401, remediation: 'The end-user access token is invalid for this app; sign in again (POST /auth/{app_id}/login).' },
+  AUTH_END_USER_JWT_EXPIRED: { status: 401, remediation: 'The access token expired; refresh it (POST /auth/{app_id}/refresh) and retry.' },
+  AUTH_INSUFFICIENT_PERMISSIONS: { status: 403, remediation: 'Use a credential allowed to perform this action (an account key, or an app key scoped to this app).' },
+  AUTH_RLS_REQUIRES_USER_JWT: { status: 401, remediation: 'This operation needs an end-user access token; sign the user in first.' },
+  AUTH_RLS_POLICY_VIOLATION: { status: 403, remediation: 'Row-level security denied the operation; check the table policies (GET /v1/{app_id}/rls) and the row values.' },
+  AUTH_IMPERSONATION_FORBIDDEN: { status: 403, remediation: 'Role simulation headers (X-Butterbase-As-Role / -As-User) need a service key of the app owner.' },
+  AUTH_IMPERSONATION_DISABLED: { status: 403, remediation: 'This function does not allow impersonation; enable allow_service_key_impersonation.' },
+  RESOURCE_NOT_FOUND: { status: 404, remediation: 'Check the identifier; list the resources to find the right one.' },
+  APP_NOT_FOUND: { status: 404, remediation: 'Check the app id (GET /apps lists your apps) or create the app with POST /init.' },
+  RESOURCE_ALREADY_EXISTS: { status: 409, remediation: 'A resource with this name already exists; pick another name or use the existing one.' },
+  RESOURCE_CONFLICT: { status: 409, remediation: 'The resource is in a state that conflicts with this request; read its current state and retry.' },
+  QUOTA_STORAGE_EXCEEDED: { status: 402, remediation: 'Delete files or raise storageLimitBytes (PATCH /v1/{app_id}/config/storage).' },
+  QUOTA_FILE_SIZE_EXCEEDED: { status: 413, remediation: 'Upload a smaller file or raise maxFileSizeMb (PATCH /v1/{app_id}/config/storage).' },
+  QUOTA_STORAGE_ERROR: { status: 500, remediation: 'Retry shortly; the storage quota could not be checked.' },
+  QUOTA_RATE_LIMIT: { status: 429, remediation: 'Too many requests; wait for the number of seconds in the Retry-After header, then retry.' },
+  QUOTA_TABLE_LIMIT: { status: 402, remediation: 'The plan allows no more tables; drop unused tables.' },
+  QUOTA_DEPLOYMENT_LIMIT: { status: 402, remediation: 'The plan allows no more deployments; delete old ones.' },
+  STATE_INVALID_TRANSITION: { status: 409, remediation: 'The resource cannot move to that state from its current one; read its status first.' },
+  STATE_PREREQUISITE_MISSING: { status: 409, remediation: 'A prerequisite step has not completed; check the resource status and finish the earlier step.' },
+  APP_PAUSED: { status: 503, remediation: 'The app is paused; its owner can resume it with PATCH /v1/{app_id}/config/pause {"paused": false}.' },
+  APP_NOT_READY: { status: 503, remediation: 'The app database is still provisioning (or failed); poll GET /apps/{app_id}/status until it is ready.' },
+  SCHEMA_DESTRUCTIVE_CHANGE: { status: 409, remediation: 'The change drops data. Review details, then list each table in "_drop" / each column in "_dropColumns" explicitly; a column type change needs a new column plus a data copy.' },
+  SCHEMA_MIGRATION_FAILED: { status: 400, remediation: 'Postgres rejected the DDL; nothing was applied. Check details.pg_code and the statement, fix the schema and retry (dry_run first).' },
+  RLS_UNSAFE_EXPRESSION: { status: 400, remediation: 'Policy expressions may not contain statements, comments or semicolons; use a single boolean SQL expression.' },
+  RLS_TYPE_MISMATCH: { status: 400, remediation: 'The expression compares values of different types; cast explicitly, e.g. current_user_id()::uuid for uuid columns.' },
+  RLS_INVALID_EXPRESSION: { status: 400, remediation: 'The policy expression is not valid SQL for this table; check column names and syntax.' },
+  REALTIME_NOT_CONFIGURED: { status: 400, remediation: 'Enable realtime for the table first.' },
+  REALTIME_CONNECTION_LIMIT: { status: 429, remediation: 'Too many realtime connections; close unused ones.' },
+  FUNCTION_TIMEOUT: { status: 504, remediation: 'The function ran past its timeout; make it faster or raise timeoutMs.' },
+  EXTERNAL_DB_ERROR: { status: 502, remediation: 'The database could not be reached; retry shortly.' },
+  EXTERNAL_NETWORK_ERROR: { status: 502, remediation: 'An upstream service could not be reached; retry shortly.' },
+  EXTERNAL_CLOUDFLARE_ERROR: { status: 502, remediation: 'A Cloudflare API call failed; retry shortly.' },
+  FEATURE_NOT_AVAILABLE: { status: 501, remediation: 'This feature is not available on this deployment yet.' },
+  INTERNAL_ERROR: { status: 500, remediation: 'An unexpected error occurred; retry, and report it with the request id if it persists.' },
+} as const satisfies Record<string, { status: number; remediation: string }>;
+
+/** A stable error code. Never renamed, never an HTTP number. */
+export type ErrorCode = keyof typeof errorCodes;
+
+/** The agent-friendly error body (API.md §1.3 shape 1). */
+export interface ErrorEnvelope {
+  error: {
+    code: ErrorCode;
+    message: string;
+    remediation: string;
+    documentation_url: string;
+    details?: unknown;
+  };
+}
+
+/** Options for {@link ApiError}. */
+export interface ApiErrorOptions {
+  /** Overrides the table's default remediation. */
+  remediation?: string;
+  /** Machine-readable extra facts sent to the caller (field paths, pg code, limits…). */
+  details?: unknown;
+  /** Logged, never sent: stack traces, SQL, upstream bodies. */
+  internal?: string;
+  /** Extra response headers, e.g. Retry-After. */
+  headers?: Record<string, string>;
+  cause?: unknown;
+}
+
+/** The one error type: a stable code, a public message, and private internal detail. */
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly remediation: string;
+  readonly details?: unknown;
+  readonly internal?: string;
+  readonly headers?: Record<string, string>;
+
+  constructor(code: ErrorCode, message: string, options: ApiErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'ApiError';
+    this.code = code;
+    this.remediation = options.remediation ?? errorCodes[code].remediation;
+    this.details = options.details;
+    this.internal = options.internal;
+    this.headers = options.headers;
+  }
+
+  /** HTTP status, always from the code table. */
+  get status(): number {
+    return errorCodes[this.code].status;
+  }
+
+  /** The §1.3 shape-1 body. */
+  toEnvelope(): ErrorEnvelope {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        remediation: this.remediation,
+        documentation_url: documentationUrl(this.code),
+        ...(this.details === undefined ? {} : { details: this.details }),
+      },
+    };
+  }
+
+  /** A plain, structured-clone-safe copy for RPC across service bindings. */
+  toWire(): ApiErrorWire {
+    return { code: this.code, message: this.message, remediation: this.remediation, details: this.details, headers: this.headers };
+  }
+
+  /** Rebuilds an error received over RPC. */
+  static fromWire(wire: ApiErrorWire): ApiError {
+    return new ApiError(wire.code, wire.message, { remediation: wire.remediation, details: wire.details, headers: wire.headers });
+  }
+}
+
+/** An ApiError as it crosses an RPC boundary (classes do not survive structured clone). */
+export interface ApiErrorWire {
+  code: ErrorCode;
+  message: string;
+  remediation: string;
+  details?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** `https://docs.butterbase.ai/errors#<code-in-kebab-case>` (API.md §1.3). */
+export function documentationUrl(code: ErrorCode): string {
+  return `https://docs.butterbase.ai/errors#${code.toLowerCase().replaceAll('_', '-')}`;
+}
+
+/** True for error codes in the table. */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(errorCodes, value);
+}
+
+/**
+ * Normalises anything thrown into an ApiError; unknown failures become INTERNAL_ERROR with the
+ * original message kept only in `internal`.
+ */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (isApiErrorWire(error)) return ApiError.fromWire(error);
+  const internal = error instanceof Error ? `${error.name}: ${error.message}\n${error.stack ?? ''}` : String(error);
+  return new ApiError('INTERNAL_ERROR', 'An unexpected error occurred.', { internal, cause: error });
+}
+
+function isApiErrorWire(value: unknown): value is ApiErrorWire {
+  return (
+    typeof value === 'object' && value !== null &&
+    isErrorCode((value as ApiErrorWire).code) &&
+    typeof (value as ApiErrorWire).message === 'string' &&
+    typeof (value as ApiErrorWire).remediation === 'string'
+  );
+}

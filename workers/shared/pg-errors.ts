@@ -1,0 +1,94 @@
+/**
+ * Maps Postgres errors (SQLSTATE) from the Neon driver onto the stable codes of API.md §1.4.
+ * Source: PostgreSQL Appendix A "Error Codes".
+ */
+import { ApiError } from './errors.ts';
+
+/** The Postgres fields the Neon driver copies onto its errors. */
+export interface PgErrorFields {
+  code?: string;
+  message: string;
+  detail?: string;
+  hint?: string;
+  constraint?: string;
+  column?: string;
+  table?: string;
+  severity?: string;
+  position?: string;
+}
+
+/** True when `error` carries a SQLSTATE (i.e. Postgres itself rejected the statement). */
+export function isPgError(error: unknown): error is PgErrorFields & Error {
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof Error && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+}
+
+/** Pulls the column out of a NOT NULL message when Postgres did not fill `column`. */
+function notNullColumn(error: PgErrorFields): string | undefined {
+  return error.column ?? /column "([^"]+)"/.exec(error.message)?.[1];
+}
+
+/**
+ * Converts a driver error into an ApiError:
+ * 23505 → VALIDATION_UNIQUE_CONSTRAINT_VIOLATION, 23503 → _FOREIGN_KEY_, 23514 → _CHECK_,
+ * 23502 → _NOT_NULL_ (details.column), other 23 → VALIDATION_CONSTRAINT_VIOLATION,
+ * class 22 → VALIDATION_INVALID_INPUT, 42501 → AUTH_RLS_POLICY_VIOLATION (RLS) or
+ * AUTH_INSUFFICIENT_PERMISSIONS, 42P01 → VALIDATION_TABLE_NOT_FOUND, 42703 → VALIDATION_COLUMN_NOT_FOUND,
+ * 3D000 → APP_NOT_READY, 40001/40P01 → RESOURCE_CONFLICT, no SQLSTATE → EXTERNAL_DB_ERROR,
+ * anything else → INTERNAL_ERROR (the statement was ours, so the caller cannot fix it).
+ */
+export function pgErrorToApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (!isPgError(error)) {
+    return new ApiError('EXTERNAL_DB_ERROR', 'The database could not be reached.', {
+      internal: error instanceof Error ? error.message : String(error),
+      cause: error,
+    });
+  }
+  const code = error.code!;
+  const internal = `${code} ${error.message}${error.detail ? ` (${error.detail})` : ''}`;
+  const base = { internal, cause: error };
+  switch (true) {
+    case code === '23505':
+      return new ApiError('VALIDATION_UNIQUE_CONSTRAINT_VIOLATION', 'A row with this value already exists.', {
+        ...base, details: { constraint: error.constraint, detail: error.detail },
+      });
+    case code === '23503':
+      return new ApiError('VALIDATION_FOREIGN_KEY_VIOLATION', 'A foreign key constraint was violated.', {
+        ...base, details: { constraint: error.constraint, detail: error.detail },
+      });
+    case code === '23514':
+      return new ApiError('VALIDATION_CHECK_CONSTRAINT_VIOLATION', `A check constraint was violated${error.constraint ? ` (${error.constraint})` : ''}.`, {
+        ...base, details: { constraint: error.constraint },
+      });
+    case code === '23502': {
+      const column = notNullColumn(error);
+      return new ApiError('VALIDATION_NOT_NULL_VIOLATION', `Column "${column ?? '?'}" may not be null.`, { ...base, details: { column } });
+    }
+    case code.startsWith('23'):
+      return new ApiError('VALIDATION_CONSTRAINT_VIOLATION', error.message, { ...base, details: { constraint: error.constraint } });
+    case code.startsWith('22'):
+      return new ApiError('VALIDATION_INVALID_INPUT', error.message, { ...base, details: { pg_code: code } });
+    case code === '42501':
+      return /row-level security/i.test(error.message)
+        ? new ApiError('AUTH_RLS_POLICY_VIOLATION', 'Row-level security denied the operation.', { ...base, details: { table: error.table } })
+        : new ApiError('AUTH_INSUFFICIENT_PERMISSIONS', 'The current role may not perform this operation.', base);
+    case code === '42P01':
+      return new ApiError('VALIDATION_TABLE_NOT_FOUND', 'Table not found.', base);
+    case code === '42703':
+      return new ApiError('VALIDATION_COLUMN_NOT_FOUND', error.message, base);
+    case code === '42P17':
+      return new ApiError('RLS_INVALID_EXPRESSION', 'A row-level security policy recurses infinitely.', {
+        ...base,
+        remediation: 'A policy on this table reads the same table (directly or through another table\'s policy). Move the lookup into a SECURITY DEFINER function or compare columns of the row itself.',
+      });
+    case code === '3D000':
+      return new ApiError('APP_NOT_READY', 'The app database does not exist yet.', base);
+    case code === '40001' || code === '40P01':
+      return new ApiError('RESOURCE_CONFLICT', 'A concurrent change conflicted with this one; retry.', base);
+    case code === '57014':
+      return new ApiError('INTERNAL_ERROR', 'The statement timed out.', base);
+    default:
+      return new ApiError('INTERNAL_ERROR', 'An unexpected database error occurred.', base);
+  }
+}

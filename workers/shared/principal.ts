@@ -1,0 +1,65 @@
+/**
+ * Who is calling: resolved once by the router from `Authorization: Bearer …` (API.md §1.2) and passed
+ * to the concern Workers in the internal `x-bb-principal` header (the router strips any client copy;
+ * concern Workers have no public route, so only the router can set it).
+ */
+import { z } from 'zod';
+
+/** Credential problems the router found; each Worker decides whether they are fatal for its route. */
+export const invalidCredentialCodes = ['AUTH_INVALID_API_KEY', 'AUTH_INVALID_END_USER_JWT', 'AUTH_END_USER_JWT_EXPIRED', 'AUTH_INVALID_TOKEN'] as const;
+
+export const principal = z.discriminatedUnion('kind', [
+  /** No bearer, or the app's public anon key (API.md §1.2 Gap: the anon key works as a bearer). */
+  z.object({ kind: z.literal('anonymous') }),
+  /** A `bb_sk_` service key: the account that owns it, and its scopes (`*` or `app:{id}`…). */
+  z.object({
+    kind: z.literal('service_key'),
+    keyId: z.string(),
+    accountId: z.string(),
+    scopes: z.array(z.string()),
+  }),
+  /** An end user of one app, from a verified RS256 access token. */
+  z.object({
+    kind: z.literal('end_user'),
+    appId: z.string(),
+    userId: z.string(),
+    email: z.string().nullable(),
+    emailVerified: z.boolean(),
+  }),
+  /** A bearer was sent but did not verify. */
+  z.object({ kind: z.literal('invalid'), code: z.enum(invalidCredentialCodes), message: z.string() }),
+]);
+
+export type Principal = z.infer<typeof principal>;
+export type ServiceKeyPrincipal = Extract<Principal, { kind: 'service_key' }>;
+export type EndUserPrincipal = Extract<Principal, { kind: 'end_user' }>;
+
+/** The internal header names (lowercase). Clients can never set these: the router deletes them. */
+export const internalHeaders = {
+  principal: 'x-bb-principal',
+  requestId: 'x-request-id',
+  clientIp: 'x-bb-client-ip',
+  /** The AppGate (JSON, base64) of the app named by the path, when it exists. */
+  app: 'x-bb-app',
+} as const;
+
+/** Encodes a principal for the internal header. */
+export function encodePrincipal(value: Principal): string {
+  return btoa(JSON.stringify(value));
+}
+
+/** Decodes the internal header; a missing or garbled header is treated as anonymous. */
+export function decodePrincipal(header: string | null | undefined): Principal {
+  if (!header) return { kind: 'anonymous' };
+  try {
+    const parsed = principal.safeParse(JSON.parse(atob(header)));
+    return parsed.success ? parsed.data : { kind: 'anonymous' };
+  } catch {
+    return { kind: 'anonymous' };
+  }
+}
+
+/** True when a service key may act on `appId`: account keys (`*`) or keys scoped `app:{appId}`. */
+export function keyCoversApp(key: ServiceKeyPrincipal, appId: string): boolean {
+  return key.scopes.includes('*') || key.scopes.includes(`app:${appId}`);
+}
