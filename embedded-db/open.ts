@@ -18,6 +18,8 @@ export interface OpenEmbeddedDbOptions {
   idleMs?: number;
   /** Most PGlite databases open at once; defaults to `BB_DB_MAX_OPEN` or 8. */
   maxOpen?: number;
+  /** PGlite template directory; defaults to `BB_DB_TEMPLATE_DIR` or `<stateDir>/db/.template`. */
+  templateDir?: string;
   log?: (line: string) => void;
 }
 
@@ -38,6 +40,7 @@ export async function openEmbeddedDb(options: OpenEmbeddedDbOptions): Promise<Em
         stateDir: options.stateDir,
         idleMs: options.idleMs ?? numberEnv('BB_DB_IDLE_MS'),
         maxOpen: options.maxOpen ?? numberEnv('BB_DB_MAX_OPEN'),
+        templateDir: options.templateDir ?? process.env.BB_DB_TEMPLATE_DIR,
         log: options.log,
       });
   const server = await startEmbeddedDbServer({ backend, port: options.port, log: options.log });

@@ -8,7 +8,7 @@
  * written beside its final name and renamed into place, so a crash never leaves half a database.
  */
 import { cp, mkdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { uuid_ossp } from '@electric-sql/pglite/contrib/uuid_ossp';
 import { pgcrypto } from '@electric-sql/pglite/contrib/pgcrypto';
@@ -42,6 +42,8 @@ export interface PgliteBackendOptions {
   idleMs?: number;
   /** Most databases open at once before least-recently-used idle ones are closed. Default 8. */
   maxOpen?: number;
+  /** Where the pristine template lives. Default `<stateDir>/db/.template`; tests share one across runs. */
+  templateDir?: string;
   /** Log line sink. */
   log?: (line: string) => void;
 }
@@ -49,6 +51,7 @@ export interface PgliteBackendOptions {
 export class PgliteBackend implements SqlBackend {
   readonly description: string;
   readonly #root: string;
+  readonly #templateDir: string;
   readonly #idleMs: number;
   readonly #maxOpen: number;
   readonly #log: (line: string) => void;
@@ -59,6 +62,7 @@ export class PgliteBackend implements SqlBackend {
 
   constructor(options: PgliteBackendOptions) {
     this.#root = join(options.stateDir, 'db');
+    this.#templateDir = options.templateDir ?? join(this.#root, '.template');
     this.#idleMs = options.idleMs ?? 60_000;
     this.#maxOpen = options.maxOpen ?? 8;
     this.#log = options.log ?? (() => {});
@@ -197,11 +201,12 @@ export class PgliteBackend implements SqlBackend {
 
   /** Returns the template directory, building it once (initdb + extensions) if missing. */
   async #template(): Promise<string> {
-    const template = join(this.#root, '.template');
+    const template = this.#templateDir;
     return this.#templateLock.run(async () => {
-      if (await exists(template)) return template;
       await mkdir(this.#root, { recursive: true });
-      const staging = `${template}.creating`;
+      if (await exists(template)) return template;
+      await mkdir(dirname(template), { recursive: true });
+      const staging = `${template}.creating-${process.pid}`;
       await rm(staging, { recursive: true, force: true });
       const startedMs = Date.now();
       const pglite = await PGlite.create(staging, { extensions });
@@ -209,7 +214,8 @@ export class PgliteBackend implements SqlBackend {
         'CREATE EXTENSION IF NOT EXISTS vector; CREATE EXTENSION IF NOT EXISTS "uuid-ossp"; CREATE EXTENSION IF NOT EXISTS pgcrypto;',
       );
       await pglite.close();
-      await rename(staging, template);
+      // Another process may have finished the same template meanwhile; either copy is fine.
+      await rename(staging, template).catch(async () => rm(staging, { recursive: true, force: true }));
       this.#log(`initialised database template in ${Date.now() - startedMs} ms`);
       return template;
     });

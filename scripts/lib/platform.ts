@@ -41,6 +41,12 @@ export interface StartPlatformOptions {
   dbPort: number;
   /** Use this real Postgres instead of PGlite. */
   databaseUrl?: string;
+  /** Shared PGlite template directory (tests reuse one across runs). */
+  templateDir?: string;
+  /** Close idle PGlite databases after this long (ms). */
+  dbIdleMs?: number;
+  /** Most PGlite databases open at once. */
+  dbMaxOpen?: number;
   /** Extra vars per Worker (override the defaults), e.g. `{ control: { PROVISIONER: 'neon' } }`. */
   vars?: Partial<Record<WorkerName, Record<string, string>>>;
   /** wrangler's log level. Default `warn`. */
@@ -66,6 +72,8 @@ export interface Platform {
   connections: { control: string; appTemplate: string; admin: string };
   /** Stops wrangler, then the database (committed data is kept). */
   stop(): Promise<void>;
+  /** Simulates a crash: SIGKILLs every Worker at once (in-flight work is lost), then closes the database. */
+  crash(): Promise<void>;
   /** Resolves when wrangler exits (for whatever reason). */
   exited: Promise<number | null>;
 }
@@ -183,6 +191,9 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
     stateDir,
     port: options.dbPort,
     databaseUrl: options.databaseUrl,
+    templateDir: options.templateDir,
+    idleMs: options.dbIdleMs,
+    maxOpen: options.dbMaxOpen,
     log: (line) => log(`[db] ${line}`),
   });
   let wrangler: ChildProcess | undefined;
@@ -269,6 +280,20 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
       stop() {
         stopping ??= (async () => {
           await stopProcessGroup(child, exited);
+          await db.close();
+        })();
+        return stopping;
+      },
+      crash() {
+        stopping ??= (async () => {
+          if (child.pid !== undefined) {
+            try {
+              process.kill(-child.pid, 'SIGKILL');
+            } catch {
+              /* already gone */
+            }
+          }
+          await exited;
           await db.close();
         })();
         return stopping;

@@ -26,5 +26,7 @@ export interface Env extends DbEnv {
   DEFAULT_REGION: string;
   /** Per-app request budget per minute unless the app overrides it (API.md §1.5 default 100). */
   RATE_LIMIT_PER_MINUTE: string;
+  /** Seconds a provisioning attempt holds its lease before a crashed attempt may be resumed (default 120). */
+  PROVISIONING_LEASE_SECONDS?: string;
   DB_GATEWAY: Fetcher & DbGatewayRpc;
 }

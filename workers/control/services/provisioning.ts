@@ -10,8 +10,10 @@ import { controlSql } from '../db.ts';
 import type { Env } from '../env.ts';
 import { provisionerFor } from '../provisioners/provisioner.ts';
 
-/** How long one provisioning attempt may hold the app before another may take over. */
-const leaseSeconds = 120;
+/** How long one provisioning attempt may hold the app before another may take over (default 120 s). */
+function leaseSeconds(env: Env): number {
+  return Number(env.PROVISIONING_LEASE_SECONDS || 120);
+}
 
 /**
  * Provisions `appId` if it is `provisioning` and nobody holds a live lease; otherwise does nothing.
@@ -25,7 +27,7 @@ export async function provisionApp(env: Env, appId: string): Promise<void> {
       WHERE id = $1 AND provisioning_status = 'provisioning'
         AND (provisioning_lease_until IS NULL OR provisioning_lease_until < now())
       RETURNING db_name`,
-    [appId, leaseSeconds],
+    [appId, leaseSeconds(env)],
   );
   const dbName = leased[0]?.db_name as string | undefined;
   if (!dbName) return;
