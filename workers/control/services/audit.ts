@@ -2,58 +2,17 @@
  * The audit log (API.md §2 GET /v1/{app_id}/audit-logs): who changed what, when, and whether it worked.
  */
 import { z } from 'zod';
-import type { Principal } from '../../shared/principal.ts';
+import { writeAudit, type AuditEntry } from '../../shared/audit.ts';
 import { controlSql } from '../db.ts';
 import type { Env } from '../env.ts';
 
-/** One audit entry to write. */
-export interface AuditEntry {
-  appId: string | null;
-  category: 'auth' | 'admin' | 'function';
-  eventType: string;
-  action: 'create' | 'update' | 'delete' | 'invoke' | 'enable' | 'disable' | 'login' | 'logout' | 'read';
-  resourceType?: string | null;
-  resourceId?: string | null;
-  actor: Principal | { kind: 'system' };
-  eventData?: Record<string, unknown>;
-  ipAddress?: string | null;
-  userAgent?: string | null;
-  success?: boolean;
-  errorMessage?: string | null;
-  correlationId?: string | null;
+export type { AuditEntry };
+
+/** Writes one entry to the control-plane audit log. Failures are logged, never surfaced. */
+export function recordAudit(env: Env, entry: AuditEntry): Promise<void> {
+  return writeAudit(controlSql(env), entry);
 }
 
-function actorOf(actor: AuditEntry['actor']): { type: string; id: string | null } {
-  switch (actor.kind) {
-    case 'service_key':
-      return { type: 'service_key', id: actor.keyId };
-    case 'end_user':
-      return { type: 'end_user', id: actor.userId };
-    case 'system':
-      return { type: 'system', id: null };
-    default:
-      return { type: 'anonymous', id: null };
-  }
-}
-
-/** Writes one entry. Audit failures are logged, never surfaced to the caller. */
-export async function recordAudit(env: Env, entry: AuditEntry): Promise<void> {
-  const actor = actorOf(entry.actor);
-  try {
-    await controlSql(env).query(
-      `INSERT INTO audit_logs (app_id, category, event_type, action, resource_type, resource_id, actor_type, actor_id,
-         event_data, ip_address, user_agent, success, error_message, correlation_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-      [
-        entry.appId, entry.category, entry.eventType, entry.action, entry.resourceType ?? null, entry.resourceId ?? null,
-        actor.type, actor.id, JSON.stringify(entry.eventData ?? {}), entry.ipAddress ?? null, entry.userAgent ?? null,
-        entry.success ?? true, entry.errorMessage ?? null, entry.correlationId ?? null,
-      ],
-    );
-  } catch (error) {
-    console.error(`[audit] write failed for ${entry.eventType}: ${String(error)}`);
-  }
-}
 
 const isoDate = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO-8601 date');
 
