@@ -52,6 +52,12 @@ export default {
           headers: { 'retry-after': '60' },
         });
       }
+      if (decision.dataPlane && app && app.provisioningStatus !== 'ready' && app.provisioningStatus !== 'migrating') {
+        throw new ApiError('APP_NOT_READY', `App ${app.id} is not ready (provisioning status: ${app.provisioningStatus}).`, {
+          details: { provisioning_status: app.provisioningStatus },
+          headers: { 'retry-after': '5' },
+        });
+      }
       if (decision.kind === 'unavailable') {
         throw new ApiError('FEATURE_NOT_AVAILABLE', `The ${decision.feature} API is not available on this deployment yet.`);
       }
