@@ -12,6 +12,14 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'build',
+          include: ['test/**/*.build.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+        },
+      },
+      {
+        test: {
           name: 'integration',
           include: ['test/**/*.integration.test.ts'],
           environment: 'node',
