@@ -1,0 +1,27 @@
+/**
+ * `npm run bench:foundation`: requests/s and p50/p99 latency, in one run, for
+ *   - a bare hello Worker in the same runtime (wrangler dev / workerd) — the floor,
+ *   - GET /health (router only),
+ *   - GET /v1/{app}/config (router → control RPC gate → control Worker → control database),
+ * and the ratios between them. Env: BENCH_CONNECTIONS (16), BENCH_SECONDS (10).
+ */
+import { measure, printTable, startBenchPlatform, startHelloWorker } from './lib.ts';
+
+const platform = await startBenchPlatform();
+const hello = await startHelloWorker();
+try {
+  const auth = { authorization: `Bearer ${platform.serviceKey}` };
+  const created = await (await fetch(`${platform.url}/init`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench' }) })).json() as { app_id: string };
+  for (;;) {
+    const status = await (await fetch(`${platform.url}/apps/${created.app_id}/status`, { headers: auth })).json() as { provisioning_status: string };
+    if (status.provisioning_status === 'ready') break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const baseline = await measure('hello Worker', { url: hello.url });
+  const health = await measure('GET /health', { url: `${platform.url}/health` });
+  const config = await measure('GET /v1/{app}/config', { url: `${platform.url}/v1/${created.app_id}/config`, headers: auth });
+  printTable('Foundation benchmark', [baseline, health, config], baseline);
+} finally {
+  await hello.stop();
+  await platform.stop();
+}
