@@ -3,6 +3,10 @@
  * Add a file here and it runs on every app database the next time it is provisioned or upgraded.
  */
 import bootstrap from './0001_bootstrap.sql';
+import auth from './0002_auth.sql';
 import type { MigrationFile } from '../../workers/shared/migrator.ts';
 
-export const appMigrations: MigrationFile[] = [{ name: '0001_bootstrap', sql: bootstrap }];
+export const appMigrations: MigrationFile[] = [
+  { name: '0001_bootstrap', sql: bootstrap },
+  { name: '0002_auth', sql: auth },
+];
