@@ -6,10 +6,12 @@ import { WorkerEntrypoint } from 'cloudflare:workers';
 import { Hono } from 'hono';
 import { onError, onNotFound } from '../shared/http.ts';
 import type { Env } from './env.ts';
+import { restRoutes } from './routes/rest.ts';
 
 export { DbGateway } from './gateway.ts';
 
 const app = new Hono<{ Bindings: Env }>();
+app.route('/', restRoutes);
 app.onError(onError);
 app.notFound(onNotFound);
 
