@@ -91,7 +91,22 @@ export interface ApiErrorOptions {
   internal?: string;
   /** Extra response headers, e.g. Retry-After. */
   headers?: Record<string, string>;
+  /** Postgres's own diagnostics, for trusted platform callers of DbGateway (never rendered). */
+  pg?: PgDiagnostics;
   cause?: unknown;
+}
+
+/**
+ * What Postgres said about a failed statement (SQLSTATE, severity, message, detail, hint). DbGateway
+ * attaches it so a trusted platform Worker (e.g. schema apply) can explain a DDL failure to the app's
+ * owner; it crosses RPC in `toWire()` but `toEnvelope()` never renders it.
+ */
+export interface PgDiagnostics {
+  code: string;
+  severity?: string;
+  message: string;
+  detail?: string;
+  hint?: string;
 }
 
 /** The one error type: a stable code, a public message, and private internal detail. */
@@ -101,6 +116,7 @@ export class ApiError extends Error {
   readonly details?: unknown;
   readonly internal?: string;
   readonly headers?: Record<string, string>;
+  readonly pg?: PgDiagnostics;
 
   constructor(code: ErrorCode, message: string, options: ApiErrorOptions = {}) {
     super(message, { cause: options.cause });
@@ -110,6 +126,7 @@ export class ApiError extends Error {
     this.details = options.details;
     this.internal = options.internal;
     this.headers = options.headers;
+    this.pg = options.pg;
   }
 
   /** HTTP status, always from the code table. */
@@ -132,12 +149,12 @@ export class ApiError extends Error {
 
   /** A plain, structured-clone-safe copy for RPC across service bindings. */
   toWire(): ApiErrorWire {
-    return { code: this.code, message: this.message, remediation: this.remediation, details: this.details, headers: this.headers };
+    return { code: this.code, message: this.message, remediation: this.remediation, details: this.details, headers: this.headers, pg: this.pg };
   }
 
   /** Rebuilds an error received over RPC. */
   static fromWire(wire: ApiErrorWire): ApiError {
-    return new ApiError(wire.code, wire.message, { remediation: wire.remediation, details: wire.details, headers: wire.headers });
+    return new ApiError(wire.code, wire.message, { remediation: wire.remediation, details: wire.details, headers: wire.headers, pg: wire.pg });
   }
 }
 
@@ -148,6 +165,7 @@ export interface ApiErrorWire {
   remediation: string;
   details?: unknown;
   headers?: Record<string, string>;
+  pg?: PgDiagnostics;
 }
 
 /** `https://docs.butterbase.ai/errors#<code-in-kebab-case>` (API.md §1.3). */

@@ -47,7 +47,8 @@ export function pgErrorToApiError(error: unknown): ApiError {
   }
   const code = error.code!;
   const internal = `${code} ${error.message}${error.detail ? ` (${error.detail})` : ''}`;
-  const base = { internal, cause: error };
+  const pg = { code, severity: error.severity, message: error.message, detail: error.detail, hint: error.hint };
+  const base = { internal, cause: error, pg };
   switch (true) {
     case code === '23505':
       return new ApiError('VALIDATION_UNIQUE_CONSTRAINT_VIOLATION', 'A row with this value already exists.', {
