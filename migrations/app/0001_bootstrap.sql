@@ -1,15 +1,30 @@
 -- Per-app database bootstrap: roles, current_user_id(), extensions, privileges, internal schemas.
 -- Runs once per app database, in one transaction, through DbGateway as the database owner.
+-- Roles are cluster-wide on Neon and a real Postgres, so two apps may bootstrap at once: a role
+-- another transaction just created is fine. The owner must be a member of each role to
+-- SET LOCAL ROLE to it (superusers already are).
 DO $$
+DECLARE
+  role_name text;
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'butterbase_anon') THEN CREATE ROLE butterbase_anon NOLOGIN; END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'butterbase_user') THEN CREATE ROLE butterbase_user NOLOGIN; END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'butterbase_service') THEN CREATE ROLE butterbase_service NOLOGIN; END IF;
+  FOREACH role_name IN ARRAY ARRAY['butterbase_anon', 'butterbase_user', 'butterbase_service'] LOOP
+    BEGIN
+      EXECUTE format('CREATE ROLE %I NOLOGIN', role_name);
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN
+      NULL;
+    END;
+    IF NOT pg_has_role(current_user, role_name, 'MEMBER') THEN
+      BEGIN
+        EXECUTE format('GRANT %I TO CURRENT_USER', role_name);
+      EXCEPTION WHEN OTHERS THEN
+        IF NOT pg_has_role(current_user, role_name, 'MEMBER') THEN
+          RAISE;
+        END IF;
+      END;
+    END IF;
+  END LOOP;
 END
 $$
---> statement-breakpoint
--- The owner must be a member of each role to SET LOCAL ROLE to it.
-GRANT butterbase_anon, butterbase_user, butterbase_service TO CURRENT_USER
 --> statement-breakpoint
 CREATE EXTENSION IF NOT EXISTS "uuid-ossp"
 --> statement-breakpoint

@@ -1,0 +1,159 @@
+/**
+ * The embedded database endpoint speaks Neon's SQL-over-HTTP protocol: driven here by the real
+ * @neondatabase/serverless driver and by raw HTTP, against both backends (PGlite and a real Postgres).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { neon, neonConfig } from '@neondatabase/serverless';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openEmbeddedDb, type EmbeddedDb } from '../embedded-db/open.ts';
+import { sharedTemplateDir } from './helpers/platform-process.ts';
+import { startPostgres, type PostgresServer } from './helpers/postgres-server.ts';
+
+const conn = (db: string) => `postgresql://postgres:local@localhost/${db}`;
+
+async function post(db: EmbeddedDb, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(`${db.url}/sql`, {
+    method: 'POST',
+    headers: { 'Neon-Connection-String': conn('proto'), 'Neon-Array-Mode': 'true', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, text, json: (() => { try { return JSON.parse(text); } catch { return undefined; } })() };
+}
+
+function protocolSuite(name: string, open: () => Promise<{ db: EmbeddedDb; cleanup: () => Promise<void> }>) {
+  describe(name, () => {
+    let db: EmbeddedDb;
+    let cleanup: () => Promise<void>;
+    let sql: ReturnType<typeof neon>;
+
+    beforeAll(async () => {
+      ({ db, cleanup } = await open());
+      neonConfig.fetchEndpoint = `${db.url}/sql`;
+      await neon(conn('postgres')).query('CREATE DATABASE proto');
+      sql = neon(conn('proto'));
+      await sql.query('CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL UNIQUE, tags text[], meta jsonb, at timestamptz DEFAULT now())');
+    });
+    afterAll(async () => {
+      await cleanup();
+    });
+
+    it('runs a parameterised query and returns typed rows through the Neon driver', async () => {
+      neonConfig.fetchEndpoint = `${db.url}/sql`;
+      const [row] = await sql.query('INSERT INTO items (name, tags, meta) VALUES ($1, $2, $3) RETURNING *', ['a', ['x', 'y'], JSON.stringify({ k: 1 })]);
+      expect(row).toMatchObject({ id: 1, name: 'a', tags: ['x', 'y'], meta: { k: 1 } });
+      expect(row!.at).toBeInstanceOf(Date);
+    });
+
+    it('commits a transaction batch as a whole', async () => {
+      neonConfig.fetchEndpoint = `${db.url}/sql`;
+      const results = await sql.transaction([sql`INSERT INTO items (name) VALUES ('b')`, sql`INSERT INTO items (name) VALUES ('c')`, sql`SELECT count(*)::int AS n FROM items`]);
+      expect(results[2]).toEqual([{ n: 3 }]);
+    });
+
+    it('rolls a failing batch back entirely and reports the Postgres error fields', async () => {
+      neonConfig.fetchEndpoint = `${db.url}/sql`;
+      const error = await sql.transaction([sql`INSERT INTO items (name) VALUES ('d')`, sql`INSERT INTO items (name) VALUES ('a')`]).catch((e: unknown) => e) as Record<string, unknown>;
+      expect(error).toMatchObject({ code: '23505', constraint: 'items_name_key', severity: 'ERROR' });
+      expect(await sql.query("SELECT count(*)::int AS n FROM items WHERE name = 'd'")).toEqual([{ n: 0 }]);
+    });
+
+    it('answers SQL errors with 400 and the fields Neon sends; non-SQL problems with a clear status', async () => {
+      const bad = await post(db, { query: 'SELECT * FROM nope', params: [] });
+      expect(bad.status).toBe(400);
+      expect(bad.json).toMatchObject({ code: '42P01', message: 'relation "nope" does not exist' });
+      const multi = await post(db, { query: 'SELECT 1; SELECT 2', params: [] });
+      expect(multi.status).toBe(400);
+      expect(multi.json.code).toBe('42601');
+      expect((await post(db, '{not json')).status).toBe(400);
+      expect((await post(db, { query: 'SELECT 1' }, { 'Neon-Connection-String': '' })).text).toContain('Neon-Connection-String');
+      const unknown = await post(db, { query: 'SELECT 1', params: [] }, { 'Neon-Connection-String': conn('no_such_db') });
+      expect(unknown.status).toBe(400);
+      expect(unknown.json.code).toBe('3D000');
+      expect((await fetch(`${db.url}/sql`)).status).toBe(404);
+    });
+
+    it('returns rows as arrays of text in array mode, objects otherwise', async () => {
+      const arrays = await post(db, { query: 'SELECT 1::int AS one, NULL::text AS none, true AS yes', params: [] });
+      expect(arrays.json).toMatchObject({ command: 'SELECT', rowCount: 1, rows: [['1', null, 't']] });
+      expect(arrays.json.fields.map((f: { name: string; dataTypeID: number }) => [f.name, f.dataTypeID])).toEqual([['one', 23], ['none', 25], ['yes', 16]]);
+      const objects = await post(db, { query: 'SELECT 1::int AS one', params: [] }, { 'Neon-Array-Mode': 'false' });
+      expect(objects.json.rows).toEqual([{ one: '1' }]);
+    });
+
+    it('honours the batch isolation and read-only headers', async () => {
+      const readOnly = await post(db, { queries: [{ query: "INSERT INTO items (name) VALUES ('ro')", params: [] }] }, { 'Neon-Batch-Read-Only': 'true' });
+      expect(readOnly.status).toBe(400);
+      expect(readOnly.json.code).toBe('25006');
+      const serializable = await post(db, { queries: [{ query: 'SHOW transaction_isolation', params: [] }] }, { 'Neon-Batch-Isolation-Level': 'Serializable' });
+      expect(serializable.json.results[0].rows).toEqual([['serializable']]);
+      expect((await post(db, { queries: [] }, { 'Neon-Batch-Isolation-Level': 'Chaos' })).status).toBe(400);
+    });
+
+    it('serialises concurrent transactions on one database without losing updates', async () => {
+      neonConfig.fetchEndpoint = `${db.url}/sql`;
+      await sql.query('CREATE TABLE counter (n int NOT NULL)');
+      await sql.query('INSERT INTO counter VALUES (0)');
+      await Promise.all(Array.from({ length: 25 }, () => sql.transaction([sql`SELECT n FROM counter FOR UPDATE`, sql`UPDATE counter SET n = n + 1`])));
+      expect(await sql.query('SELECT n FROM counter')).toEqual([{ n: 25 }]);
+    });
+
+    it('creates and drops databases; an existing one is 42P04, a missing one 3D000', async () => {
+      neonConfig.fetchEndpoint = `${db.url}/sql`;
+      const admin = neon(conn('postgres'));
+      await admin.query('CREATE DATABASE scratch');
+      expect(await admin.query('CREATE DATABASE scratch').catch((e: { code: string }) => e.code)).toBe('42P04');
+      await neon(conn('scratch')).query('CREATE TABLE t (x int)');
+      await admin.query('DROP DATABASE scratch');
+      expect(await neon(conn('scratch')).query('SELECT 1').catch((e: { code: string }) => e.code)).toBe('3D000');
+      await admin.query('DROP DATABASE IF EXISTS scratch');
+    });
+  });
+}
+
+protocolSuite('PGlite backend', async () => {
+  const stateDir = await mkdtemp(join(tmpdir(), 'bb-edb-'));
+  const db = await openEmbeddedDb({ stateDir, port: 0, templateDir: sharedTemplateDir });
+  return { db, cleanup: async () => { await db.close(); await rm(stateDir, { recursive: true, force: true }); } };
+});
+
+let postgres: PostgresServer | undefined;
+protocolSuite('real Postgres backend (DATABASE_URL)', async () => {
+  postgres = await startPostgres();
+  const db = await openEmbeddedDb({ stateDir: '/nonexistent', port: 0, databaseUrl: postgres.url });
+  return { db, cleanup: async () => { await db.close(); postgres?.stop(); } };
+});
+
+describe('PGlite lifecycle', () => {
+  let stateDir: string;
+  beforeAll(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'bb-edb-life-'));
+  });
+  afterAll(async () => {
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it('closes idle databases, keeps at most maxOpen open, and loses no committed data', async () => {
+    const db = await openEmbeddedDb({ stateDir, port: 0, templateDir: sharedTemplateDir, idleMs: 400, maxOpen: 2 });
+    neonConfig.fetchEndpoint = `${db.url}/sql`;
+    const admin = neon(conn('postgres'));
+    for (const name of ['one', 'two', 'three']) {
+      await admin.query(`CREATE DATABASE ${name}`);
+      await neon(conn(name)).query('CREATE TABLE t (v text)');
+      await neon(conn(name)).query('INSERT INTO t VALUES ($1)', [name]);
+    }
+    const health = async () => (await (await fetch(`${db.url}/health`)).json()) as { open: number; databases: string[] };
+    expect((await health()).open).toBeLessThanOrEqual(2);
+    await new Promise((r) => setTimeout(r, 1200));
+    expect((await health()).open).toBe(0);
+    for (const name of ['one', 'two', 'three']) expect(await neon(conn(name)).query('SELECT v FROM t')).toEqual([{ v: name }]);
+    await db.close();
+
+    const reopened = await openEmbeddedDb({ stateDir, port: 0, templateDir: sharedTemplateDir });
+    neonConfig.fetchEndpoint = `${reopened.url}/sql`;
+    expect(await neon(conn('two')).query('SELECT v FROM t')).toEqual([{ v: 'two' }]);
+    await reopened.close();
+  });
+});
