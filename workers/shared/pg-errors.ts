@@ -36,8 +36,23 @@ function notNullColumn(error: PgErrorFields): string | undefined {
  * AUTH_INSUFFICIENT_PERMISSIONS, 42P01 → VALIDATION_TABLE_NOT_FOUND, 42703 → VALIDATION_COLUMN_NOT_FOUND,
  * 3D000 → APP_NOT_READY, 40001/40P01 → RESOURCE_CONFLICT, no SQLSTATE → EXTERNAL_DB_ERROR,
  * anything else → INTERNAL_ERROR (the statement was ours, so the caller cannot fix it).
+ * Every mapped error carries `details.pg_code` (the SQLSTATE); errors of class 42 (syntax or access
+ * rule) and 0A (feature not supported) also carry `details.pg_message`, which names the column,
+ * operator or token at fault — platform Workers that pass caller-written SQL fragments (RLS
+ * expressions, column defaults) translate these into their own codes.
  */
 export function pgErrorToApiError(error: unknown): ApiError {
+  const mapped = mapPgError(error);
+  if (mapped === error || !isPgError(error)) return mapped;
+  const code = error.code!;
+  const facts = { pg_code: code, ...(code.startsWith('42') || code.startsWith('0A') ? { pg_message: error.message } : {}) };
+  const details = typeof mapped.details === 'object' && mapped.details !== null ? { ...mapped.details, ...facts } : facts;
+  return new ApiError(mapped.code, mapped.message, {
+    remediation: mapped.remediation, details, internal: mapped.internal, headers: mapped.headers, cause: mapped.cause,
+  });
+}
+
+function mapPgError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (!isPgError(error)) {
     return new ApiError('EXTERNAL_DB_ERROR', 'The database could not be reached.', {
