@@ -28,7 +28,7 @@ const posts: CatalogTable = {
 
 const list = { reserved: ['select', 'order', 'limit', 'offset'] as const, filters: true, route: 'GET /{table}' };
 
-function parse(qs: string, allowed = list): RestQuery {
+function parse(qs: string, allowed: Parameters<typeof parseRestQuery>[1] = list): RestQuery {
   return parseRestQuery(new URLSearchParams(qs), allowed);
 }
 

@@ -91,9 +91,9 @@ async function run(env: Env, caller: DbCaller, statement: SqlStatement): Promise
   } catch (error) {
     if (error instanceof ApiError) {
       if (error.code === 'VALIDATION_TABLE_NOT_FOUND' || error.code === 'VALIDATION_COLUMN_NOT_FOUND') tables.invalidate(caller.appId);
-      const sqlState = (error.cause as { code?: unknown } | undefined)?.code;
+      const sqlState = error.pg?.code;
       if (sqlState === '42883' || sqlState === '42804' || sqlState === '428C9') {
-        throw new ApiError('VALIDATION_INVALID_INPUT', (error.cause as Error).message, { internal: error.internal, details: { pg_code: sqlState } });
+        throw new ApiError('VALIDATION_INVALID_INPUT', error.pg!.message, { internal: error.internal, details: { pg_code: sqlState } });
       }
     }
     throw error;
