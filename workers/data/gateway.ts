@@ -6,6 +6,7 @@
  * and is never chosen from an HTTP request.
  */
 import { WorkerEntrypoint } from 'cloudflare:workers';
+import { z } from 'zod';
 import { appMigrations } from '../../migrations/app/index.ts';
 import type { DbCaller, DbGatewayRpc, SqlResult, SqlStatement } from '../shared/contracts.ts';
 import { connectionStringFor, sqlClient, type Sql } from '../shared/db.ts';
@@ -13,10 +14,18 @@ import { ApiError } from '../shared/errors.ts';
 import { migrate } from '../shared/migrator.ts';
 import { pgErrorToApiError } from '../shared/pg-errors.ts';
 import { rpcResult, type RpcResult } from '../shared/rpc.ts';
-import { appIdPattern } from '../shared/validation.ts';
+import { appIdPattern, parseWith } from '../shared/validation.ts';
 import type { Env } from './env.ts';
 
 const roleNames = { anon: 'butterbase_anon', user: 'butterbase_user', service: 'butterbase_service' } as const;
+
+/** The RPC arguments of {@link DbGateway.execute}, checked at the boundary (DbCaller, SqlStatement[]). */
+export const dbCaller = z.object({
+  appId: z.string().regex(appIdPattern, 'must be an app id'),
+  role: z.enum(['anon', 'user', 'service', 'owner']),
+  userId: z.string().min(1).nullable().optional(),
+});
+export const sqlStatements = z.array(z.object({ query: z.string().min(1), params: z.array(z.unknown()).optional() }));
 
 function appSql(env: Env, appId: string): Sql {
   if (!appIdPattern.test(appId)) throw new ApiError('APP_NOT_FOUND', `App ${appId} not found.`);
@@ -80,9 +89,12 @@ export async function bootstrapApp(env: Env, appId: string): Promise<{ applied: 
 
 /** The RPC entrypoint other Workers bind to (`entrypoint = "DbGateway"`). */
 export class DbGateway extends WorkerEntrypoint<Env> implements DbGatewayRpc {
-  /** See {@link DbGatewayRpc.execute}. */
+  /**
+   * See {@link DbGatewayRpc.execute}. The arguments are validated first: a malformed caller or
+   * statement list → VALIDATION_INVALID_SCHEMA / _INVALID_TYPE / _MISSING_FIELD naming the field.
+   */
   execute(caller: DbCaller, statements: SqlStatement[]): Promise<RpcResult<SqlResult[]>> {
-    return rpcResult(() => runAs(this.env, caller, statements));
+    return rpcResult(() => runAs(this.env, parseWith(dbCaller, caller, 'DbGateway caller'), parseWith(sqlStatements, statements, 'DbGateway statements')));
   }
 
   /** See {@link DbGatewayRpc.bootstrap}. */
