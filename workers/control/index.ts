@@ -14,6 +14,7 @@ import { appRoutes } from './routes/apps.ts';
 import { auditLogRoutes } from './routes/audit-logs.ts';
 import { configRoutes } from './routes/config.ts';
 import { platformRoutes } from './routes/platform.ts';
+import { rlsRoutes } from './routes/rls.ts';
 import { resolveGate } from './services/gate.ts';
 
 const app = new Hono<{ Bindings: Env }>();
@@ -22,6 +23,7 @@ app.route('/', apiKeyRoutes);
 app.route('/', configRoutes);
 app.route('/', auditLogRoutes);
 app.route('/', platformRoutes);
+app.route('/', rlsRoutes);
 app.onError(onError);
 app.notFound(onNotFound);
 
