@@ -4,6 +4,7 @@
  */
 import { WorkerEntrypoint } from 'cloudflare:workers';
 import { Hono } from 'hono';
+import type { AuditEntry } from '../shared/audit.ts';
 import type { ControlRpc, GateRequest, GateResult } from '../shared/contracts.ts';
 import { onError, onNotFound } from '../shared/http.ts';
 import { rpcResult, type RpcResult } from '../shared/rpc.ts';
@@ -15,6 +16,7 @@ import { auditLogRoutes } from './routes/audit-logs.ts';
 import { configRoutes } from './routes/config.ts';
 import { platformRoutes } from './routes/platform.ts';
 import { rlsRoutes } from './routes/rls.ts';
+import { recordAudit } from './services/audit.ts';
 import { resolveGate } from './services/gate.ts';
 
 const app = new Hono<{ Bindings: Env }>();
@@ -43,6 +45,14 @@ export default class ControlWorker extends WorkerEntrypoint<Env> implements Cont
       const startedMs = Date.now();
       await controlSql(this.env).query('SELECT 1');
       return { databaseMs: Date.now() - startedMs };
+    });
+  }
+
+  /** See {@link ControlRpc.recordAudit}. */
+  recordAudit(entry: AuditEntry): Promise<RpcResult<null>> {
+    return rpcResult(async () => {
+      await recordAudit(this.env, entry);
+      return null;
     });
   }
 }

@@ -3,6 +3,7 @@
  * service binding with these interfaces (`Fetcher & ControlRpc`) and the callee implements them.
  */
 import { z } from 'zod';
+import type { AuditEntry } from './audit.ts';
 import type { Principal } from './principal.ts';
 import type { RpcResult } from './rpc.ts';
 
@@ -41,6 +42,12 @@ export interface ControlRpc {
   resolveGate(input: GateRequest): Promise<RpcResult<GateResult>>;
   /** Checks the control-plane database answers (`/health/ready`). */
   ping(): Promise<RpcResult<{ databaseMs: number }>>;
+  /**
+   * Writes one audit entry (API.md §2 audit-logs) for a change whose REST route does not audit itself,
+   * e.g. an MCP data write (`insert_row`, `seed_database`). In: {@link AuditEntry}. Out: `null`.
+   * A failed write is logged by the control Worker, never raised.
+   */
+  recordAudit(entry: AuditEntry): Promise<RpcResult<null>>;
 }
 
 /** The role a DbGateway batch runs under (API.md §1.2, §4). `owner` is for trusted platform Workers only. */

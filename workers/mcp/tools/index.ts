@@ -1,0 +1,33 @@
+/**
+ * The registered tools (API.md §13): exactly the ones whose features this deployment serves.
+ */
+import type { ToolDefinition } from '../tool.ts';
+import { initApp, manageApp } from './apps.ts';
+import { queryAuditLogs } from './audit-logs.ts';
+import { manageAuthConfig, manageAuthUsers } from './auth.ts';
+import { insertRow, seedDatabase, selectRows } from './data.ts';
+import { butterbaseDocs } from './docs.ts';
+import { manageApiKeys } from './keys.ts';
+import { manageRls } from './rls.ts';
+import { manageSchema } from './schema.ts';
+import { submitSuggestion } from './suggestions.ts';
+
+/** Every tool, in the order tools/list shows them (the build-an-app order). */
+export const tools: readonly ToolDefinition[] = [
+  initApp,
+  manageApp,
+  manageSchema,
+  manageRls,
+  selectRows,
+  insertRow,
+  seedDatabase,
+  manageAuthConfig,
+  manageAuthUsers,
+  manageApiKeys,
+  queryAuditLogs,
+  butterbaseDocs(() => tools),
+  submitSuggestion,
+];
+
+/** Tools by name. */
+export const toolsByName: ReadonlyMap<string, ToolDefinition> = new Map(tools.map((tool) => [tool.name, tool]));
