@@ -43,7 +43,9 @@ export default {
         if (!app || !callerMaySeeApp(gate.principal, app)) throw appNotFound(decision.appId);
         extraHeaders = await takeBudget(env, app);
       }
-      if (gate.principal.kind === 'invalid' && decision.family !== 'auth') {
+      // /auth/* judges credentials itself; so does /mcp, whose 401 must carry WWW-Authenticate (API.md §13).
+      const judgesOwnCredentials = decision.family === 'auth' || (decision.kind === 'forward' && decision.target === 'MCP');
+      if (gate.principal.kind === 'invalid' && !judgesOwnCredentials) {
         throw new ApiError(gate.principal.code, gate.principal.message);
       }
       if (decision.dataPlane && app?.paused) {
