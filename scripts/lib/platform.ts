@@ -224,7 +224,7 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
         PROVISIONER: 'local',
       },
       data: { ...common, APP_DATABASE_URL_TEMPLATE: connections.appTemplate },
-      auth: { ...common, CONTROL_DATABASE_URL: connections.control, PLATFORM_MASTER_KEY: masterKey },
+      auth: { ...common, CONTROL_DATABASE_URL: connections.control, PLATFORM_MASTER_KEY: masterKey, MAIL_PROVIDER: 'dev' },
       mcp: {},
     };
     const configFiles: string[] = [];

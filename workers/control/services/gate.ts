@@ -19,6 +19,8 @@ const lastUsedWriteIntervalMs = 60_000;
 const lastUsedWrites = new Map<string, number>();
 /** Imported public keys by kid; a kid's key never changes, so this cache never goes stale. */
 const publicKeys = new Map<string, CryptoKey | Uint8Array>();
+/** Clock skew allowed between the auth Worker (iat) and the database (retired_at), in seconds. */
+const retiredKeySkewSeconds = 60;
 
 const accessClaims = z.object({
   sub: z.string().min(1),
@@ -34,6 +36,8 @@ interface GateRow {
     rate_limit_per_minute: number | null; anon_key: string;
   } | null;
   jwk: JWK | null;
+  /** When the token's key stopped signing (null while it is the app's active key). */
+  jwk_retired_at: string | Date | null;
 }
 
 type Bearer =
@@ -78,7 +82,8 @@ export async function resolveGate(env: Env, ctx: ExecutionContext, input: GateRe
           WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())) k) AS key,
        (SELECT row_to_json(a) FROM (SELECT id, account_id, name, provisioning_status, paused, paused_reason,
           allowed_origins, access_mode, rate_limit_per_minute, anon_key FROM apps WHERE id = $2) a) AS app,
-       (SELECT public_jwk FROM app_signing_keys WHERE kid = $3 AND app_id = $2) AS jwk`,
+       (SELECT public_jwk FROM app_signing_keys WHERE kid = $3 AND app_id = $2) AS jwk,
+       (SELECT retired_at FROM app_signing_keys WHERE kid = $3 AND app_id = $2) AS jwk_retired_at`,
     [bearer.kind === 'service_key' ? bearer.hash : null, lookupAppId, bearer.kind === 'app_jwt' ? bearer.kid : null],
   )) as unknown as GateRow[];
   const appRow = row?.app ?? null;
@@ -96,7 +101,7 @@ export async function resolveGate(env: Env, ctx: ExecutionContext, input: GateRe
           rateLimitPerMinute: appRow.rate_limit_per_minute ?? Number(env.RATE_LIMIT_PER_MINUTE || 100),
         }
       : null;
-  const principal = await principalFor(bearer, row ?? { key: null, app: null, jwk: null }, input.appId);
+  const principal = await principalFor(bearer, row ?? { key: null, app: null, jwk: null, jwk_retired_at: null }, input.appId);
   if (principal.kind === 'service_key') touchKey(env, ctx, principal.keyId);
   return { principal, app };
 }
@@ -136,6 +141,11 @@ async function verifyAccessToken(bearer: Extract<Bearer, { kind: 'app_jwt' }>, r
     }
     const { payload } = await jwtVerify(bearer.token, key, { algorithms: ['RS256'], issuer: `${issuerPrefix}${bearer.appId}` });
     const claims = accessClaims.parse(payload);
+    // A rotated-out key keeps verifying the tokens it signed until they expire (exp is checked
+    // above), but nothing it signs after retirement (+ clock skew) is accepted.
+    if (row.jwk_retired_at !== null && (payload.iat ?? Infinity) > new Date(row.jwk_retired_at).getTime() / 1000 + retiredKeySkewSeconds) {
+      return { kind: 'invalid', code: 'AUTH_INVALID_END_USER_JWT', message: 'The access token was signed by a retired key.' };
+    }
     return {
       kind: 'end_user',
       appId: bearer.appId,
