@@ -238,14 +238,17 @@ const numericBases = new Set(['integer', 'bigint', 'smallint', 'real', 'double p
 
 /**
  * How GET /schema shows a stored default: a literal cast to the column's own type loses the cast
- * (`'draft'::character varying` → `'draft'`, `'-1'::integer` → `-1`); anything else is Postgres's text.
+ * (`'draft'::character varying` → `'draft'`, `'{}'::jsonb` → `'{}'`), a number stays a number
+ * (`'-1'::integer` → `-1`); anything else is Postgres's own text.
  */
 export function displayDefault(pgText: string, column: ColumnType): string {
   try {
     const expr = parse(pgText, 'expr');
-    if (expr.type !== 'cast' || !isLiteral(expr.operand) || canonicalTypeName(expr.to) !== formatTypeName({ ...column, serial: false })) return pgText;
+    if (expr.type !== 'cast' || !isLiteral(expr.operand)) return pgText;
     const literal = expr.operand;
     if (literal.type === 'string' && !column.array && numericBases.has(column.base) && /^-?\d+(\.\d+)?$/.test(literal.value)) return literal.value;
+    const castTo = parseColumnType(spellType(expr.to));
+    if (!castTo.ok || castTo.type.base !== column.base || castTo.type.array !== column.array) return pgText;
     return render(literal);
   } catch {
     return pgText;

@@ -1,0 +1,40 @@
+/** Routes: GET /v1/:app/schema, POST /v1/:app/schema/apply, GET /v1/:app/migrations (API.md §3.2). Owner auth. */
+import { Hono } from 'hono';
+import { readJsonBody } from '../../shared/validation.ts';
+import { audited, ownedApp } from '../context.ts';
+import type { Env } from '../env.ts';
+import {
+  applyPlan, defaultMigrationName, dryRunResult, getSchema, isUpToDate, listMigrations, ownerExecutor, planApply, upToDateResult,
+} from '../schema/apply.ts';
+import { parseApplySchemaBody } from '../schema/dsl.ts';
+
+export const schemaRoutes = new Hono<{ Bindings: Env }>();
+
+schemaRoutes.get('/v1/:app/schema', async (c) => {
+  const { context, app } = await ownedApp(c);
+  return c.json(await getSchema(ownerExecutor(c.env, app, 'read'), app.id, context.apiBase));
+});
+
+schemaRoutes.post('/v1/:app/schema/apply', async (c) => {
+  const { app } = await ownedApp(c);
+  const body = parseApplySchemaBody(await readJsonBody(c.req.raw));
+  const execute = ownerExecutor(c.env, app, 'write');
+  const plan = await planApply(execute, body.schema);
+  if (body.dry_run) return c.json(dryRunResult(plan));
+  if (isUpToDate(plan)) return c.json(upToDateResult());
+  const name = body.name ?? defaultMigrationName(new Date());
+  const target = {
+    appId: app.id,
+    eventType: 'schema.applied',
+    action: 'update' as const,
+    resourceType: 'schema',
+    resourceId: name,
+    data: { name, statements: plan.statements.map((s) => s.description), refused: plan.refused },
+  };
+  return c.json(await audited(c, target, () => applyPlan(execute, body.schema, plan, name)));
+});
+
+schemaRoutes.get('/v1/:app/migrations', async (c) => {
+  const { app } = await ownedApp(c);
+  return c.json(await listMigrations(ownerExecutor(c.env, app, 'read'), app.id));
+});
