@@ -16,6 +16,7 @@ import { auditLogRoutes } from './routes/audit-logs.ts';
 import { configRoutes } from './routes/config.ts';
 import { platformRoutes } from './routes/platform.ts';
 import { rlsRoutes } from './routes/rls.ts';
+import { schemaRoutes } from './routes/schema.ts';
 import { recordAudit } from './services/audit.ts';
 import { resolveGate } from './services/gate.ts';
 
@@ -26,6 +27,7 @@ app.route('/', configRoutes);
 app.route('/', auditLogRoutes);
 app.route('/', platformRoutes);
 app.route('/', rlsRoutes);
+app.route('/', schemaRoutes);
 app.onError(onError);
 app.notFound(onNotFound);
 
