@@ -362,14 +362,16 @@ describe('role resolution and row-level security', () => {
     expect(await snapshot()).toBe(before);
   });
 
-  it('refuses a write the policies do not allow with 403 AUTH_RLS_POLICY_VIOLATION', async () => {
+  it('refuses a write the policies do not allow: 403 AUTH_RLS_POLICY_VIOLATION, or 401 AUTH_RLS_REQUIRES_USER_JWT for anon', async () => {
     const before = await snapshot();
     const forged = await rest('notes', { body: { owner_id: bob, text: 'forged' }, headers: as('user', alice) });
     expect(forged.status).toBe(403);
     expect(forged.body.error.code).toBe('AUTH_RLS_POLICY_VIOLATION');
-    const anonWrite = await rest('notes', { body: { owner_id: alice, text: 'anon' }, token: null });
-    expect(anonWrite.status).toBe(403);
-    expect(anonWrite.body.error.code).toBe('AUTH_RLS_POLICY_VIOLATION');
+    for (const anonymous of [{ token: null }, { headers: as('anon') }]) {
+      const anonWrite = await rest('notes', { body: { owner_id: alice, text: 'anon' }, ...anonymous });
+      expect(anonWrite.status).toBe(401);
+      expect(anonWrite.body.error.code).toBe('AUTH_RLS_REQUIRES_USER_JWT');
+    }
     const [mine] = await ownerSql(`SELECT id FROM notes WHERE text = 'alice private'`);
     const handOver = await rest(`notes/${mine!.id}`, { method: 'PATCH', body: { owner_id: bob }, headers: as('user', alice) });
     expect(handOver.status).toBe(403);

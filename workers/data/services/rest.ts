@@ -82,7 +82,9 @@ async function findTable(env: Env, request: RestRequest, columns: string[]): Pro
 /**
  * Runs one statement as the caller. Postgres errors arrive mapped (pg-errors.ts); type mismatches the
  * caller caused (an operator the column type lacks, a generated column) become 400
- * VALIDATION_INVALID_INPUT, and a table or column Postgres no longer knows drops the cached catalog.
+ * VALIDATION_INVALID_INPUT; an RLS denial of an anonymous caller becomes 401
+ * AUTH_RLS_REQUIRES_USER_JWT (signing in is what it needs); a table or column Postgres no longer
+ * knows drops the cached catalog.
  */
 async function run(env: Env, caller: DbCaller, statement: SqlStatement): Promise<SqlResult> {
   try {
@@ -90,6 +92,13 @@ async function run(env: Env, caller: DbCaller, statement: SqlStatement): Promise
     return result!;
   } catch (error) {
     if (error instanceof ApiError) {
+      if (error.code === 'AUTH_RLS_POLICY_VIOLATION' && caller.role === 'anon') {
+        throw new ApiError('AUTH_RLS_REQUIRES_USER_JWT', 'Row-level security refused this anonymous request; it needs a signed-in user.', {
+          details: error.details,
+          internal: error.internal,
+          remediation: 'Sign the user in (POST /auth/{app_id}/login) and send their access token as Authorization: Bearer <token>; or add a policy for role anon.',
+        });
+      }
       if (error.code === 'VALIDATION_TABLE_NOT_FOUND' || error.code === 'VALIDATION_COLUMN_NOT_FOUND') tables.invalidate(caller.appId);
       const sqlState = error.pg?.code;
       if (sqlState === '42883' || sqlState === '42804' || sqlState === '428C9') {
@@ -180,7 +189,8 @@ function picked(table: CatalogTable, rows: Record<string, unknown>[], bulk: bool
  *   other than select), VALIDATION_INVALID_TYPE (body not an object or array of objects),
  *   VALIDATION_UNIQUE_CONSTRAINT_VIOLATION (409), VALIDATION_FOREIGN_KEY_VIOLATION,
  *   VALIDATION_CHECK_CONSTRAINT_VIOLATION, VALIDATION_NOT_NULL_VIOLATION, VALIDATION_INVALID_INPUT,
- *   AUTH_RLS_POLICY_VIOLATION (403), plus the table lookup codes of {@link listRows}.
+ *   AUTH_RLS_POLICY_VIOLATION (403; AUTH_RLS_REQUIRES_USER_JWT 401 for the anon role), plus the table
+ *   lookup codes of {@link listRows}.
  */
 export async function insertRows(env: Env, request: RestRequest): Promise<RestResult> {
   const query = parse(request, ['select'], false, 'POST /{table}');
