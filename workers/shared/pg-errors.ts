@@ -48,7 +48,7 @@ export function pgErrorToApiError(error: unknown): ApiError {
   const facts = { pg_code: code, ...(code.startsWith('42') || code.startsWith('0A') ? { pg_message: error.message } : {}) };
   const details = typeof mapped.details === 'object' && mapped.details !== null ? { ...mapped.details, ...facts } : facts;
   return new ApiError(mapped.code, mapped.message, {
-    remediation: mapped.remediation, details, internal: mapped.internal, headers: mapped.headers, cause: mapped.cause,
+    remediation: mapped.remediation, details, internal: mapped.internal, headers: mapped.headers, pg: mapped.pg, cause: mapped.cause,
   });
 }
 
