@@ -633,6 +633,29 @@ describe('injection attempts', () => {
 });
 
 describe('the table cache', () => {
+  it('serves a table created by schema apply (the agent flow) on the very next request', async () => {
+    expect((await rest('posts?limit=1')).status).toBe(200); // the catalog is now cached
+    const schema = {
+      tables: {
+        tasks: {
+          columns: {
+            id: { type: 'uuid', primaryKey: true, default: 'gen_random_uuid()' },
+            title: { type: 'text', nullable: false },
+            done: { type: 'boolean', nullable: false, default: 'false' },
+          },
+        },
+      },
+    };
+    const applied = await api(`/v1/${appId}/schema/apply`, { body: { schema } });
+    expect(applied.status, applied.text).toBe(200);
+    const created = await rest('tasks', { body: [{ title: 'write tests' }, { title: 'ship', done: true }] });
+    expect(created.status, created.text).toBe(201);
+    const open = await rest(from('tasks').select('title').eq('done', false).path());
+    expect(open.body).toEqual([{ title: 'write tests' }]);
+    const byId = await rest(`tasks/${created.body[1].id}`, { method: 'PATCH', body: { done: false } });
+    expect(byId.body).toMatchObject({ title: 'ship', done: false });
+  });
+
   it('serves a table created a moment ago at once, and a column added a moment ago', async () => {
     expect((await rest('posts?limit=1')).status).toBe(200); // the catalog is now cached
     expect((await rest('fresh')).status).toBe(404);
