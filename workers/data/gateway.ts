@@ -19,12 +19,13 @@ import type { Env } from './env.ts';
 
 const roleNames = { anon: 'butterbase_anon', user: 'butterbase_user', service: 'butterbase_service' } as const;
 
-/** The RPC arguments of {@link DbGateway.execute}, checked at the boundary (DbCaller, SqlStatement[]). */
+/** The `caller` argument of {@link DbGateway.execute} (DbCaller), checked at the RPC boundary. */
 export const dbCaller = z.object({
   appId: z.string().regex(appIdPattern, 'must be an app id'),
   role: z.enum(['anon', 'user', 'service', 'owner']),
   userId: z.string().min(1).nullable().optional(),
 });
+/** The `statements` argument of {@link DbGateway.execute} (SqlStatement[]), checked at the RPC boundary. */
 export const sqlStatements = z.array(z.object({ query: z.string().min(1), params: z.array(z.unknown()).optional() }));
 
 function appSql(env: Env, appId: string): Sql {

@@ -14,6 +14,7 @@ import { deleteRows, getRow, insertRows, listRows, updateRows, type RestRequest,
 
 type DataContext = Context<{ Bindings: Env }>;
 
+/** The data routes, mounted at the root of the data Worker. */
 export const restRoutes = new Hono<{ Bindings: Env }>();
 
 /** Builds the service request: caller (role resolution), path segments, query, Prefer, body. */
