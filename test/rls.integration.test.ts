@@ -190,6 +190,22 @@ describe('enable, policies, delete', () => {
     expect(await titles('articles', 'user', alice)).toEqual(['live-1']);
   });
 
+  it('changing a policy\'s command keeps the expressions that still apply', async () => {
+    const created = await api(`/v1/${appId}/rls/policies`, {
+      body: { table_name: 'articles', policy_name: 'articles_tmp', role: 'anon', using_expression: "status = 'draft'", with_check_expression: "status = 'draft'" },
+    });
+    expect(created.status).toBe(200);
+    const narrowed = await api(`/v1/${appId}/rls/policies/articles_tmp`, { method: 'PATCH', body: { table_name: 'articles', command: 'SELECT' } });
+    expect(narrowed.status).toBe(200);
+    expect(narrowed.body.warnings).toBeUndefined();
+    const listed = (await api(`/v1/${appId}/rls`)).body.policies.find((p: { policyname: string }) => p.policyname === 'articles_tmp');
+    expect(listed).toMatchObject({ cmd: 'SELECT', roles: ['butterbase_anon'], with_check: null });
+    expect(listed.qual).toContain('draft');
+    expect(await titles('articles', 'anon')).toEqual(['draft-1']);
+    expect((await api(`/v1/${appId}/rls/articles/articles_tmp`, { method: 'DELETE' })).status).toBe(200);
+    expect(await titles('articles', 'anon')).toEqual([]);
+  });
+
   it('deletes one policy and keeps RLS on; deleting it again is 404', async () => {
     const res = await api(`/v1/${appId}/rls/articles/articles_not_featured`, { method: 'DELETE' });
     expect(res.status).toBe(200);

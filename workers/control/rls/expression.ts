@@ -111,9 +111,6 @@ const statementKeywords = new Set([
   'checkpoint', 'discard', 'into', 'returning', 'recursive', 'share', 'nowait',
 ]);
 
-/** Names exported for documentation and tests. */
-export const expressionRules = { safeFunctions, constructsBeforeParen, statementKeywords: [...statementKeywords] } as const;
-
 type TokenKind = 'word' | 'quoted' | 'string' | 'number' | 'operator' | 'open' | 'close' | 'punct';
 
 interface Token {

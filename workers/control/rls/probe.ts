@@ -5,13 +5,10 @@
  * and checks that role may read them, without creating or running anything. Postgres's verdict
  * (SQLSTATE, via DbGateway's `details.pg_code` / `pg_message`) becomes an RLS_* code naming the field.
  */
-import type { SqlResult, SqlStatement } from '../../shared/contracts.ts';
+import type { Execute } from '../../shared/catalog.ts';
 import { ApiError } from '../../shared/errors.ts';
 import { findUnsafeExpression } from './expression.ts';
 import { probeStatements } from './sql.ts';
-
-/** Runs statements in one owner batch on the app database. */
-export type Execute = (statements: SqlStatement[]) => Promise<SqlResult[]>;
 
 /** Remediation for policies that read each other in a cycle (SQLSTATE 42P17). */
 export const recursionRemediation =

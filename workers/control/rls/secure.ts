@@ -8,7 +8,7 @@ import type { Env } from '../env.ts';
 import type { AppRow } from '../services/apps.ts';
 import { updateAccessMode } from '../services/config.ts';
 import type { SecureAppBody } from './bodies.ts';
-import type { Execute } from './probe.ts';
+import type { Execute } from '../../shared/catalog.ts';
 import { createUserIsolation } from './service.ts';
 
 /** One table the request could not secure. */

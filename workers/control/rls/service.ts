@@ -6,13 +6,13 @@
  * (rls/probe.ts). Every operation is idempotent: policies are dropped-if-exists and recreated.
  */
 import type { SqlResult, SqlStatement } from '../../shared/contracts.ts';
-import { loadCatalog, type CatalogTable } from '../../shared/catalog.ts';
+import { loadCatalog, type CatalogTable, type Execute } from '../../shared/catalog.ts';
 import { ApiError } from '../../shared/errors.ts';
 import { unwrap } from '../../shared/rpc.ts';
 import type { Env } from '../env.ts';
 import type { CreatePolicyBody, EnableRlsBody, UpdatePolicyBody, UserIsolationBody } from './bodies.ts';
 import { checkColumnName, checkDerivedNames, checkPolicyName, checkTableName } from './names.ts';
-import { proveExpression, translateExpressionError, type Execute } from './probe.ts';
+import { proveExpression, translateExpressionError } from './probe.ts';
 import {
   createPolicyStatements, derivedNames, disableStatements, dropPolicyStatement, enableStatements, listPoliciesQuery,
   recursionCheckStatements, rolesFor, tablePoliciesQuery, tablesWithRlsQuery, userColumnTriggerStatements,
@@ -198,18 +198,20 @@ export async function updatePolicy(execute: Execute, policyName: string, body: U
   }
   const command = body.command ?? existing.cmd;
   const roles = body.role != null ? rolesFor(body.role) : existing.roles;
-  const given = {
-    using: body.using_expression === undefined ? undefined : body.using_expression,
-    withCheck: body.with_check_expression === undefined ? undefined : body.with_check_expression,
-  };
+  // A kept expression the new command does not use is dropped quietly; a given one gets a warning.
+  const keptUsing = command === 'INSERT' ? null : existing.qual;
+  const keptCheck = command === 'SELECT' || command === 'DELETE' ? null : existing.with_check;
   const warnings: string[] = [];
   const { using, withCheck } = expressionsFor(
     command,
-    given.using === undefined ? existing.qual : given.using,
-    given.withCheck === undefined ? existing.with_check : given.withCheck,
+    body.using_expression === undefined ? keptUsing : body.using_expression,
+    body.with_check_expression === undefined ? keptCheck : body.with_check_expression,
     warnings,
   );
-  await proveGiven(execute, name, roles, { using: given.using === undefined ? null : using, withCheck: given.withCheck === undefined ? null : withCheck });
+  await proveGiven(execute, name, roles, {
+    using: body.using_expression === undefined ? null : using,
+    withCheck: body.with_check_expression === undefined ? null : withCheck,
+  });
   rlsOffWarning(table, warnings);
   const restrictive = body.restrictive ?? existing.permissive === 'RESTRICTIVE';
   await applyChange(execute, table, createPolicyStatements({ table: name, name: policy, command, roles, restrictive, using, withCheck }), subjectRoles(roles));

@@ -46,9 +46,6 @@ export function derivedNames(table: string) {
   };
 }
 
-/** The longest derived name's suffix length, so callers can bound table names. */
-export const longestDerivedSuffix = Math.max(...Object.values(derivedNames('')).map((n) => n.length));
-
 /** One policy, ready to create. `roles` are database roles; expressions already checked. */
 export interface PolicySpec {
   table: string;
