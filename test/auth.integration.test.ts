@@ -8,10 +8,10 @@
  * Each test sends its own `cf-connecting-ip` (the router passes it on as the client IP), so the
  * per-IP limits of one test never spill into another.
  */
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { api, createReadyApp, type ApiResponse } from './helpers/api.ts';
-import { appDb } from './helpers/control-db.ts';
+import { appDb, controlDb } from './helpers/control-db.ts';
 
 const password = 'Passw0rd!';
 
@@ -223,6 +223,26 @@ describe('sign-up to sign-out', () => {
     }
     const audit = await auditLogs(appId, 'event_type=signing_key_rotated');
     expect(audit[0]).toMatchObject({ category: 'admin', actor_type: 'service_key', resource_id: rotated.body.kid });
+  });
+
+  it('a retired key verifies only tokens issued before it was retired', async () => {
+    const { appId } = await createReadyApp('auth-retired');
+    const session = await signedIn(appId, 'dora@example.com');
+    // Test setup: a key of this app that was retired an hour ago, whose private half we hold
+    // (as someone who stole it would).
+    const pair = await generateKeyPair('RS256', { extractable: true });
+    const kid = `retired-${crypto.randomUUID()}`;
+    await controlDb().query(
+      `INSERT INTO app_signing_keys (kid, app_id, public_jwk, private_jwk_sealed, created_at, retired_at)
+       VALUES ($1, $2, $3::jsonb, 'not-used', now() - interval '2 hours', now() - interval '1 hour')`,
+      [kid, appId, JSON.stringify({ ...(await exportJWK(pair.publicKey)), kid, alg: 'RS256' })],
+    );
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const sign = (iat: number) => new SignJWT({ email: 'dora@example.com', email_verified: false, app_id: appId })
+      .setProtectedHeader({ alg: 'RS256', kid }).setSubject(session.user.id).setIssuer(`butterbase:app:${appId}`)
+      .setIssuedAt(iat).setExpirationTime(nowSeconds + 600).sign(pair.privateKey);
+    expect((await auth(appId, '/me', { token: await sign(nowSeconds - 90 * 60) })).status).toBe(200);
+    expectLegacyError(await auth(appId, '/me', { token: await sign(nowSeconds) }), 401, 'Invalid token', 'AUTH_INVALID_END_USER_JWT');
   });
 
   it('end-user tokens open /auth/{app}/me but not owner routes, and only for their own app', async () => {

@@ -121,7 +121,7 @@ export function requireEndUser(c: AuthContext, appId: string): EndUserPrincipal 
       if (principal.appId === appId) return principal;
       throw new ApiError('AUTH_INVALID_END_USER_JWT', 'Invalid token');
     case 'invalid':
-      throw new ApiError(principal.code, principal.code === 'AUTH_END_USER_JWT_EXPIRED' ? 'Token expired' : 'Invalid token');
+      throw new ApiError(principal.code, 'Invalid token');
     case 'anonymous':
       throw new ApiError('AUTH_REQUIRED', 'Missing or invalid Authorization header');
     case 'service_key':

@@ -143,7 +143,8 @@ async function verifyAccessToken(bearer: Extract<Bearer, { kind: 'app_jwt' }>, r
     const claims = accessClaims.parse(payload);
     // A rotated-out key keeps verifying the tokens it signed until they expire (exp is checked
     // above), but nothing it signs after retirement (+ clock skew) is accepted.
-    if (row.jwk_retired_at !== null && (payload.iat ?? Infinity) > new Date(row.jwk_retired_at).getTime() / 1000 + retiredKeySkewSeconds) {
+    // Written as !(iat <= limit) so an unreadable retired_at refuses rather than accepts.
+    if (row.jwk_retired_at !== null && !((payload.iat ?? Infinity) <= new Date(row.jwk_retired_at).getTime() / 1000 + retiredKeySkewSeconds)) {
       return { kind: 'invalid', code: 'AUTH_INVALID_END_USER_JWT', message: 'The access token was signed by a retired key.' };
     }
     return {
