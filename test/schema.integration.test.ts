@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { api, createReadyApp } from './helpers/api.ts';
-import { appDb, createOtherAccount } from './helpers/control-db.ts';
+import { appDb, controlDb, createOtherAccount } from './helpers/control-db.ts';
 
 /** A blog: every kind of column the issue names, a cascading foreign key, and every kind of index. */
 const blog = {
@@ -137,6 +137,10 @@ describe('schema apply, read back and ledger', () => {
     const [post] = await db.query(`INSERT INTO posts (title, slug) VALUES ('Hello', 'hello') RETURNING id, status, views, tags, published`);
     expect(post).toMatchObject({ status: 'draft', views: 0, tags: [], published: false });
     expect(post!.id).toMatch(/^[0-9a-f-]{36}$/);
+    // The REST API serves a table as soon as the apply that created it returns.
+    const viaRest = await api(`/v1/${appId}/posts?select=slug,status`);
+    expect(viaRest.status).toBe(200);
+    expect(viaRest.body).toEqual([{ slug: 'hello', status: 'draft' }]);
     await db.query(`INSERT INTO comments (post_id, body) VALUES ($1, 'first')`, [post!.id]);
     await expect(db.query(`INSERT INTO posts (title, slug) VALUES ('Hello', 'other')`)).rejects.toThrow(/duplicate key/);
     await db.query('DELETE FROM posts WHERE id = $1', [post!.id]);
@@ -376,6 +380,18 @@ describe('schema endpoints: who may call them', () => {
       const foreign = await api(`/v1/${appId}/${path}`, { method, body, token: other.key });
       expect(foreign.status, path).toBe(404);
       expect(foreign.body.error.code, path).toBe('APP_NOT_FOUND');
+    }
+  });
+
+  it('answers 503 APP_NOT_READY while the app database is not ready', async () => {
+    const { appId } = await createReadyApp('schema-notready');
+    // Test setup only: a failed provisioning is otherwise hard to produce on purpose.
+    await controlDb().query(`UPDATE apps SET provisioning_status = 'failed' WHERE id = $1`, [appId]);
+    for (const [method, path] of [['GET', 'schema'], ['POST', 'schema/apply'], ['GET', 'migrations']] as const) {
+      const body = method === 'POST' ? { schema: { tables: { t: { columns: { a: { type: 'text' } } } } } } : undefined;
+      const res = await api(`/v1/${appId}/${path}`, { method, body });
+      expect(res.status, path).toBe(503);
+      expect(res.body.error.code, path).toBe('APP_NOT_READY');
     }
   });
 });

@@ -45,7 +45,8 @@ const referenceObject = z.object({
   onUpdate: foreignKeyAction.optional(),
 }).strict();
 
-const referenceShort = z.string().regex(/^[a-z_][a-z0-9_]{0,62}\.[a-z_][a-z0-9_]{0,62}$/, 'must be "table.column", e.g. "users.id"');
+/** `table.column`; the table part may not start with `_` (platform tables cannot be referenced). */
+const referenceShort = z.string().regex(/^[a-z][a-z0-9_]{0,62}\.[a-z_][a-z0-9_]{0,62}$/, 'must be "table.column" with a table that does not start with "_", e.g. "users.id"');
 
 const reference = z.union([referenceShort, referenceObject], {
   error: 'must be "table.column" or { table, column, onDelete?, onUpdate? }',
