@@ -70,26 +70,51 @@ export function topicDocument(topic: DocTopic, toolReference: string): string {
 }
 
 /**
- * The sections (split at Markdown headings) of `text` that contain every word of `query`, case-insensitive.
- * @returns the matching sections joined, or null when none matches.
+ * The blocks of `text` that contain every word of `query` (case-insensitive), each under its heading.
+ * A block is a paragraph, a code fence, a table or one top-level list item, so an answer stays short.
+ * @returns the matching blocks, or null when none matches.
  */
 export function searchDocument(text: string, query: string): string | null {
   const words = query.toLowerCase().split(/\s+/).filter(Boolean);
-  const sections: string[] = [];
+  const blocks: { heading: string; text: string }[] = [];
+  let heading = '';
   let current: string[] = [];
   let inCode = false;
+  const flush = () => {
+    if (current.join('').trim() !== '') blocks.push({ heading, text: current.join('\n') });
+    current = [];
+  };
   for (const line of text.split('\n')) {
-    if (line.startsWith('```')) inCode = !inCode;
-    if (!inCode && /^#{1,3} /.test(line) && current.length > 0) {
-      sections.push(current.join('\n'));
-      current = [];
+    if (inCode) {
+      current.push(line);
+      if (line.startsWith('```')) inCode = false;
+      continue;
     }
-    current.push(line);
+    if (line.startsWith('```')) {
+      flush();
+      inCode = true;
+      current.push(line);
+    } else if (/^#{1,6} /.test(line)) {
+      flush();
+      heading = line;
+    } else if (line.trim() === '') {
+      flush();
+    } else if (/^(- |\* |\d+\. )/.test(line)) {
+      flush();
+      current.push(line);
+    } else {
+      current.push(line);
+    }
   }
-  sections.push(current.join('\n'));
-  const matches = sections.filter((section) => {
-    const lower = section.toLowerCase();
-    return words.every((word) => lower.includes(word));
-  });
-  return matches.length === 0 ? null : matches.map((s) => s.trim()).join('\n\n---\n\n');
+  flush();
+  const matches = blocks.filter((block) => words.every((word) => block.text.toLowerCase().includes(word)));
+  if (matches.length === 0) return null;
+  const out: string[] = [];
+  let lastHeading: string | undefined;
+  for (const block of matches) {
+    if (block.heading !== lastHeading && block.heading !== '') out.push(block.heading);
+    lastHeading = block.heading;
+    out.push(block.text.trim());
+  }
+  return out.join('\n\n');
 }
