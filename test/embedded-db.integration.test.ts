@@ -27,7 +27,7 @@ function protocolSuite(name: string, open: () => Promise<{ db: EmbeddedDb; clean
   describe(name, () => {
     let db: EmbeddedDb;
     let cleanup: () => Promise<void>;
-    let sql: ReturnType<typeof neon>;
+    let sql: ReturnType<typeof neon<false, false>>;
 
     beforeAll(async () => {
       ({ db, cleanup } = await open());

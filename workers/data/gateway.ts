@@ -16,6 +16,7 @@ import { pgErrorToApiError } from '../shared/pg-errors.ts';
 import { rpcResult, type RpcResult } from '../shared/rpc.ts';
 import { appIdPattern, parseWith } from '../shared/validation.ts';
 import type { Env } from './env.ts';
+import { rolePrelude } from './prelude.ts';
 
 const roleNames = { anon: 'butterbase_anon', user: 'butterbase_user', service: 'butterbase_service' } as const;
 
@@ -44,20 +45,7 @@ export async function runAs(env: Env, caller: DbCaller, statements: SqlStatement
     throw new ApiError('AUTH_RLS_REQUIRES_USER_JWT', 'The user role needs an end-user id.');
   }
   const sql = appSql(env, caller.appId);
-  const queries = [];
-  if (caller.role !== 'owner') {
-    const claims = JSON.stringify({ sub: caller.userId ?? null, role: roleNames[caller.role] });
-    queries.push(sql.query(`SET LOCAL ROLE ${roleNames[caller.role]}`));
-    queries.push(
-      sql.query(
-        `SELECT set_config('request.jwt.claim.sub', $1, true), set_config('request.jwt.claims', $2, true), set_config('app.role', $3, true)`,
-        [caller.userId ?? '', claims, caller.role],
-      ),
-    );
-  }
-  for (const statement of statements) {
-    queries.push(sql.query(statement.query, statement.params ?? []));
-  }
+  const queries = [...rolePrelude(caller), ...statements].map((s) => sql.query(s.query, s.params ?? []));
   let results;
   try {
     results = await sql.transaction(queries, { fullResults: true });
