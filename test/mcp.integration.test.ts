@@ -270,14 +270,14 @@ describe('build a blog through the Inspector CLI, then use it over REST as end u
 
   it('the same app serves end users over REST: sign up, log in, write own rows, read what RLS allows', async () => {
     const password = 'Blog-pass-1234!';
-    const users: Record<string, { id: string; token: string }> = {};
+    const users: Record<string, { id: string; token: string; email: string }> = {};
     for (const who of ['carol', 'dave']) {
       const email = `${who}-${crypto.randomUUID()}@example.test`;
       const signup = await api(`/auth/${appId}/signup`, { token: null, body: { email, password } });
       expect(signup.status, signup.text).toBe(201);
       const login = await api(`/auth/${appId}/login`, { token: null, body: { email, password } });
       expect(login.status, login.text).toBe(200);
-      users[who] = { id: login.body.user.id, token: login.body.access_token };
+      users[who] = { id: login.body.user.id, token: login.body.access_token, email };
     }
     const carol = users.carol!;
     const dave = users.dave!;
@@ -296,6 +296,14 @@ describe('build a blog through the Inspector CLI, then use it over REST as end u
     expect(titles(await ok('select_rows', { app_id: appId, table: 'posts', select: 'title', as_user: carol.id }))).toEqual(titles(asCarol.body));
     const listed = await ok('manage_auth_users', { action: 'list', app_id: appId });
     expect(listed.users.map((u: { id: string }) => u.id)).toEqual(expect.arrayContaining([carol.id, dave.id]));
+
+    // The agent removes a user: they can no longer sign in, and the removal is audited with the tool name.
+    expect(await ok('manage_auth_users', { action: 'delete', app_id: appId, user_id: dave.id })).toMatchObject({ deleted: true, user_id: dave.id });
+    expect((await api(`/auth/${appId}/login`, { token: null, body: { email: dave.email, password } })).status).toBe(401);
+    await vi.waitFor(async () => {
+      const { logs } = await ok('query_audit_logs', { app_id: appId, event_type: 'user_deleted' });
+      expect(logs[0]).toMatchObject({ resource_id: dave.id, actor_id: keyId, event_data: { tool: 'manage_auth_users.delete' } });
+    }, { timeout: 20_000, interval: 500 });
   });
 });
 
@@ -541,6 +549,15 @@ describe('the SDK client: initialize, instructions, the quickstart prompt and th
       const blocked = await call('select_rows', { app_id: appId, table: 'anything' });
       expect(blocked.json.error.code).toBe('APP_PAUSED');
       await call('manage_app', { action: 'pause', app_id: appId, paused: false });
+      const env = await call('manage_app', { action: 'update_env', app_id: appId, env: { STRIPE_KEY: 'sk_test_secret', OLD: null } });
+      expect(env.json.updatedKeys).toEqual(['OLD', 'STRIPE_KEY']);
+      const names = await call('manage_app', { action: 'get_env', app_id: appId });
+      expect(names.json.keys).toEqual(['STRIPE_KEY']);
+      expect(JSON.stringify(names.json)).not.toContain('sk_test_secret');
+      const secured = await call('manage_app', { action: 'secure', app_id: appId });
+      expect(secured.json).toMatchObject({ access_mode: 'authenticated' });
+      const config = await call('manage_app', { action: 'get_config', app_id: appId });
+      expect(config.json.access_mode).toBe('authenticated');
       await vi.waitFor(async () => {
         const latest = (await call('query_audit_logs', { app_id: appId, event_type: 'config.pause_updated' })).json.logs;
         expect(latest.map((l: any) => l.event_data.tool)).toEqual(['manage_app.pause', 'manage_app.pause']);
