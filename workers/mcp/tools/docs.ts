@@ -2,7 +2,8 @@
  * Tool `butterbase_docs` (API.md §13): documentation topics bundled with the Worker (workers/mcp/docs.ts).
  */
 import { z } from 'zod';
-import { docTopics, searchDocument, topicDocument } from '../docs.ts';
+import { searchDocument } from '../docs-search.ts';
+import { docTopics, topicDocument } from '../docs.ts';
 import { defineTool, type ToolDefinition } from '../tool.ts';
 
 /** A Markdown reference of the registered tools: description, arguments and what each action needs. */

@@ -2,6 +2,7 @@
  * Argument schemas several tools share, with the descriptions an agent reads in tools/list.
  */
 import { z } from 'zod';
+import { ApiError } from '../../shared/errors.ts';
 import { appIdPattern } from '../../shared/validation.ts';
 
 /** An app id. Checked here because it becomes a path segment: a malformed one could not reach the app's routes. */
@@ -21,7 +22,13 @@ export const asRole = z
 /** Role simulation (API.md §1.2): `X-Butterbase-As-User`. */
 export const asUser = z.guid().describe('The end-user id (uuid) to act as; implies as_role "user".');
 
-/** Encodes one dynamic path segment. */
+/**
+ * Encodes one dynamic path segment (a table, policy, user or key id).
+ * @throws ApiError VALIDATION_INVALID_NAME for "." and "..", which a URL would resolve away instead of sending.
+ */
 export function segment(value: string): string {
+  if (value === '.' || value === '..') {
+    throw new ApiError('VALIDATION_INVALID_NAME', `"${value}" is not a valid name.`);
+  }
   return encodeURIComponent(value);
 }
