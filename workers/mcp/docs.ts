@@ -26,11 +26,12 @@ export const docTopics = [
 ] as const;
 export type DocTopic = (typeof docTopics)[number];
 
-function notServed(feature: string, tools: string, later: boolean): string {
+function notServed(feature: string, tools: readonly string[], later: boolean): string {
+  const names = `${tools.join(', ')} ${tools.length > 1 ? 'are' : 'is'} not registered`;
   return later
-    ? `> **Not available on this deployment yet.** ${feature} is not served here: its REST paths answer 501 FEATURE_NOT_AVAILABLE and ` +
-        `${tools} ${tools.includes(',') ? 'are' : 'is'} not registered. The product documentation below describes the feature for reference only.\n`
-    : `> **Out of scope for this deployment.** ${feature} is not served here and ${tools} ${tools.includes(',') ? 'are' : 'is'} not registered.\n`;
+    ? `> **Not available on this deployment yet.** ${feature} is not served here: its REST paths answer 501 FEATURE_NOT_AVAILABLE and ${names}. ` +
+        'The product documentation below describes the feature for reference only.\n'
+    : `> **Out of scope for this deployment.** ${feature} is not served here and ${names}.\n`;
 }
 
 /** The text of each topic except `all` and the generated tool reference of `mcp`. */
@@ -39,21 +40,21 @@ const topicText: Record<Exclude<DocTopic, 'all'>, string> = {
   mcp,
   rest,
   auth: `${auth}\n---\n\n${authProduct}`,
-  storage: `# Storage\n\n${notServed('File storage (presigned upload/download URLs, object ACLs, quotas)', 'manage_storage', true)}\n---\n\n${storageProduct}`,
-  functions: `# Serverless functions\n\n${notServed('Serverless functions (deploy, invoke, logs, cron and webhook triggers)', 'deploy_function, invoke_function, manage_function', true)}`,
-  frontend: `# Frontend and edge SSR hosting\n\n${notServed('Static frontend and edge SSR hosting', 'create_frontend_deployment, manage_frontend, manage_edge_ssr', true)}`,
-  ai: `# AI gateway\n\n${notServed('The AI gateway (chat, embeddings, models, BYOK, usage)', 'manage_ai', true)}\n---\n\n${aiProduct}`,
-  meetings: `# Meetings\n\n${notServed('Meetings', 'the manage_ai meeting actions', false)}`,
-  billing: `# Billing\n\n${notServed('Billing (Stripe Connect, plans)', 'manage_billing', false)}`,
+  storage: `# Storage\n\n${notServed('File storage (presigned upload/download URLs, object ACLs, quotas)', ['manage_storage'], true)}\n---\n\n${storageProduct}`,
+  functions: `# Serverless functions\n\n${notServed('Serverless functions (deploy, invoke, logs, cron and webhook triggers)', ['deploy_function', 'invoke_function', 'manage_function'], true)}`,
+  frontend: `# Frontend and edge SSR hosting\n\n${notServed('Static frontend and edge SSR hosting', ['create_frontend_deployment', 'manage_frontend', 'manage_edge_ssr'], true)}`,
+  ai: `# AI gateway\n\n${notServed('The AI gateway (chat, embeddings, models, BYOK, usage)', ['manage_ai'], true)}\n---\n\n${aiProduct}`,
+  meetings: `# Meetings\n\n${notServed('Meetings', ['manage_ai'], false)}`,
+  billing: `# Billing\n\n${notServed('Billing (Stripe Connect, plans)', ['manage_billing'], false)}`,
   platform,
-  regions: `# Regions\n\nRegions are listed by \`GET /v1/regions\`; choose one when creating an app (\`init_app\` \`region\`).\n\n${notServed('Moving an app between regions', 'manage_migrations, list_regions', true)}\n---\n\n${migrationsProduct}`,
+  regions: `# Regions\n\nRegions are listed by \`GET /v1/regions\` (REST, public; there is no list_regions tool here); choose one when creating an app (\`init_app\` \`region\`).\n\n${notServed('Moving an app between regions', ['manage_migrations'], true)}\n---\n\n${migrationsProduct}`,
   schema,
   sdk,
   cli,
-  realtime: `# Realtime\n\n${notServed('Realtime (WebSocket change feeds and presence)', 'manage_realtime', true)}\n---\n\n${realtimeProduct}`,
-  rag: `# RAG\n\n${notServed('RAG collections (ingest, semantic search, synthesized answers)', 'manage_rag_content, rag_query', true)}\n---\n\n${ragProduct}`,
-  integrations: `# Integrations\n\n${notServed('Third-party integrations', 'manage_integrations', false)}`,
-  substrate: `# Substrate\n\n${notServed('Substrate (bb_sub_ keys)', 'manage_substrate', false)}`,
+  realtime: `# Realtime\n\n${notServed('Realtime (WebSocket change feeds and presence)', ['manage_realtime'], true)}\n---\n\n${realtimeProduct}`,
+  rag: `# RAG\n\n${notServed('RAG collections (ingest, semantic search, synthesized answers)', ['manage_rag_content', 'rag_query'], true)}\n---\n\n${ragProduct}`,
+  integrations: `# Integrations\n\n${notServed('Third-party integrations', ['manage_integrations'], false)}`,
+  substrate: `# Substrate\n\n${notServed('Substrate (bb_sub_ keys)', ['manage_substrate'], false)}`,
 };
 
 /**

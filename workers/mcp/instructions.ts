@@ -7,6 +7,7 @@ import type { GetPromptResult } from '@modelcontextprotocol/sdk/types.js';
 /** Server info of the initialize result. */
 export const serverInfo = { name: 'butterbase', version: '0.1.0', title: 'Butterbase' } as const;
 
+/** The initialize result's `instructions`: how to start, how to read results, what a 401 means. */
 export const instructions = `These tools build and run a Butterbase backend: apps with their own Postgres database, declarative schema, row-level security, an auto REST API and end-user auth.
 
 How to start:
