@@ -9,11 +9,22 @@
  * per-IP limits of one test never spill into another.
  */
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { api, createReadyApp, type ApiResponse } from './helpers/api.ts';
 import { appDb, controlDb } from './helpers/control-db.ts';
 
 const password = 'Passw0rd!';
+
+/**
+ * One app for the tests that neither change app-wide settings nor count app-wide rows (each uses
+ * its own emails and client IPs); the others create their own. Fewer apps: less provisioning.
+ */
+let shared: string;
+/** An app whose jwt_config one test changes; also "another app" for the cross-app test. */
+let jwtApp: string;
+beforeAll(async () => {
+  [shared, jwtApp] = await Promise.all([createReadyApp('auth').then((a) => a.appId), createReadyApp('auth-jwt').then((a) => a.appId)]);
+});
 
 let ipCounter = 0;
 /** A client IP no other test uses. */
@@ -95,7 +106,7 @@ async function auditLogs(appId: string, query: string, atLeast = 1) {
 
 describe('sign-up to sign-out', () => {
   it('two users sign up (code from the dev outbox), verify, log in; refresh rotates and a replayed token kills its family', async () => {
-    const { appId } = await createReadyApp('auth-flow');
+    const appId = shared;
     const users: Record<string, { id: string; access: string; refresh: string }> = {};
     for (const email of ['alice@example.com', 'bob@example.com']) {
       const created = await auth(appId, '/signup', { body: { email: email.toUpperCase(), password, display_name: email.split('@')[0] } });
@@ -147,7 +158,7 @@ describe('sign-up to sign-out', () => {
     // Replaying the rotated token is refused and revokes the whole family, successor included.
     expectLegacyError(await auth(appId, '/refresh', { body: { refresh_token: alice.refresh } }), 401, 'Invalid refresh token', 'AUTH_INVALID_TOKEN');
     expectLegacyError(await auth(appId, '/refresh', { body: { refresh_token: rotated.body.refresh_token } }), 401, 'Invalid or expired refresh token', 'AUTH_INVALID_TOKEN');
-    const reuse = await auditLogs(appId, 'category=auth&event_type=refresh_token_reuse_detected');
+    const reuse = await auditLogs(appId, `category=auth&event_type=refresh_token_reuse_detected&resource_id=${alice.id}`);
     expect(reuse[0]).toMatchObject({ resource_id: alice.id, success: false });
 
     // Other sessions are untouched.
@@ -165,7 +176,7 @@ describe('sign-up to sign-out', () => {
   });
 
   it('issues RS256 tokens with the documented claims that verify against the JWKS', async () => {
-    const { appId } = await createReadyApp('auth-jwt');
+    const appId = jwtApp;
     const session = await signedIn(appId, 'carol@example.com');
     const jwksRes = await auth(appId, '/.well-known/jwks.json');
     expect(jwksRes.status).toBe(200);
@@ -226,7 +237,7 @@ describe('sign-up to sign-out', () => {
   });
 
   it('a retired key verifies only tokens issued before it was retired', async () => {
-    const { appId } = await createReadyApp('auth-retired');
+    const appId = shared;
     const session = await signedIn(appId, 'dora@example.com');
     // Test setup: a key of this app that was retired an hour ago, whose private half we hold
     // (as someone who stole it would).
@@ -246,8 +257,8 @@ describe('sign-up to sign-out', () => {
   });
 
   it('end-user tokens open /auth/{app}/me but not owner routes, and only for their own app', async () => {
-    const { appId } = await createReadyApp('auth-bearer');
-    const other = await createReadyApp('auth-bearer2');
+    const appId = shared;
+    const other = { appId: jwtApp };
     const session = await signedIn(appId, 'erin@example.com');
     const cases: { name: string; path: string; method?: string; status: number; code: string }[] = [
       { name: 'app config', path: `/v1/${appId}/config`, status: 403, code: 'AUTH_INSUFFICIENT_PERMISSIONS' },
@@ -300,7 +311,7 @@ describe('email verification setting', () => {
 
 describe('magic link', () => {
   it('creates the user on first use, signs in with the code once, and verifies the email', async () => {
-    const { appId } = await createReadyApp('auth-magic');
+    const appId = shared;
     const email = 'grace@example.com';
     const sent = await auth(appId, '/magic-link', { body: { email } });
     expect(sent.status).toBe(200);
@@ -327,8 +338,10 @@ describe('magic link', () => {
     expect(heidi.status).toBe(200);
     expect(heidi.body.user.email_verified).toBe(true);
 
-    const audit = await auditLogs(appId, 'category=auth&event_type=magic_link_login', 2);
-    expect(audit.map((l) => l.event_data.email).sort()).toEqual([email, 'heidi@example.com']);
+    for (const user of [session.body.user, heidi.body.user]) {
+      const audit = await auditLogs(appId, `category=auth&event_type=magic_link_login&resource_id=${user.id}`);
+      expect(audit[0]).toMatchObject({ actor_type: 'end_user', actor_id: user.id, event_data: { email: user.email } });
+    }
   });
 });
 
@@ -337,10 +350,10 @@ describe('forgot and reset password', () => {
     { name: 'wire fields { email, code, new_password }', body: (email: string, code: string, pw: string) => ({ email, code, new_password: pw }) },
     { name: 'SDK fields { token, newPassword }', body: (_email: string, code: string, pw: string) => ({ token: code, newPassword: pw }) },
   ];
-  for (const shape of shapes) {
+  for (const [index, shape] of shapes.entries()) {
     it(`resets with the ${shape.name}, ends every session, and the code works once`, async () => {
-      const { appId } = await createReadyApp('auth-reset');
-      const email = 'ivan@example.com';
+      const appId = shared;
+      const email = `ivan-${index}@example.com`;
       const session = await signedIn(appId, email);
       const forgot = await auth(appId, '/forgot-password', { body: { email } });
       expect(forgot.status).toBe(200);
@@ -364,7 +377,7 @@ describe('forgot and reset password', () => {
 
 describe('error paths (API.md §6)', () => {
   it('answers every documented failure with its status, error string and code', async () => {
-    const { appId } = await createReadyApp('auth-errors');
+    const appId = shared;
     await signUp(appId, 'judy@example.com');
     const session = (await login(appId, 'judy@example.com')).body;
     await auth(appId, '/forgot-password', { body: { email: 'judy@example.com' } });
@@ -429,7 +442,7 @@ describe('error paths (API.md §6)', () => {
   });
 
   it('refuses expired codes and refresh tokens with their own messages', async () => {
-    const { appId } = await createReadyApp('auth-expiry');
+    const appId = shared;
     const email = 'ken@example.com';
     const session = await signedIn(appId, email);
     await auth(appId, '/magic-link', { body: { email } });
@@ -441,8 +454,8 @@ describe('error paths (API.md §6)', () => {
     };
     // Move the clock of these rows instead of waiting 15 min to 24 h.
     const db = appDb(appId);
-    await db.query(`UPDATE auth.one_time_codes SET expires_at = now() - interval '1 second'`);
-    await db.query(`UPDATE auth.refresh_tokens SET expires_at = now() - interval '1 second'`);
+    await db.query(`UPDATE auth.one_time_codes SET expires_at = now() - interval '1 second' WHERE user_id = $1`, [session.user.id]);
+    await db.query(`UPDATE auth.refresh_tokens SET expires_at = now() - interval '1 second' WHERE user_id = $1`, [session.user.id]);
     const cases = [
       { path: '/verify-email', body: { email, code: codes.verify }, error: 'Verification code expired' },
       { path: '/magic-link/verify', body: { email, code: codes.magic }, error: 'Sign-in code expired' },
@@ -453,7 +466,7 @@ describe('error paths (API.md §6)', () => {
   });
 
   it('stops accepting a code after five wrong guesses', async () => {
-    const { appId } = await createReadyApp('auth-guess');
+    const appId = shared;
     const email = 'leo@example.com';
     await signUp(appId, email);
     const code = await latestCode(appId, email, 'verify_email');
@@ -476,7 +489,7 @@ describe('per-IP rate limits (API.md §6)', () => {
   ] as const;
 
   it('allows each route its budget per IP per 15 minutes, then answers 429 with Retry-After', async () => {
-    const { appId } = await createReadyApp('auth-limits');
+    const appId = shared;
     for (const [path, limit] of limits) {
       const ip = freshIp();
       // Empty bodies: refused as invalid, but every request counts.
@@ -550,26 +563,26 @@ describe('end-user admin', () => {
 
 describe('audit trail and isolation', () => {
   it('records sign-ins and failures with the end user, IP and user agent, filterable by event type', async () => {
-    const { appId } = await createReadyApp('auth-audit');
+    const appId = shared;
     const ip = freshIp();
     const session = await signedIn(appId, 'pat@example.com');
     await login(appId, 'pat@example.com', 'Wr0ng-pass', ip);
     await login(appId, 'pat@example.com', password, ip);
 
-    const logins = await auditLogs(appId, 'category=auth&event_type=login', 2);
+    const logins = await auditLogs(appId, `category=auth&event_type=login&user_id=${session.user.id}`, 2);
     expect(logins.every((l) => l.event_type === 'login' && l.category === 'auth')).toBe(true);
     expect(logins[0]).toMatchObject({
       app_id: appId, action: 'login', actor_type: 'end_user', actor_id: session.user.id, resource_type: 'app_user',
       resource_id: session.user.id, ip_address: ip, success: true, user_agent: expect.any(String),
     });
-    const failed = await auditLogs(appId, 'category=auth&event_type=login_failed');
+    const failed = await auditLogs(appId, `category=auth&event_type=login_failed&resource_id=${session.user.id}`);
     expect(failed[0]).toMatchObject({ actor_type: 'anonymous', actor_id: null, success: false, ip_address: ip, event_data: { reason: 'invalid_password' } });
     const byUser = await auditLogs(appId, `category=auth&user_id=${session.user.id}`, 3);
     expect(byUser.map((l) => l.event_type)).toEqual(expect.arrayContaining(['signup', 'login']));
   });
 
   it('keeps the auth schema out of reach of the anon, user and service roles', async () => {
-    const { appId } = await createReadyApp('auth-schema');
+    const appId = shared;
     await signUp(appId, 'quinn@example.com');
     const db = appDb(appId);
     for (const role of ['butterbase_anon', 'butterbase_user', 'butterbase_service']) {
