@@ -8,6 +8,7 @@ export default defineConfig({
           name: 'unit',
           include: ['test/**/*.unit.test.ts'],
           environment: 'node',
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -15,6 +16,7 @@ export default defineConfig({
           name: 'build',
           include: ['test/**/*.build.test.ts'],
           environment: 'node',
+          sequence: { groupOrder: 1 },
           testTimeout: 120_000,
         },
       },
@@ -23,6 +25,7 @@ export default defineConfig({
           name: 'integration',
           include: ['test/**/*.integration.test.ts'],
           environment: 'node',
+          sequence: { groupOrder: 2 },
           globalSetup: ['test/setup/platform.global.ts'],
           testTimeout: 60_000,
           hookTimeout: 240_000,

@@ -55,12 +55,12 @@ export function uniqueName(prefix: string): string {
 
 /** Polls GET /apps/{id}/status until it leaves `provisioning`. */
 export async function waitForApp(appId: string, options: { token?: string; baseUrl?: string; timeoutMs?: number } = {}) {
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const deadline = Date.now() + (options.timeoutMs ?? 90_000);
   for (;;) {
     const status = await api(`/apps/${appId}/status`, { token: options.token, baseUrl: options.baseUrl });
     if (status.status !== 200) throw new Error(`status ${status.status}: ${status.text}`);
     if (status.body.provisioning_status !== 'provisioning') return status.body;
-    if (Date.now() > deadline) throw new Error(`app ${appId} still provisioning after ${options.timeoutMs ?? 30_000} ms`);
+    if (Date.now() > deadline) throw new Error(`app ${appId} still provisioning after ${options.timeoutMs ?? 90_000} ms`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
