@@ -146,16 +146,28 @@ async function bootstrapAccount(stateDir: string, controlUrl: string): Promise<{
   return { accountId, key: minted.plaintext, isNew: true };
 }
 
-/** Writes one generated wrangler config (JSON) with absolute paths and the instance's vars. */
-async function writeWorkerConfig(runDir: string, name: WorkerName, configPath: string, vars: Record<string, string>): Promise<string> {
-  const source = join(repoRoot, configPath);
-  const parsed = parseToml(await readFile(source, 'utf8')) as Record<string, unknown>;
-  const config = {
+/** A Worker's wrangler config as parsed from its wrangler.toml. */
+export type WorkerConfig = Record<string, unknown>;
+
+/**
+ * Writes one generated wrangler config (JSON) for `name`: its wrangler.toml with an absolute `main`,
+ * the extra `vars`, and an optional `transform` (e.g. dropping a binding). Returns the file's path.
+ */
+export async function writeWorkerConfig(
+  outDir: string,
+  name: WorkerName,
+  vars: Record<string, string> = {},
+  transform: (config: WorkerConfig) => WorkerConfig = (config) => config,
+): Promise<string> {
+  const source = join(repoRoot, workerConfigs.find((w) => w.name === name)!.config);
+  const parsed = parseToml(await readFile(source, 'utf8')) as WorkerConfig;
+  const config = transform({
     ...parsed,
     main: resolve(dirname(source), String(parsed.main)),
     vars: { ...(parsed.vars as Record<string, string> | undefined), ...vars },
-  };
-  const out = join(runDir, `${name}.json`);
+  });
+  await mkdir(outDir, { recursive: true });
+  const out = join(outDir, `${name}.json`);
   await writeFile(out, JSON.stringify(config, null, 2), { mode: 0o600 });
   return out;
 }
@@ -230,7 +242,7 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
     const configFiles: string[] = [];
     for (const worker of workerConfigs) {
       const vars = { ...defaults[worker.name], ...options.vars?.[worker.name] };
-      configFiles.push(await writeWorkerConfig(runDir, worker.name, worker.config, vars));
+      configFiles.push(await writeWorkerConfig(runDir, worker.name, vars));
     }
     const args = [
       'dev',
