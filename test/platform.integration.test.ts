@@ -242,6 +242,19 @@ describe('pause gate', () => {
   });
 });
 
+describe('pause gate for cached callers', () => {
+  it('applies a pause at once to anonymous traffic the gate has just cached', async () => {
+    const { appId } = await createReadyApp('pausecache');
+    for (let i = 0; i < 3; i++) expect((await api(`/v1/${appId}/posts`, { token: null })).status).not.toBe(503);
+    await api(`/v1/${appId}/config/pause`, { method: 'PATCH', body: { paused: true } });
+    const paused = await api(`/v1/${appId}/posts`, { token: null });
+    expect(paused.status).toBe(503);
+    expect(paused.body.error.code).toBe('APP_PAUSED');
+    await api(`/v1/${appId}/config/pause`, { method: 'PATCH', body: { paused: false } });
+    expect((await api(`/v1/${appId}/posts`, { token: null })).status).not.toBe(503);
+  });
+});
+
 describe('rate limit', () => {
   it('allows the per-app budget of 100 per minute, then answers 429 QUOTA_RATE_LIMIT with Retry-After', async () => {
     const { appId } = await createReadyApp('rate');

@@ -28,5 +28,7 @@ export interface Env extends DbEnv {
   RATE_LIMIT_PER_MINUTE: string;
   /** Seconds a provisioning attempt holds its lease before a crashed attempt may be resumed (default 120). */
   PROVISIONING_LEASE_SECONDS?: string;
+  /** How long an isolate may reuse app rows and signing keys for non-service-key callers (default 1000; 0 = off). */
+  GATE_CACHE_TTL_MS?: string;
   DB_GATEWAY: Fetcher & DbGatewayRpc;
 }

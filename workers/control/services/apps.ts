@@ -13,6 +13,7 @@ import { controlSql } from '../db.ts';
 import type { Env } from '../env.ts';
 import { provisionerFor } from '../provisioners/provisioner.ts';
 import { needsProvisioning, provisionApp } from './provisioning.ts';
+import { invalidateAppGate } from './gate-cache.ts';
 
 const subdomainPattern = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
@@ -133,6 +134,7 @@ export async function initApp(c: AppContext, body: InitAppBody): Promise<{ statu
         if (winner) return { status: 200, body: initResponse(c, winner) };
         continue;
       }
+      invalidateAppGate(row.id);
       c.ctx.waitUntil(provisionApp(env, row.id));
       return { status: 201, body: initResponse(c, row) };
     } catch (error) {
@@ -165,6 +167,7 @@ async function retryIfFailed(c: AppContext, row: AppRow): Promise<AppRow> {
       [row.id],
     )) as unknown as AppRow[];
     row = rows[0] ?? row;
+    invalidateAppGate(row.id);
   }
   if (needsProvisioning(row)) c.ctx.waitUntil(provisionApp(c.env, row.id));
   return row;
@@ -228,11 +231,13 @@ export async function deleteApp(c: AppContext, appId: string): Promise<{ message
   const row = await loadOwnedApp(c.env, c.caller, appId);
   const sql = controlSql(c.env);
   await sql.query(`UPDATE apps SET provisioning_status = 'deleting', updated_at = now() WHERE id = $1`, [row.id]);
+  invalidateAppGate(row.id);
   await provisionerFor(c.env).dropDatabase(row.db_name);
   await sql.transaction([
     sql.query('DELETE FROM api_keys WHERE target_app_id = $1', [row.id]),
     sql.query('DELETE FROM apps WHERE id = $1', [row.id]),
   ]);
+  invalidateAppGate(row.id);
   return { message: `App ${row.id} and its database were deleted.`, app_id: row.id };
 }
 

@@ -7,6 +7,7 @@ import { encryptSecret } from '../../shared/crypto.ts';
 import { controlSql } from '../db.ts';
 import type { AppRow } from './apps.ts';
 import type { Env } from '../env.ts';
+import { invalidateAppGate } from './gate-cache.ts';
 
 /** A CORS origin: `*` or an http(s) origin (a trailing slash is dropped; paths are refused). */
 const origin = z.string().max(2048).transform((value, ctx) => {
@@ -51,6 +52,7 @@ async function update(env: Env, appId: string, setSql: string, params: unknown[]
     `UPDATE apps SET ${setSql}, updated_at = now() WHERE id = $1 RETURNING *`,
     [appId, ...params],
   )) as unknown as AppRow[];
+  invalidateAppGate(appId);
   return rows[0]!;
 }
 

@@ -12,6 +12,7 @@ import { serviceKeyPattern } from '../../shared/keys.ts';
 import type { Principal } from '../../shared/principal.ts';
 import { controlSql } from '../db.ts';
 import type { Env } from '../env.ts';
+import { gateCache, type GateAppRow } from './gate-cache.ts';
 
 const issuerPrefix = 'butterbase:app:';
 /** Write `last_used_at` at most this often per key per isolate. */
@@ -30,11 +31,7 @@ const accessClaims = z.object({
 
 interface GateRow {
   key: { id: string; account_id: string; scopes: string[] } | null;
-  app: {
-    id: string; account_id: string; name: string; provisioning_status: AppGate['provisioningStatus']; paused: boolean;
-    paused_reason: string | null; allowed_origins: string[]; access_mode: AppGate['accessMode'];
-    rate_limit_per_minute: number | null; anon_key: string;
-  } | null;
+  app: GateAppRow | null;
   jwk: JWK | null;
   /** When the token's key stopped signing (null while it is the app's active key). */
   jwk_retired_at: string | Date | null;
@@ -69,23 +66,33 @@ async function classifyBearer(token: string | null): Promise<Bearer> {
 }
 
 /**
- * One round trip: the key row, the app row and the token's public key.
+ * One round trip at most: the key row, the app row and the token's public key. Without a service key
+ * the app row and signing key may come from the isolate's GateCache (see gate-cache.ts for the TTL).
  * @throws ApiError EXTERNAL_DB_ERROR when the control database is unreachable.
  */
 export async function resolveGate(env: Env, ctx: ExecutionContext, input: GateRequest): Promise<GateResult> {
   const bearer = await classifyBearer(input.bearer);
   const lookupAppId = input.appId ?? (bearer.kind === 'app_jwt' ? bearer.appId : null);
-  const sql = controlSql(env);
-  const [row] = (await sql.query(
-    `SELECT
-       (SELECT row_to_json(k) FROM (SELECT id, account_id, scopes FROM api_keys
-          WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())) k) AS key,
-       (SELECT row_to_json(a) FROM (SELECT id, account_id, name, provisioning_status, paused, paused_reason,
-          allowed_origins, access_mode, rate_limit_per_minute, anon_key FROM apps WHERE id = $2) a) AS app,
-       (SELECT public_jwk FROM app_signing_keys WHERE kid = $3 AND app_id = $2) AS jwk,
-       (SELECT retired_at FROM app_signing_keys WHERE kid = $3 AND app_id = $2) AS jwk_retired_at`,
-    [bearer.kind === 'service_key' ? bearer.hash : null, lookupAppId, bearer.kind === 'app_jwt' ? bearer.kid : null],
-  )) as unknown as GateRow[];
+  const kid = bearer.kind === 'app_jwt' ? bearer.kid : null;
+  const ttlMs = Number(env.GATE_CACHE_TTL_MS ?? 1_000);
+  let row = bearer.kind === 'service_key' || bearer.kind === 'malformed_key' ? undefined : fromCache(lookupAppId, kid);
+  if (!row) {
+    [row] = (await controlSql(env).query(
+      `SELECT
+         (SELECT row_to_json(k) FROM (SELECT id, account_id, scopes FROM api_keys
+            WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())) k) AS key,
+         (SELECT row_to_json(a) FROM (SELECT id, account_id, name, provisioning_status, paused, paused_reason,
+            allowed_origins, access_mode, rate_limit_per_minute, anon_key FROM apps WHERE id = $2) a) AS app,
+         (SELECT public_jwk FROM app_signing_keys WHERE kid = $3 AND app_id = $2) AS jwk,
+         (SELECT retired_at FROM app_signing_keys WHERE kid = $3 AND app_id = $2) AS jwk_retired_at`,
+      [bearer.kind === 'service_key' ? bearer.hash : null, lookupAppId, kid],
+    )) as unknown as GateRow[];
+    row ??= { key: null, app: null, jwk: null, jwk_retired_at: null };
+    if (lookupAppId) {
+      gateCache.putApp(lookupAppId, row.app, ttlMs);
+      if (kid) gateCache.putSigningKey(lookupAppId, kid, { jwk: row.jwk, retiredAt: row.jwk_retired_at }, ttlMs);
+    }
+  }
   const appRow = row?.app ?? null;
   const app: AppGate | null =
     appRow && input.appId
@@ -101,9 +108,18 @@ export async function resolveGate(env: Env, ctx: ExecutionContext, input: GateRe
           rateLimitPerMinute: appRow.rate_limit_per_minute ?? Number(env.RATE_LIMIT_PER_MINUTE || 100),
         }
       : null;
-  const principal = await principalFor(bearer, row ?? { key: null, app: null, jwk: null, jwk_retired_at: null }, input.appId);
+  const principal = await principalFor(bearer, row, input.appId);
   if (principal.kind === 'service_key') touchKey(env, ctx, principal.keyId);
   return { principal, app };
+}
+
+/** The gate row from the cache when everything it needs is there and fresh; otherwise undefined. */
+function fromCache(appId: string | null, kid: string | null): GateRow | undefined {
+  const app = appId ? gateCache.app(appId) : { value: null };
+  if (!app) return undefined;
+  const key = appId && kid ? gateCache.signingKey(appId, kid) : { value: { jwk: null, retiredAt: null } };
+  if (!key) return undefined;
+  return { key: null, app: app.value, jwk: key.value.jwk, jwk_retired_at: key.value.retiredAt };
 }
 
 async function principalFor(bearer: Bearer, row: GateRow, pathAppId: string | null): Promise<Principal> {

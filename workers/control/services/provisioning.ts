@@ -9,6 +9,7 @@ import { unwrap } from '../../shared/rpc.ts';
 import { controlSql } from '../db.ts';
 import type { Env } from '../env.ts';
 import { provisionerFor } from '../provisioners/provisioner.ts';
+import { invalidateAppGate } from './gate-cache.ts';
 
 /** How long one provisioning attempt may hold the app before another may take over (default 120 s). */
 function leaseSeconds(env: Env): number {
@@ -40,6 +41,7 @@ export async function provisionApp(env: Env, appId: string): Promise<void> {
         WHERE id = $1 AND provisioning_status = 'provisioning'`,
       [appId],
     );
+    invalidateAppGate(appId);
   } catch (error) {
     const apiError = toApiError(error);
     console.error(`[provision] ${appId} failed: ${apiError.code} ${apiError.message} ${apiError.internal ?? ''}`);
@@ -50,6 +52,7 @@ export async function provisionApp(env: Env, appId: string): Promise<void> {
         [appId, `${apiError.code}: ${apiError.message}`],
       )
       .catch((e: unknown) => console.error(`[provision] could not record failure of ${appId}: ${String(e)}`));
+    invalidateAppGate(appId);
   }
 }
 

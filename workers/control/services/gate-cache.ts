@@ -1,0 +1,93 @@
+/**
+ * A per-isolate cache for the gate's lookups on the hot path of end users and anonymous callers:
+ * app rows by id and signing keys by (app, kid), each for `GATE_CACHE_TTL_MS` (default 1 000 ms;
+ * 0 turns it off). Service-key lookups are never cached, so a revoked key fails on the next request.
+ *
+ * Every change the control Worker makes to an app row invalidates it here at once; other isolates
+ * (production runs many) see a change within the TTL. That bound is the documented propagation delay
+ * of pause, access-mode, CORS and rate-limit changes for end-user and anonymous traffic.
+ */
+import type { JWK } from 'jose';
+
+/** The app columns the gate reads. */
+export interface GateAppRow {
+  id: string;
+  account_id: string;
+  name: string;
+  provisioning_status: 'provisioning' | 'ready' | 'failed' | 'migrating' | 'deleting';
+  paused: boolean;
+  paused_reason: string | null;
+  allowed_origins: string[];
+  access_mode: 'public' | 'authenticated';
+  rate_limit_per_minute: number | null;
+  anon_key: string;
+}
+
+/** A signing key's public half and when it stopped signing (null while active). */
+export interface GateSigningKey {
+  jwk: JWK | null;
+  retiredAt: string | Date | null;
+}
+
+interface Entry<T> {
+  value: T;
+  expiresAtMs: number;
+}
+
+/** A cache hit carries its value (which may be "no such row"); a miss is undefined. */
+export type Hit<T> = { value: T } | undefined;
+
+const maxEntries = 10_000;
+
+export class GateCache {
+  readonly #apps = new Map<string, Entry<GateAppRow | null>>();
+  readonly #keys = new Map<string, Entry<GateSigningKey>>();
+
+  /** The cached row of `appId` (null = known not to exist), or undefined when absent or stale. */
+  app(appId: string, nowMs = Date.now()): Hit<GateAppRow | null> {
+    return fresh(this.#apps, appId, nowMs);
+  }
+
+  /** The cached signing key `kid` of `appId`, or undefined when absent or stale. */
+  signingKey(appId: string, kid: string, nowMs = Date.now()): Hit<GateSigningKey> {
+    return fresh(this.#keys, `${appId}:${kid}`, nowMs);
+  }
+
+  putApp(appId: string, row: GateAppRow | null, ttlMs: number): void {
+    store(this.#apps, appId, row, ttlMs);
+  }
+
+  putSigningKey(appId: string, kid: string, key: GateSigningKey, ttlMs: number): void {
+    store(this.#keys, `${appId}:${kid}`, key, ttlMs);
+  }
+
+  /** Forgets an app's row (call after any change to it). */
+  invalidateApp(appId: string): void {
+    this.#apps.delete(appId);
+  }
+}
+
+function fresh<T>(map: Map<string, Entry<T>>, key: string, nowMs: number): Hit<T> {
+  const entry = map.get(key);
+  if (!entry) return undefined;
+  if (entry.expiresAtMs <= nowMs) {
+    map.delete(key);
+    return undefined;
+  }
+  return { value: entry.value };
+}
+
+function store<T>(map: Map<string, Entry<T>>, key: string, value: T, ttlMs: number): void {
+  if (ttlMs <= 0) return;
+  // Unknown app ids are cached too (so probing them stays cheap); bound the memory either way.
+  if (map.size >= maxEntries) map.delete(map.keys().next().value!);
+  map.set(key, { value, expiresAtMs: Date.now() + ttlMs });
+}
+
+/** The isolate's cache. */
+export const gateCache = new GateCache();
+
+/** Forgets `appId`'s cached row in this isolate; every control change to an app row calls it. */
+export function invalidateAppGate(appId: string): void {
+  gateCache.invalidateApp(appId);
+}
