@@ -18,8 +18,6 @@ import { appIdPattern, parseWith } from '../shared/validation.ts';
 import type { Env } from './env.ts';
 import { rolePrelude } from './prelude.ts';
 
-const roleNames = { anon: 'butterbase_anon', user: 'butterbase_user', service: 'butterbase_service' } as const;
-
 /** The `caller` argument of {@link DbGateway.execute} (DbCaller), checked at the RPC boundary. */
 export const dbCaller = z.object({
   appId: z.string().regex(appIdPattern, 'must be an app id'),
