@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { api, createReadyApp } from './helpers/api.ts';
-import { appDb, createOtherAccount } from './helpers/control-db.ts';
+import { appDb, controlDb, createOtherAccount } from './helpers/control-db.ts';
 
 const alice = '11111111-1111-4111-8111-111111111111';
 const bob = '22222222-2222-4222-8222-222222222222';
@@ -404,6 +404,33 @@ describe('errors', () => {
       expect(res.body.error.code).toBe('APP_NOT_FOUND');
     }
     expect(await policiesOf('posts')).toHaveLength(4);
+  });
+
+  it('answers 503 APP_NOT_READY while the app database is not ready, before changing anything', async () => {
+    expect((await api(`/v1/${appId}/config/access-mode`, { method: 'PATCH', body: { access_mode: 'public' } })).status).toBe(200);
+    // Test setup only: a failed provisioning is otherwise hard to produce on purpose.
+    await controlDb().query(`UPDATE apps SET provisioning_status = 'failed' WHERE id = $1`, [appId]);
+    try {
+      const calls: [string, string, unknown?][] = [
+        ['GET', 'rls'],
+        ['POST', 'rls/enable', { table_name: 'todos' }],
+        ['POST', 'rls/policies', { table_name: 'todos', policy_name: 'p', using_expression: 'true' }],
+        ['PATCH', 'rls/policies/todos_user_isolation', { table_name: 'todos', role: 'anon' }],
+        ['POST', 'rls', { table_name: 'todos' }],
+        ['DELETE', 'rls/todos/todos_user_isolation'],
+        ['DELETE', 'rls/todos'],
+        ['POST', 'secure', { tables: [{ table_name: 'todos' }] }],
+      ];
+      for (const [method, path, body] of calls) {
+        const res = await api(`/v1/${appId}/${path}`, { method, body });
+        expect(res.status, `${method} ${path}`).toBe(503);
+        expect(res.body.error.code, `${method} ${path}`).toBe('APP_NOT_READY');
+      }
+    } finally {
+      await controlDb().query(`UPDATE apps SET provisioning_status = 'ready' WHERE id = $1`, [appId]);
+    }
+    expect((await api(`/v1/${appId}/config`)).body.access_mode).toBe('public');
+    expect(await policiesOf('todos')).toEqual(['todos_service_bypass', 'todos_user_isolation']);
   });
 
   it('audits changes, including refused ones', async () => {

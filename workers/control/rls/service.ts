@@ -5,11 +5,9 @@
  * (a policy cycle, SQLSTATE 42P17, rolls the batch back). Policy expressions are proven first
  * (rls/probe.ts). Every operation is idempotent: policies are dropped-if-exists and recreated.
  */
-import type { SqlResult, SqlStatement } from '../../shared/contracts.ts';
+import type { SqlStatement } from '../../shared/contracts.ts';
 import { loadCatalog, type CatalogTable, type Execute } from '../../shared/catalog.ts';
 import { ApiError } from '../../shared/errors.ts';
-import { unwrap } from '../../shared/rpc.ts';
-import type { Env } from '../env.ts';
 import type { CreatePolicyBody, EnableRlsBody, UpdatePolicyBody, UserIsolationBody } from './bodies.ts';
 import { checkColumnName, checkDerivedNames, checkPolicyName, checkTableName } from './names.ts';
 import { proveExpression, translateExpressionError } from './probe.ts';
@@ -20,11 +18,6 @@ import {
 } from './sql.ts';
 
 const endUserRoles = ['butterbase_anon', 'butterbase_user'];
-
-/** An owner batch on one app database through DbGateway. */
-export function ownerExecute(env: Pick<Env, 'DB_GATEWAY'>, appId: string): Execute {
-  return async (statements: SqlStatement[]): Promise<SqlResult[]> => unwrap(await env.DB_GATEWAY.execute({ appId, role: 'owner' }, statements));
-}
 
 /** One pg_policies row (API.md §4 GET /rls). */
 export interface PolicyRow {

@@ -2,7 +2,8 @@
  * Routes: row-level security (API.md §4) — POST /v1/:app/rls/enable, POST /v1/:app/rls/policies,
  * PATCH /v1/:app/rls/policies/:policy, POST /v1/:app/rls (user isolation), GET /v1/:app/rls,
  * DELETE /v1/:app/rls/:table, DELETE /v1/:app/rls/:table/:policy — and POST /v1/:app/secure (§2).
- * Owner auth; every change is audited.
+ * Owner auth; every change is audited. Like the schema routes, they need the app database ready
+ * (reads also while migrating), else 503 APP_NOT_READY before anything changes.
  */
 import { Hono } from 'hono';
 import { parseJsonBody } from '../../shared/validation.ts';
@@ -10,27 +11,29 @@ import { audited, ownedApp } from '../context.ts';
 import type { Env } from '../env.ts';
 import { createPolicyBody, enableRlsBody, secureAppBody, updatePolicyBody, userIsolationBody } from '../rls/bodies.ts';
 import { secureApp } from '../rls/secure.ts';
-import { createPolicy, createUserIsolation, deletePolicy, disableRls, enableRls, listRls, ownerExecute, updatePolicy } from '../rls/service.ts';
+import { createPolicy, createUserIsolation, deletePolicy, disableRls, enableRls, listRls, updatePolicy } from '../rls/service.ts';
+import { ownerExecutor } from '../schema/apply.ts';
 
+/** The RLS routes, mounted by the control Worker. */
 export const rlsRoutes = new Hono<{ Bindings: Env }>();
 
 rlsRoutes.get('/v1/:app/rls', async (c) => {
   const { app } = await ownedApp(c);
-  return c.json(await listRls(ownerExecute(c.env, app.id)));
+  return c.json(await listRls(ownerExecutor(c.env, app, 'read')));
 });
 
 rlsRoutes.post('/v1/:app/rls/enable', async (c) => {
   const { app } = await ownedApp(c);
   const body = await parseJsonBody(c.req.raw, enableRlsBody);
   const target = { appId: app.id, eventType: 'rls.enabled', action: 'enable' as const, resourceType: 'table', resourceId: body.table_name };
-  return c.json(await audited(c, target, () => enableRls(ownerExecute(c.env, app.id), body)));
+  return c.json(await audited(c, target, () => enableRls(ownerExecutor(c.env, app, 'write'), body)));
 });
 
 rlsRoutes.post('/v1/:app/rls/policies', async (c) => {
   const { app } = await ownedApp(c);
   const body = await parseJsonBody(c.req.raw, createPolicyBody);
   const target = { appId: app.id, eventType: 'rls.policy_created', action: 'create' as const, resourceType: 'rls_policy', resourceId: `${body.table_name}.${body.policy_name}`, data: { ...body } };
-  return c.json(await audited(c, target, () => createPolicy(ownerExecute(c.env, app.id), body)));
+  return c.json(await audited(c, target, () => createPolicy(ownerExecutor(c.env, app, 'write'), body)));
 });
 
 rlsRoutes.patch('/v1/:app/rls/policies/:policy', async (c) => {
@@ -38,21 +41,21 @@ rlsRoutes.patch('/v1/:app/rls/policies/:policy', async (c) => {
   const body = await parseJsonBody(c.req.raw, updatePolicyBody);
   const policy = c.req.param('policy');
   const target = { appId: app.id, eventType: 'rls.policy_updated', action: 'update' as const, resourceType: 'rls_policy', resourceId: `${body.table_name}.${policy}`, data: { ...body } };
-  return c.json(await audited(c, target, () => updatePolicy(ownerExecute(c.env, app.id), policy, body)));
+  return c.json(await audited(c, target, () => updatePolicy(ownerExecutor(c.env, app, 'write'), policy, body)));
 });
 
 rlsRoutes.post('/v1/:app/rls', async (c) => {
   const { app } = await ownedApp(c);
   const body = await parseJsonBody(c.req.raw, userIsolationBody);
   const target = { appId: app.id, eventType: 'rls.user_isolation_created', action: 'create' as const, resourceType: 'table', resourceId: body.table_name, data: { ...body } };
-  return c.json(await audited(c, target, () => createUserIsolation(ownerExecute(c.env, app.id), body)));
+  return c.json(await audited(c, target, () => createUserIsolation(ownerExecutor(c.env, app, 'write'), body)));
 });
 
 rlsRoutes.delete('/v1/:app/rls/:table', async (c) => {
   const { app } = await ownedApp(c);
   const table = c.req.param('table');
   const target = { appId: app.id, eventType: 'rls.disabled', action: 'disable' as const, resourceType: 'table', resourceId: table };
-  return c.json(await audited(c, target, () => disableRls(ownerExecute(c.env, app.id), table)));
+  return c.json(await audited(c, target, () => disableRls(ownerExecutor(c.env, app, 'write'), table)));
 });
 
 rlsRoutes.delete('/v1/:app/rls/:table/:policy', async (c) => {
@@ -60,12 +63,12 @@ rlsRoutes.delete('/v1/:app/rls/:table/:policy', async (c) => {
   const table = c.req.param('table');
   const policy = c.req.param('policy');
   const target = { appId: app.id, eventType: 'rls.policy_deleted', action: 'delete' as const, resourceType: 'rls_policy', resourceId: `${table}.${policy}` };
-  return c.json(await audited(c, target, () => deletePolicy(ownerExecute(c.env, app.id), table, policy)));
+  return c.json(await audited(c, target, () => deletePolicy(ownerExecutor(c.env, app, 'write'), table, policy)));
 });
 
 rlsRoutes.post('/v1/:app/secure', async (c) => {
   const { app } = await ownedApp(c);
   const body = await parseJsonBody(c.req.raw, secureAppBody);
   const target = { appId: app.id, eventType: 'app.secured', action: 'update' as const, resourceType: 'app', resourceId: app.id, data: { tables: (body.tables ?? []).map((t) => t.table_name) } };
-  return c.json(await audited(c, target, () => secureApp(c.env, ownerExecute(c.env, app.id), app, body)));
+  return c.json(await audited(c, target, () => secureApp(c.env, ownerExecutor(c.env, app, 'write'), app, body)));
 });
