@@ -507,6 +507,16 @@ describe('per-IP rate limits (API.md §6)', () => {
       expect((await auth(appId, path, { body: {}, ip: freshIp() })).status, path).toBe(400);
     }
   });
+
+  it('counts an IPv6 client by its /56, so rotating addresses inside it gains nothing', async () => {
+    const appId = shared;
+    const prefix = `2001:db8:${(ipCounter += 1).toString(16)}`;
+    for (let i = 0; i < 3; i++) {
+      expect((await auth(appId, '/forgot-password', { body: {}, ip: `${prefix}:12${i}0::${i + 1}` })).status).toBe(400);
+    }
+    expect((await auth(appId, '/forgot-password', { body: {}, ip: `${prefix}:12ff:ffff::7` })).status).toBe(429);
+    expect((await auth(appId, '/forgot-password', { body: {}, ip: `${prefix}:1300::7` })).status).toBe(400);
+  });
 });
 
 describe('end-user admin', () => {

@@ -1,10 +1,11 @@
 /**
  * Pure parts of the auth Worker: password policy and scrypt hashes (PHC strings), access-token TTL
- * parsing, and one-time code shape.
+ * parsing, one-time code shape, and whose budget a client IP counts against.
  */
 import { describe, expect, it } from 'vitest';
 import { hashCode, newCode } from '../workers/auth/services/codes.ts';
 import { hashPassword, needsRehash, passwordPolicyErrors, verifyPassword } from '../workers/auth/services/passwords.ts';
+import { rateLimitSubject } from '../workers/auth/services/rate-limit.ts';
 import { parseTtlSeconds } from '../workers/auth/services/settings.ts';
 
 describe('password policy (API.md §6)', () => {
@@ -59,4 +60,26 @@ describe('one-time codes', () => {
     expect(codes.size).toBeGreaterThan(190);
     expect(await hashCode('magic_link', '123456')).not.toBe(await hashCode('password_reset', '123456'));
   });
+});
+
+describe('per-IP limit subject', () => {
+  const cases: [ip: string | null, subject: string][] = [
+    ['203.0.113.7', '203.0.113.7'],
+    [null, 'unknown'],
+    ['unknown', 'unknown'],
+    // Every address of one /56 shares a budget; the next /56 has its own.
+    ['2001:db8:abcd:12ff:1:2:3:4', '2001:db8:abcd:1200::/56'],
+    ['2001:db8:abcd:1200::', '2001:db8:abcd:1200::/56'],
+    ['2001:DB8:ABCD:12ab::9', '2001:db8:abcd:1200::/56'],
+    ['2001:db8:abcd:1300::1', '2001:db8:abcd:1300::/56'],
+    ['2001:db8::1', '2001:db8:0:0::/56'],
+    ['::1', '0:0:0:0::/56'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/56'],
+    ['::ffff:198.51.100.9', '198.51.100.9'],
+    ['not:an:ip::x', 'not:an:ip::x'],
+    ['1::2::3', '1::2::3'],
+  ];
+  for (const [ip, subject] of cases) {
+    it(`${ip} → ${subject}`, () => expect(rateLimitSubject(ip)).toBe(subject));
+  }
 });

@@ -10,7 +10,7 @@ export interface Env extends DbEnv {
   PLATFORM_MASTER_KEY: string;
   /** The only path to app databases (auth tables run as role `owner`). */
   DB_GATEWAY: Fetcher & DbGatewayRpc;
-  /** Per-IP auth limits (`auth:{app}:{route}:{ip}`), the router's RateLimiter class. */
+  /** Per-IP auth limits (`auth:{app}:{route}:{ip or IPv6 /56}`), the router's RateLimiter class. */
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   /** `dev` (dev outbox + console, local default) or `resend` (Resend's HTTP API). */
   MAIL_PROVIDER?: string;
