@@ -8,6 +8,7 @@ import {
 } from '../schema/apply.ts';
 import { parseApplySchemaBody } from '../schema/dsl.ts';
 
+/** The schema routes, mounted by the control Worker. */
 export const schemaRoutes = new Hono<{ Bindings: Env }>();
 
 schemaRoutes.get('/v1/:app/schema', async (c) => {
