@@ -9,7 +9,6 @@ import type { Env } from '../env.ts';
 
 /** What token-issuing routes need. */
 export interface AuthSettings {
-  appName: string;
   accessTokenTtlSeconds: number;
   refreshTokenTtlDays: number;
   requireEmailVerification: boolean;
@@ -28,7 +27,6 @@ export function parseTtlSeconds(ttl: unknown): number {
 }
 
 const settingsRow = z.object({
-  name: z.string(),
   jwt_config: z.object({ accessTokenTtl: z.unknown(), refreshTokenTtlDays: z.unknown() }).partial().nullable(),
   auth_config: z.object({ requireEmailVerification: z.unknown() }).partial().nullable(),
   kid: z.string().nullable(),
@@ -41,7 +39,7 @@ const settingsRow = z.object({
  */
 export async function loadAuthSettings(env: Env, appId: string): Promise<AuthSettings | null> {
   const rows = await controlSql(env).query(
-    `SELECT a.name, a.jwt_config, a.auth_config, k.kid, k.private_jwk_sealed
+    `SELECT a.jwt_config, a.auth_config, k.kid, k.private_jwk_sealed
        FROM apps a
        LEFT JOIN LATERAL (
          SELECT kid, private_jwk_sealed FROM app_signing_keys
@@ -53,7 +51,6 @@ export async function loadAuthSettings(env: Env, appId: string): Promise<AuthSet
   const row = settingsRow.parse(rows[0]);
   const days = Number(row.jwt_config?.refreshTokenTtlDays);
   return {
-    appName: row.name,
     accessTokenTtlSeconds: parseTtlSeconds(row.jwt_config?.accessTokenTtl ?? '1h'),
     refreshTokenTtlDays: Number.isInteger(days) && days > 0 ? days : 7,
     requireEmailVerification: row.auth_config?.requireEmailVerification === true,
