@@ -353,7 +353,9 @@ describe('error paths through the Inspector CLI carry the REST code, message and
   it('the protected-resource metadata names the MCP endpoint; GET /mcp answers 405 (stateless)', async () => {
     const metadata = await api('/.well-known/oauth-protected-resource', { token: null });
     expect(metadata.status).toBe(200);
-    expect(metadata.body).toMatchObject({ resource: mcpUrl(), bearer_methods_supported: ['header'], scopes_supported: ['mcp'] });
+    expect(metadata.body).toEqual({
+      resource: mcpUrl(), resource_name: 'Butterbase MCP server', authorization_servers: [], bearer_methods_supported: ['header'], scopes_supported: ['mcp'],
+    });
     const get = await api('/mcp', { headers: { accept: 'text/event-stream' } });
     expect(get.status).toBe(405);
   });

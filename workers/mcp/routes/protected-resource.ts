@@ -2,6 +2,8 @@
  * Route: GET /.well-known/oauth-protected-resource[/mcp] — OAuth 2.0 Protected Resource Metadata
  * (RFC 9728 §3) for the MCP endpoint, named by the `resource_metadata` of a 401. Bearer tokens are
  * Butterbase service keys sent in the Authorization header; there is no authorization server to discover.
+ * No `resource_documentation`: it must be a URL of a human-readable page (RFC 9728 §2), and the docs are
+ * served by the `butterbase_docs` tool, not over HTTP.
  */
 import { Hono } from 'hono';
 import type { Env } from '../env.ts';
@@ -18,7 +20,6 @@ protectedResourceRoutes.get('/.well-known/oauth-protected-resource/:resource{.*}
       authorization_servers: [],
       bearer_methods_supported: ['header'],
       scopes_supported: ['mcp'],
-      resource_documentation: `${base}/mcp (tool butterbase_docs, topic "mcp")`,
     },
     200,
     { 'cache-control': 'public, max-age=300' },
