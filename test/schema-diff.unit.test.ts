@@ -303,12 +303,14 @@ describe('drops', () => {
   it('a column is dropped only when named in _dropColumns; unknown names are ignored', () => {
     expect(sqlOf({ tables: { t: { columns: { keep: { type: 'text' } } } } }, [t])).toEqual([]);
     expect(plan({ tables: { t: { columns: {}, _dropColumns: ['old', 'ghost'] } } }, [t]).statements).toEqual([
+      { sql: expect.stringContaining("attname = 'old'"), description: 'Check that no row-level security policy depends on t.old', destructive: false },
       { sql: 'ALTER TABLE "t" DROP COLUMN "old" CASCADE', description: 'Drop column t.old and its data (indexes and constraints on it go too)', destructive: true },
     ]);
   });
 
   it('an index over a dropped column is recreated without dropping it twice', () => {
     expect(sqlOf({ tables: { t: { columns: {}, _dropColumns: ['old'], indexes: { t_old_keep_idx: { columns: ['keep'] } } } } }, [t])).toEqual([
+      expect.stringContaining('row-level security policies'),
       'ALTER TABLE "t" DROP COLUMN "old" CASCADE',
       'CREATE INDEX "t_old_keep_idx" ON "t" USING btree ("keep")',
     ]);
@@ -319,6 +321,7 @@ describe('drops', () => {
     expect(sqlOf({ tables: { t: { columns: {} } } }, [t, other])).toEqual([]);
     for (const schema of [{ _drop: ['other', 'ghost'] }, { tables: { other: { _drop: true } } }, { other: { _drop: true } }]) {
       expect(plan(schema, [t, other], ['other']).statements).toEqual([
+        { sql: expect.stringContaining(`p.polrelid <> 'public."other"'::regclass`), description: 'Check that no row-level security policy depends on other', destructive: false },
         { sql: 'DROP TABLE "other" CASCADE', description: expect.stringContaining('Drop table other'), destructive: true },
         { sql: 'DELETE FROM butterbase.seed_tables WHERE table_name = $1', params: ['other'], description: expect.any(String), destructive: false },
       ]);

@@ -231,11 +231,12 @@ describe('destructive and failing changes', () => {
     const db = appDb(appId);
     const preview = await apply(appId, { schema: { tables: { posts: { columns: {}, _dropColumns: ['summary', 'never_existed'] } } }, dry_run: true });
     expect(preview.body.statements).toEqual([
+      { sql: expect.stringContaining('row-level security policies'), description: 'Check that no row-level security policy depends on posts.summary', destructive: false },
       { sql: 'ALTER TABLE "posts" DROP COLUMN "summary" CASCADE', description: expect.stringContaining('Drop column posts.summary'), destructive: true },
     ]);
     expect((await db.query(`SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'posts' AND column_name = 'summary'`))[0]!.n).toBe(1);
     const res = await apply(appId, { schema: { tables: { posts: { columns: {}, _dropColumns: ['summary', 'never_existed'] } } } });
-    expect(res.body.applied).toBe(1);
+    expect(res.body.applied).toBe(2);
     expect((await readSchema(appId)).schema.tables.posts.columns.summary).toBeUndefined();
     const again = await apply(appId, { schema: { tables: { posts: { columns: {}, _dropColumns: ['summary'] } } } });
     expect(again.body.message).toBe('Schema is up to date');

@@ -7,6 +7,8 @@
  * What is destructive (loses stored data), and how each case is handled:
  * - dropping a table — only when it is named in `_drop` (or `"t": {"_drop": true}`); `DROP TABLE … CASCADE`.
  * - dropping a column — only when it is named in that table's `_dropColumns`; `DROP COLUMN … CASCADE`.
+ *   Either drop is refused (2BP01, whole apply rolled back) when it would take a row-level security
+ *   policy with it: see {@link policyGuard}.
  * - changing a column's type (including length, precision, dimensions, array-ness, or turning it into
  *   a serial) — never done: refused with SCHEMA_DESTRUCTIVE_CHANGE whatever the payload says.
  * Nothing else drops data, so nothing else is marked destructive: nullability, defaults, unique and
@@ -56,6 +58,36 @@ export function quoteIdent(name: string): string {
 const q = quoteIdent;
 const list = (names: readonly string[]) => names.map(q).join(', ');
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+
+/**
+ * A guard that runs right before a destructive drop: `CASCADE` would also drop row-level security
+ * policies that read the dropped column (or, for a table, policies on *other* tables that read it).
+ * Losing a restrictive policy widens access silently, and losing a user-isolation policy leaves its
+ * trigger behind, so the guard raises 2BP01 (dependent_objects_still_exist) naming the policies, and
+ * the whole apply rolls back. Names are validated identifiers, so they embed safely.
+ */
+function policyGuard(table: string, column: string | null): PlannedStatement {
+  const relation = `'public.${q(table)}'::regclass`;
+  const target = column === null ? table : `${table}.${column}`;
+  const dependency = column === null
+    ? `p.polrelid <> ${relation}`
+    : `d.refobjsubid = (SELECT attnum FROM pg_attribute WHERE attrelid = ${relation} AND attname = '${column}')`;
+  const sql = `DO $guard$
+DECLARE policies text;
+BEGIN
+  SELECT string_agg(DISTINCT format('%I on %I', p.polname, c.relname), ', ') INTO policies
+    FROM pg_depend d
+    JOIN pg_policy p ON d.classid = 'pg_policy'::regclass AND d.objid = p.oid
+    JOIN pg_class c ON c.oid = p.polrelid
+   WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = ${relation} AND ${dependency};
+  IF policies IS NOT NULL THEN
+    RAISE EXCEPTION 'Dropping ${target} would also drop row-level security policies: %', policies
+      USING ERRCODE = '2BP01', HINT = 'Change or delete those policies first (/v1/{app_id}/rls), then drop ${target}.';
+  END IF;
+END
+$guard$`;
+  return { sql, description: `Check that no row-level security policy depends on ${target}`, destructive: false };
+}
 
 function referenceSql(ref: DesiredReference): string {
   const actions = `${ref.onDelete !== 'NO ACTION' ? ` ON DELETE ${ref.onDelete}` : ''}${ref.onUpdate !== 'NO ACTION' ? ` ON UPDATE ${ref.onUpdate}` : ''}`;
@@ -173,6 +205,7 @@ class Planner {
 
   private dropTable(name: string): void {
     if (this.dropped.has(name)) {
+      this.phases.dropTables.push(policyGuard(name, null));
       this.phases.dropTables.push(ddl(`DROP TABLE ${q(name)} CASCADE`, `Drop table ${name} with all its rows (constraints that point at it go too)`, true));
     }
     if (this.current.seedTables.has(name)) {
@@ -282,6 +315,7 @@ class Planner {
     const t = table.name;
     const dropping = new Set(table.dropColumns.filter((c) => existing.columns.some((ec) => ec.name === c)));
     for (const column of dropping) {
+      this.phases.dropColumns.push(policyGuard(t, column));
       this.phases.dropColumns.push(ddl(`ALTER TABLE ${q(t)} DROP COLUMN ${q(column)} CASCADE`, `Drop column ${t}.${column} and its data (indexes and constraints on it go too)`, true));
     }
     // Constraints over a dropped column vanish with it (CASCADE).
