@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { ErrorEnvelope } from '../../shared/errors.ts';
+import { invalidCredentialCodes } from '../../shared/principal.ts';
 import type { PlatformResponse } from '../platform.ts';
 import { defineTool, errorResult, jsonResult, restError, restResult, type ToolContext } from '../tool.ts';
 import { appId, asRole, asUser, segment, tableName } from './fields.ts';
@@ -27,9 +28,15 @@ function rowSpecific(response: PlatformResponse): boolean {
   return (response.status === 400 || response.status === 409 || code === 'AUTH_RLS_POLICY_VIOLATION') && code !== 'VALIDATION_TABLE_NOT_FOUND';
 }
 
-/** Audits a data write unless the app was not found (the entry would land on an app the caller does not own). */
+/**
+ * Answers that never reached one of the caller's apps: the app is not theirs, or the router refused the
+ * key itself (e.g. revoked during the call), which it does before checking who owns the app.
+ */
+const unreached = new Set<string>(['APP_NOT_FOUND', ...invalidCredentialCodes]);
+
+/** Audits a data write unless it never reached the caller's app (the entry would land on an app the caller may not own). */
 async function auditWrite(context: ToolContext, entry: Parameters<ToolContext['audit']>[0], outcome: PlatformResponse): Promise<void> {
-  if (!outcome.ok && errorOf(outcome).code === 'APP_NOT_FOUND') return;
+  if (!outcome.ok && unreached.has(errorOf(outcome).code)) return;
   await context.audit(entry);
 }
 
