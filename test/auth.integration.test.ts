@@ -72,6 +72,18 @@ async function latestCode(appId: string, email: string, purpose: 'verify_email' 
   return message.code;
 }
 
+/** The reset token of the newest password-reset mail for `email`. */
+async function latestResetToken(appId: string, email: string): Promise<string> {
+  const found = await eventually(
+    () => api(`/v1/${appId}/auth/dev/outbox?email=${encodeURIComponent(email)}`),
+    (res) => res.body.messages?.some((m: any) => m.purpose === 'password_reset'),
+  );
+  const message = found.body.messages.find((m: any) => m.purpose === 'password_reset');
+  const token = /Reset token[^:]*: ([A-Za-z0-9]+)/.exec(message.text)?.[1];
+  expect(token, 'no reset token in the reset mail').toBeDefined();
+  return token!;
+}
+
 async function outboxIds(appId: string, email: string): Promise<string[]> {
   const res = await api(`/v1/${appId}/auth/dev/outbox?email=${encodeURIComponent(email)}`);
   return res.body.messages.map((m: any) => m.id);
@@ -347,9 +359,9 @@ describe('magic link', () => {
 
 describe('forgot and reset password', () => {
   const shapes = [
-    { name: 'wire fields { email, code, new_password }', body: (email: string, code: string, pw: string) => ({ email, code, new_password: pw }) },
-    { name: 'SDK fields { token, newPassword }', body: (_email: string, code: string, pw: string) => ({ token: code, newPassword: pw }) },
-  ];
+    { name: 'wire fields { email, code, new_password }', secret: 'code', body: (email: string, code: string, pw: string) => ({ email, code, new_password: pw }) },
+    { name: 'SDK fields { token, newPassword } with the reset token', secret: 'token', body: (_email: string, token: string, pw: string) => ({ token, newPassword: pw }) },
+  ] as const;
   for (const [index, shape] of shapes.entries()) {
     it(`resets with the ${shape.name}, ends every session, and the code works once`, async () => {
       const appId = shared;
@@ -360,7 +372,7 @@ describe('forgot and reset password', () => {
       const unknown = await auth(appId, '/forgot-password', { body: { email: 'nobody@example.com' } });
       expect(unknown.body).toEqual(forgot.body);
 
-      const code = await latestCode(appId, email, 'password_reset');
+      const code = shape.secret === 'code' ? await latestCode(appId, email, 'password_reset') : await latestResetToken(appId, email);
       const newPassword = 'N3w-Passw0rd';
       const reset = await auth(appId, '/reset-password', { body: shape.body(email, code, newPassword) });
       expect(reset.status, reset.text).toBe(200);
@@ -373,6 +385,21 @@ describe('forgot and reset password', () => {
       expect(await outboxIds(appId, 'nobody@example.com')).toEqual([]);
     });
   }
+
+  it('never accepts a 6-digit code without an email (guessable across users), and using one secret revokes the other', async () => {
+    const appId = shared;
+    const email = 'ivan-sdk@example.com';
+    await signedIn(appId, email);
+    await auth(appId, '/forgot-password', { body: { email } });
+    const code = await latestCode(appId, email, 'password_reset');
+    const token = await latestResetToken(appId, email);
+    expect(token).toMatch(/^[A-Za-z0-9]{40}$/);
+    const guess = await auth(appId, '/reset-password', { body: { token: code, newPassword: 'N3w-Passw0rd' } });
+    expectLegacyError(guess, 400, 'Invalid reset code', 'VALIDATION_INVALID_INPUT');
+    expect((await auth(appId, '/reset-password', { body: { email, code, new_password: 'N3w-Passw0rd' } })).status).toBe(200);
+    expectLegacyError(await auth(appId, '/reset-password', { body: { token, newPassword: 'An0ther-pass' } }), 400, 'Invalid reset code', 'VALIDATION_INVALID_INPUT');
+    expect((await login(appId, email, 'N3w-Passw0rd')).status).toBe(200);
+  });
 });
 
 describe('error paths (API.md §6)', () => {

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { ApiError } from '../../shared/errors.ts';
 import { runAuthSql } from '../db.ts';
 import type { AuthCall } from '../http.ts';
-import { codeRefused, codeTtlSeconds, consumeStatement, findCode, hashCode, issueCodeStatements, newCode } from './codes.ts';
+import { codeRefused, codeTtlSeconds, consumeStatement, findCode, hashCode, issueCodeStatements, newCode, newResetToken, resetTokenLength } from './codes.ts';
 import { recordAuthEvent, type EventUser } from './events.ts';
 import { codeMail, deliver } from './mail.ts';
 import { assertPasswordPolicy, hashPassword } from './passwords.ts';
@@ -97,10 +97,14 @@ const forgotPasswordMessage = 'If an account exists with that email, a password 
 export function forgotPassword(call: AuthCall, email: string) {
   call.waitUntil((async () => {
     const code = newCode();
-    const [, issued] = await runAuthSql(call.env, call.app.id, issueCodeStatements(email, 'password_reset', await hashCode('password_reset', code)));
+    const token = newResetToken();
+    const [, issued] = await runAuthSql(call.env, call.app.id, [
+      ...issueCodeStatements(email, 'password_reset', await hashCode('password_reset', code)),
+      ...issueCodeStatements(email, 'password_reset_token', await hashCode('password_reset_token', token)),
+    ]);
     const userId = issued?.rows[0]?.user_id as string | undefined;
     if (!userId) return;
-    await deliver(call, codeMail(call.app.name, 'password_reset', email, code));
+    await deliver(call, codeMail(call.app.name, 'password_reset', email, code, token));
     recordAuthEvent(call, { type: 'password_reset_requested', actor: { kind: 'anonymous' }, resourceType: 'app_user', resourceId: userId, data: { email } });
   })().catch((error: unknown) => console.error(`[${call.requestId}] forgot-password failed: ${String(error)}`)));
   return { message: forgotPasswordMessage };
@@ -108,13 +112,15 @@ export function forgotPassword(call: AuthCall, email: string) {
 
 /**
  * Body of POST /reset-password: the wire names `{ email, code, new_password }` or the SDK's
- * `{ token, newPassword }` (API.md §6 Gap: `token` = `code`, `newPassword` = `new_password`). The
- * SDK sends no email; the code is then looked up among the app's live reset codes.
+ * `{ token, newPassword }` (API.md §6 Gap: `token` = `code`, `newPassword` = `new_password`).
+ * `code`/`token` is either the 6-digit code or the 40-character reset token from the same email.
+ * Without an email only the reset token is accepted: a 6-digit code matched across every user of an
+ * app could be guessed.
  */
 export const resetPasswordBody = z.object({
   email: emailField.optional(),
-  code: z.string().length(6).optional(),
-  token: z.string().length(6).optional(),
+  code: z.string().refine((v) => v.length === 6 || v.length === resetTokenLength, 'must be the 6-digit code or the reset token').optional(),
+  token: z.string().refine((v) => v.length === 6 || v.length === resetTokenLength, 'must be the 6-digit code or the reset token').optional(),
   new_password: z.string().min(8).max(1024).optional(),
   newPassword: z.string().min(8).max(1024).optional(),
 }).strict().superRefine((body, ctx) => {
@@ -129,15 +135,17 @@ export const resetPasswordBody = z.object({
 export type ResetPasswordBody = z.output<typeof resetPasswordBody>;
 
 /**
- * Sets a new password with a reset code; in the same statement the code is used, the email counts
- * as verified, and every refresh token of the user is revoked (all sessions end).
+ * Sets a new password with a reset code or token; in the same statement it is used, its sibling
+ * secret is revoked, the email counts as verified, and every refresh token of the user is revoked.
  * @returns `{ message: "Password reset successfully" }`
  * @throws ApiError VALIDATION_INVALID_SCHEMA (policy), VALIDATION_INVALID_INPUT `Invalid reset code` /
  *   `Reset code already used` / `Reset code expired`
  */
 export async function resetPassword(call: AuthCall, body: ResetPasswordBody) {
   assertPasswordPolicy(body.newPassword);
-  const { codeId } = await findCode(call, 'password_reset', body.code, body.email);
+  const purpose = body.code.length === resetTokenLength ? 'password_reset_token' : 'password_reset';
+  if (purpose === 'password_reset' && body.email === null) throw codeRefused('password_reset_token', 'invalid');
+  const { codeId } = await findCode(call, purpose, body.code, body.email);
   const passwordHash = await hashPassword(body.newPassword);
   const [result] = await runAuthSql(call.env, call.app.id, [consumeStatement(
     codeId,
@@ -147,7 +155,11 @@ export async function resetPassword(call: AuthCall, body: ResetPasswordBody) {
         RETURNING u.id, u.email, u.email_verified),
       rev AS (
         UPDATE auth.refresh_tokens r SET revoked_at = now(), revoked_reason = 'password_reset'
-          FROM usr WHERE r.user_id = usr.id AND r.revoked_at IS NULL)
+          FROM usr WHERE r.user_id = usr.id AND r.revoked_at IS NULL),
+      siblings AS (
+        UPDATE auth.one_time_codes s SET revoked_at = now()
+          FROM usr WHERE s.user_id = usr.id AND s.purpose IN ('password_reset', 'password_reset_token')
+           AND s.used_at IS NULL AND s.revoked_at IS NULL)
      SELECT * FROM usr`,
     [passwordHash],
   )]);

@@ -13,13 +13,14 @@ import { ApiError } from '../../shared/errors.ts';
 import { runAuthSql } from '../db.ts';
 import type { AuthCall } from '../http.ts';
 
-export type CodePurpose = 'verify_email' | 'magic_link' | 'password_reset';
+export type CodePurpose = 'verify_email' | 'magic_link' | 'password_reset' | 'password_reset_token';
 
 /** Lifetimes in seconds (API.md §6). */
 export const codeTtlSeconds: Record<CodePurpose, number> = {
   verify_email: 24 * 3600,
   magic_link: 15 * 60,
   password_reset: 3600,
+  password_reset_token: 3600,
 };
 
 /** Wrong guesses a user may make before their live codes of that purpose stop working. */
@@ -28,6 +29,14 @@ export const maxCodeAttempts = 5;
 /** A new 6-digit code. */
 export function newCode(): string {
   return randomString(6, '0123456789');
+}
+
+/** Length of a reset token: 40 of [A-Za-z0-9] ≈ 238 bits, so it cannot be guessed without an email. */
+export const resetTokenLength = 40;
+
+/** A new reset token (sent with every reset code; see migrations/app/0003_reset_token.sql). */
+export function newResetToken(): string {
+  return randomString(resetTokenLength, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789');
 }
 
 /** What is stored for a code. */
@@ -65,12 +74,14 @@ const refusalMessages: Record<CodePurpose, Record<CodeRefusal, string>> = {
   verify_email: { invalid: 'Invalid verification code', used: 'Verification code already used', expired: 'Verification code expired' },
   magic_link: { invalid: 'Invalid sign-in code', used: 'Sign-in code already used', expired: 'Sign-in code expired' },
   password_reset: { invalid: 'Invalid reset code', used: 'Reset code already used', expired: 'Reset code expired' },
+  password_reset_token: { invalid: 'Invalid reset code', used: 'Reset code already used', expired: 'Reset code expired' },
 };
 
 const requestAgain: Record<CodePurpose, string> = {
   verify_email: 'Check the code in the verification email, or sign in with a magic link (POST /auth/{app_id}/magic-link) to get a new one.',
   magic_link: 'Request a new sign-in code with POST /auth/{app_id}/magic-link.',
   password_reset: 'Request a new reset code with POST /auth/{app_id}/forgot-password.',
+  password_reset_token: 'Without an email, send the reset token from the email (not the 6-digit code); or send { email, code, new_password }. Request a new one with POST /auth/{app_id}/forgot-password.',
 };
 
 /** The 400 for a refused code. */
@@ -99,7 +110,7 @@ const codeFacts = `c.id, c.user_id, c.used_at IS NOT NULL AS used,
 
 /**
  * Finds the code `code` of `purpose` for the user with `email` (or, with `email` null, the one live
- * code of that purpose in the app that matches: the SDK's reset-password sends no email).
+ * code of that purpose in the app that matches — only ever used for unguessable reset tokens).
  * A wrong code counts one attempt against each of the user's live codes of that purpose.
  * @returns the code and user to consume
  * @throws ApiError VALIDATION_INVALID_INPUT with the §6 message (invalid / already used / expired)

@@ -80,17 +80,23 @@ const subjects: Record<CodePurpose, (app: string) => string> = {
   verify_email: (app) => `Verify your email for ${app}`,
   magic_link: (app) => `Your ${app} sign-in code`,
   password_reset: (app) => `Reset your ${app} password`,
+  password_reset_token: (app) => `Reset your ${app} password`,
 };
 
 const bodies: Record<CodePurpose, (app: string, code: string) => string> = {
   verify_email: (app, code) => `Your ${app} verification code is ${code}. It expires in 24 hours.`,
   magic_link: (app, code) => `Your ${app} sign-in code is ${code}. It expires in 15 minutes and works once.`,
   password_reset: (app, code) => `Your ${app} password reset code is ${code}. It expires in 1 hour. If you did not ask for it, ignore this email.`,
+  password_reset_token: (app, code) => `Your ${app} password reset token is ${code}. It expires in 1 hour. If you did not ask for it, ignore this email.`,
 };
 
-/** Builds the message for a code. */
-export function codeMail(appName: string, purpose: CodePurpose, to: string, code: string): MailMessage {
-  return { to, subject: subjects[purpose](appName), text: bodies[purpose](appName, code), purpose, code };
+/**
+ * Builds the message for a code. A password reset also carries its long reset token (for reset
+ * links and the SDK's email-less `resetPassword(token, newPassword)`), on a line of its own.
+ */
+export function codeMail(appName: string, purpose: CodePurpose, to: string, code: string, resetToken?: string): MailMessage {
+  const tokenLine = resetToken ? `\n\nReset token (for a reset link or an app that does not ask for your email): ${resetToken}` : '';
+  return { to, subject: subjects[purpose](appName), text: `${bodies[purpose](appName, code)}${tokenLine}`, purpose, code };
 }
 
 /** Sends a message; a delivery failure is logged, never surfaced (the account change already happened). */
