@@ -322,6 +322,31 @@ describe('email verification setting', () => {
 });
 
 describe('magic link', () => {
+  it("clears a password and sessions set up on an unverified account before its owner proves the inbox", async () => {
+    const appId = shared;
+    const email = 'victim@example.com';
+    // Someone else signs up with this address and keeps a session (login works before verification).
+    const squatter = await signedIn(appId, email);
+    // The real owner signs in with a magic link: the first proof of inbox ownership.
+    await auth(appId, '/magic-link', { body: { email } });
+    const owner = await auth(appId, '/magic-link/verify', { body: { email, code: await latestCode(appId, email, 'magic_link') } });
+    expect(owner.status, owner.text).toBe(200);
+    expect(owner.body.user.email_verified).toBe(true);
+    expectLegacyError(await login(appId, email), 401, 'Invalid credentials', 'AUTH_INVALID_TOKEN');
+    expect((await auth(appId, '/refresh', { body: { refresh_token: squatter.refresh_token } })).status).toBe(401);
+    expect((await auth(appId, '/refresh', { body: { refresh_token: owner.body.refresh_token } })).status).toBe(200);
+  });
+
+  it('keeps the password of an account that was already verified', async () => {
+    const appId = shared;
+    const email = 'kept@example.com';
+    await signUp(appId, email);
+    await auth(appId, '/verify-email', { body: { email, code: await latestCode(appId, email, 'verify_email') } });
+    await auth(appId, '/magic-link', { body: { email } });
+    expect((await auth(appId, '/magic-link/verify', { body: { email, code: await latestCode(appId, email, 'magic_link') } })).status).toBe(200);
+    expect((await login(appId, email)).status).toBe(200);
+  });
+
   it('creates the user on first use, signs in with the code once, and verifies the email', async () => {
     const appId = shared;
     const email = 'grace@example.com';

@@ -46,7 +46,10 @@ export async function requestMagicLink(call: AuthCall, email: string) {
 
 /**
  * Exchanges a sign-in code for a session. In one statement the code is used, the email marked
- * verified, the sign-in time set and a refresh-token family started.
+ * verified, the sign-in time set and a refresh-token family started. When this is the first proof
+ * that the caller owns the inbox of an unverified account, the password and sessions set up before
+ * (possibly by someone who signed up with another person's email) are cleared: account
+ * pre-hijacking protection. A verified account keeps its password.
  * @returns LoginResponse
  * @throws ApiError VALIDATION_INVALID_INPUT `Invalid sign-in code` / `Sign-in code already used` / `Sign-in code expired`
  */
@@ -55,10 +58,16 @@ export async function verifyMagicLink(call: AuthCall, email: string, code: strin
   const key = await signingKeyFor(call.env, call.app.id, settings.activeKey);
   const [result] = await runAuthSql(call.env, call.app.id, [consumeStatement(
     found.codeId,
-    `, usr AS (
-        UPDATE auth.users u SET email_verified = true, last_sign_in_at = now(), updated_at = now()
-          FROM used WHERE u.id = used.user_id
+    `, prior AS (
+        SELECT u.id, u.email_verified AS was_verified FROM auth.users u JOIN used ON u.id = used.user_id),
+      usr AS (
+        UPDATE auth.users u SET email_verified = true, last_sign_in_at = now(), updated_at = now(),
+               password_hash = CASE WHEN prior.was_verified THEN u.password_hash END
+          FROM prior WHERE u.id = prior.id
         RETURNING ${userColumnsOf('u')}),
+      stale AS (
+        UPDATE auth.refresh_tokens r SET revoked_at = now(), revoked_reason = 'unverified_account_claimed'
+          FROM prior WHERE r.user_id = prior.id AND NOT prior.was_verified AND r.revoked_at IS NULL),
       ${newFamilyCte('usr', 2, 3)}
      SELECT * FROM usr`,
     [refresh.hash, settings.refreshTokenTtlDays],
