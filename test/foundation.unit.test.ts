@@ -9,6 +9,7 @@ import { classify } from '../workers/router/routes.ts';
 import { ApiError, documentationUrl, errorCodes, toApiError } from '../workers/shared/errors.ts';
 import { splitStatements } from '../workers/shared/migrator.ts';
 import { pgErrorToApiError } from '../workers/shared/pg-errors.ts';
+import { decodeAppGate, encodeAppGate } from '../workers/shared/http.ts';
 import { decodePrincipal, encodePrincipal } from '../workers/shared/principal.ts';
 import { parseWith } from '../workers/shared/validation.ts';
 
@@ -142,6 +143,16 @@ describe('principal header', () => {
     expect(decodePrincipal(encodePrincipal(p))).toEqual(p);
     expect(decodePrincipal('!!!')).toEqual({ kind: 'anonymous' });
     expect(decodePrincipal(btoa(JSON.stringify({ kind: 'root' })))).toEqual({ kind: 'anonymous' });
+  });
+
+  it('carries text beyond Latin-1 (an email, a pause reason) in both internal headers', () => {
+    const user = { kind: 'end_user' as const, appId: 'app_abcdefghijkl', userId: 'u', email: 'zoë@例え.jp', emailVerified: true };
+    expect(decodePrincipal(encodePrincipal(user))).toEqual(user);
+    const app = {
+      id: 'app_abcdefghijkl', accountId: 'a', name: 'n', provisioningStatus: 'ready' as const, paused: true,
+      pausedReason: 'Wartung — zurück um 10:00 ☕', allowedOrigins: ['*'], accessMode: 'public' as const, rateLimitPerMinute: 100,
+    };
+    expect(decodeAppGate(encodeAppGate(app))).toEqual(app);
   });
 });
 

@@ -226,14 +226,16 @@ describe('apps', () => {
 describe('pause gate', () => {
   it('paused: data plane gets 503 APP_PAUSED with Retry-After; control plane keeps working; resume restores it', async () => {
     const { appId } = await createReadyApp('pause');
-    const paused = await api(`/v1/${appId}/config/pause`, { method: 'PATCH', body: { paused: true, reason: 'maintenance' } });
-    expect(paused.body).toMatchObject({ app_id: appId, paused: true, paused_reason: 'maintenance' });
+    // Beyond Latin-1 on purpose: the reason travels to the concern Workers in an internal header.
+    const reason = 'maintenance — back at 10:00 ☕';
+    const paused = await api(`/v1/${appId}/config/pause`, { method: 'PATCH', body: { paused: true, reason } });
+    expect(paused.body).toMatchObject({ app_id: appId, paused: true, paused_reason: reason });
     expect(paused.body.paused_at).toEqual(expect.any(String));
 
     const data = await api(`/v1/${appId}/posts`);
     expect(data.status).toBe(503);
     expect(data.headers.get('retry-after')).toBe('60');
-    expect(data.body.error).toMatchObject({ code: 'APP_PAUSED', details: { paused_reason: 'maintenance' } });
+    expect(data.body.error).toMatchObject({ code: 'APP_PAUSED', details: { paused_reason: reason } });
     expect((await api(`/v1/${appId}/config`)).status).toBe(200);
 
     const resumed = await api(`/v1/${appId}/config/pause`, { method: 'PATCH', body: { paused: false } });

@@ -4,7 +4,7 @@
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { ApiError, toApiError } from './errors.ts';
 import { appGate, type AppGate } from './contracts.ts';
-import { decodePrincipal, internalHeaders, type Principal } from './principal.ts';
+import { decodeHeaderJson, decodePrincipal, encodeHeaderJson, internalHeaders, type Principal } from './principal.ts';
 
 /** The request id the router assigned (echoed as `x-request-id`). */
 export function requestId(c: Context): string {
@@ -25,7 +25,7 @@ export function appGateOf(c: Context): AppGate | null {
 export function decodeAppGate(header: string | null | undefined): AppGate | null {
   if (!header) return null;
   try {
-    const parsed = appGate.safeParse(JSON.parse(atob(header)));
+    const parsed = appGate.safeParse(decodeHeaderJson(header));
     return parsed.success ? parsed.data : null;
   } catch {
     return null;
@@ -34,7 +34,7 @@ export function decodeAppGate(header: string | null | undefined): AppGate | null
 
 /** Encodes an AppGate for the internal `x-bb-app` header. */
 export function encodeAppGate(app: AppGate): string {
-  return btoa(JSON.stringify(app));
+  return encodeHeaderJson(app);
 }
 
 /** The caller's IP, as seen by the router. */

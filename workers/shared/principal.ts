@@ -4,6 +4,7 @@
  * concern Workers have no public route, so only the router can set it).
  */
 import { z } from 'zod';
+import { base64ToBytes, bytesToBase64 } from './crypto.ts';
 
 /** Credential problems the router found; each Worker decides whether they are fatal for its route. */
 export const invalidCredentialCodes = ['AUTH_INVALID_API_KEY', 'AUTH_INVALID_END_USER_JWT', 'AUTH_END_USER_JWT_EXPIRED', 'AUTH_INVALID_TOKEN'] as const;
@@ -43,16 +44,29 @@ export const internalHeaders = {
   app: 'x-bb-app',
 } as const;
 
+/**
+ * Encodes a JSON value for an internal header: UTF-8 bytes, then base64. (`btoa` of the JSON text
+ * throws on any character above U+00FF, e.g. an em dash in a pause reason.)
+ */
+export function encodeHeaderJson(value: unknown): string {
+  return bytesToBase64(new TextEncoder().encode(JSON.stringify(value)));
+}
+
+/** Reverses {@link encodeHeaderJson}. @throws Error when the header is not base64 of UTF-8 JSON. */
+export function decodeHeaderJson(header: string): unknown {
+  return JSON.parse(new TextDecoder().decode(base64ToBytes(header)));
+}
+
 /** Encodes a principal for the internal header. */
 export function encodePrincipal(value: Principal): string {
-  return btoa(JSON.stringify(value));
+  return encodeHeaderJson(value);
 }
 
 /** Decodes the internal header; a missing or garbled header is treated as anonymous. */
 export function decodePrincipal(header: string | null | undefined): Principal {
   if (!header) return { kind: 'anonymous' };
   try {
-    const parsed = principal.safeParse(JSON.parse(atob(header)));
+    const parsed = principal.safeParse(decodeHeaderJson(header));
     return parsed.success ? parsed.data : { kind: 'anonymous' };
   } catch {
     return { kind: 'anonymous' };
