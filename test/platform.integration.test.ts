@@ -214,6 +214,19 @@ describe('apps', () => {
     }
     expect((await api(`/v1/${appId}/config`)).body.paused).toBe(false);
     expect((await api('/apps', { token: other.key })).body.apps).toEqual([]);
+    const key = await api('/api-keys', { token: other.key, body: { name: 'sneaky', key_scope: 'app', target_app_id: appId } });
+    expect(key.body.error.code).toBe('APP_NOT_FOUND');
+
+    // The refused attempts stay out of the owner's audit log. A later change of the owner's is the
+    // marker that the (asynchronous) audit writes before it have landed.
+    await api(`/v1/${appId}/config/access-mode`, { method: 'PATCH', body: { access_mode: 'public' } });
+    let logs;
+    for (let i = 0; i < 20; i++) {
+      logs = await api(`/v1/${appId}/audit-logs`);
+      if (logs.body.logs.some((l: { event_type: string }) => l.event_type === 'config.access_mode_updated')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(logs!.body.logs.map((l: { event_type: string }) => l.event_type)).toEqual(['config.access_mode_updated', 'app.created']);
   });
 
   it('answers an unknown app id with 404 APP_NOT_FOUND', async () => {

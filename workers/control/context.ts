@@ -33,6 +33,8 @@ export type AuditTarget = Pick<AuditEntry, 'appId' | 'eventType' | 'action' | 'r
 /**
  * Runs a change and writes its audit entry (success or failure, with the error code) afterwards,
  * without delaying the response. The MCP tool name, when present, goes into event_data.tool.
+ * A change refused with APP_NOT_FOUND is recorded against no app: the app is not the caller's, and
+ * its owner's log must not show (or be filled with) other accounts' attempts.
  */
 export async function audited<T>(c: ControlContext, target: AuditTarget, work: () => Promise<T>): Promise<T> {
   const tool = c.req.header(mcpToolHeader);
@@ -56,7 +58,8 @@ export async function audited<T>(c: ControlContext, target: AuditTarget, work: (
   } catch (error) {
     const apiError = toApiError(error);
     const code: ErrorCode = apiError.code;
-    c.executionCtx.waitUntil(recordAudit(c.env, { ...base, eventData: { ...eventData, error_code: code }, success: false, errorMessage: apiError.message }));
+    const appId = code === 'APP_NOT_FOUND' ? null : base.appId;
+    c.executionCtx.waitUntil(recordAudit(c.env, { ...base, appId, eventData: { ...eventData, error_code: code }, success: false, errorMessage: apiError.message }));
     throw error;
   }
 }
