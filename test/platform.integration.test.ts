@@ -373,5 +373,14 @@ describe('audit log', () => {
     const bad = await api(`/v1/${appId}/audit-logs?limit=9999`);
     expect(bad.status).toBe(400);
     expect(bad.body.error.details[0].path).toBe('limit');
+    // JavaScript's Date.parse takes "1" and "2024"; Postgres does not, so they are refused up front.
+    for (const from of ['1', '2024', 'yesterday']) {
+      const res = await api(`/v1/${appId}/audit-logs?from=${from}`);
+      expect(res.status, from).toBe(400);
+      expect(res.body.error.details[0].path, from).toBe('from');
+    }
+    const ranged = await api(`/v1/${appId}/audit-logs?from=2000-01-01&to=${encodeURIComponent('2999-01-01T00:00:00+02:00')}`);
+    expect(ranged.status).toBe(200);
+    expect(ranged.body.total).toBe(all.body.total);
   });
 });

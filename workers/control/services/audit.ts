@@ -14,7 +14,13 @@ export function recordAudit(env: Env, entry: AuditEntry): Promise<void> {
 }
 
 
-const isoDate = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO-8601 date');
+// ISO-8601 only: Date.parse also takes "1" or "2024", which Postgres refuses (a 500) or reads differently.
+const isoDateTime = z.iso.datetime({ offset: true, local: true });
+const isoDay = z.iso.date();
+const isoDate = z.string().refine(
+  (v) => isoDateTime.safeParse(v).success || isoDay.safeParse(v).success,
+  'must be an ISO-8601 date or date-time, e.g. 2024-05-01 or 2024-05-01T12:00:00Z',
+);
 
 /** Query of GET /v1/{app_id}/audit-logs (API.md §2). `user_id` is an alias of `actor_id`. */
 export const auditLogQuery = z.object({
