@@ -324,10 +324,12 @@ describe('service keys', () => {
     expect(res.body.error.code).toBe('APP_NOT_FOUND');
   });
 
-  it('revoking an unknown key is 404', async () => {
-    const res = await api(`/api-keys/${crypto.randomUUID()}`, { method: 'DELETE' });
-    expect(res.status).toBe(404);
-    expect(res.body.error.code).toBe('RESOURCE_NOT_FOUND');
+  it('revoking an unknown or malformed key id is 404', async () => {
+    for (const id of [crypto.randomUUID(), '-'.repeat(36), 'not-a-uuid']) {
+      const res = await api(`/api-keys/${id}`, { method: 'DELETE' });
+      expect(res.status, id).toBe(404);
+      expect(res.body.error.code, id).toBe('RESOURCE_NOT_FOUND');
+    }
   });
 });
 

@@ -122,7 +122,8 @@ export async function listApiKeys(env: Env, caller: ServiceKeyPrincipal, scope?:
  * @throws ApiError RESOURCE_NOT_FOUND when the key is not the account's (or already revoked).
  */
 export async function revokeApiKey(env: Env, caller: ServiceKeyPrincipal, keyId: string): Promise<{ revoked: true }> {
-  if (!/^[0-9a-f-]{36}$/i.test(keyId)) throw new ApiError('RESOURCE_NOT_FOUND', `API key ${keyId} not found.`);
+  // Only a well-formed UUID reaches Postgres: anything else would fail its uuid cast (a 500).
+  if (!z.guid().safeParse(keyId).success) throw new ApiError('RESOURCE_NOT_FOUND', `API key ${keyId} not found.`);
   const rows = await controlSql(env).query(
     'UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL RETURNING id',
     [keyId, caller.accountId],
