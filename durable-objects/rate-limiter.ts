@@ -28,6 +28,7 @@ export interface RateLimitDecision {
   resetSeconds: number;
 }
 
+/** A fixed-window request counter for one budget key (see the top of this file). */
 export class RateLimiter extends DurableObject {
   #window: Window | undefined;
 

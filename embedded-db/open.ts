@@ -32,6 +32,7 @@ export interface EmbeddedDb {
   close(): Promise<void>;
 }
 
+/** Starts the endpoint on 127.0.0.1 with the chosen backend. @throws Error when the port is taken. */
 export async function openEmbeddedDb(options: OpenEmbeddedDbOptions): Promise<EmbeddedDb> {
   const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
   const backend = databaseUrl

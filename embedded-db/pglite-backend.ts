@@ -60,6 +60,7 @@ export interface PgliteBackendOptions {
   log?: (line: string) => void;
 }
 
+/** {@link SqlBackend} on PGlite: one data directory and one serialised client per database. */
 export class PgliteBackend implements SqlBackend {
   readonly description: string;
   readonly #root: string;

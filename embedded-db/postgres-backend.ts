@@ -14,6 +14,7 @@ export interface PostgresBackendOptions {
   poolSize?: number;
 }
 
+/** {@link SqlBackend} on a real Postgres server: one small pool per database. */
 export class PostgresBackend implements SqlBackend {
   readonly description: string;
   readonly #base: URL;

@@ -42,6 +42,7 @@ export interface FakeNeonApi {
   close(): Promise<void>;
 }
 
+/** Starts the fake Neon API on 127.0.0.1 (a free port); databases are created on the embedded endpoint. */
 export async function startFakeNeonApi(options: FakeNeonApiOptions): Promise<FakeNeonApi> {
   const requests: FakeNeonApi['requests'] = [];
   const failures: InjectedFailure[] = [];

@@ -31,18 +31,21 @@ export function randomString(length: number, alphabet: string): string {
   return out.join('');
 }
 
+/** Lowercase hex of `bytes` (2 chars per byte). */
 export function toHex(bytes: Uint8Array): string {
   let out = '';
   for (const b of bytes) out += b.toString(16).padStart(2, '0');
   return out;
 }
 
+/** Standard (padded) base64 of `bytes`. */
 export function bytesToBase64(bytes: Uint8Array): string {
   let binary = '';
   for (const b of bytes) binary += String.fromCharCode(b);
   return btoa(binary);
 }
 
+/** Decodes standard base64. @throws DOMException InvalidCharacterError when `text` is not base64. */
 export function base64ToBytes(text: string): Uint8Array {
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);

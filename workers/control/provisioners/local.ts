@@ -10,6 +10,7 @@ import type { Provisioner } from './provisioner.ts';
 
 const databaseName = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/** {@link Provisioner} that runs CREATE/DROP DATABASE on the maintenance database at `adminUrl`. */
 export class LocalProvisioner implements Provisioner {
   readonly kind = 'local';
 

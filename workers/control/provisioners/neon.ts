@@ -39,6 +39,7 @@ class NeonHttpError extends Error {
   }
 }
 
+/** {@link Provisioner} over Neon's API v2 (see the top of this file). */
 export class NeonProvisioner implements Provisioner {
   readonly kind = 'neon';
 

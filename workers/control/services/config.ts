@@ -56,21 +56,25 @@ async function update(env: Env, appId: string, setSql: string, params: unknown[]
   return rows[0]!;
 }
 
+/** PATCH config/cors: replaces `allowed_origins` (duplicates dropped). Out: `{ message, app_id, allowed_origins }`. */
 export async function updateCors(env: Env, app: AppRow, body: z.infer<typeof corsBody>) {
   const row = await update(env, app.id, 'allowed_origins = $2', [[...new Set(body.allowed_origins)]]);
   return { message: 'CORS origins updated', app_id: row.id, allowed_origins: row.allowed_origins };
 }
 
+/** PATCH config/jwt: merges into `jwt_config`; tokens already issued keep their TTL. Out: `{ message, app_id, jwt_config }`. */
 export async function updateJwt(env: Env, app: AppRow, body: z.infer<typeof jwtBody>) {
   const row = await update(env, app.id, 'jwt_config = jwt_config || $2::jsonb', [JSON.stringify(body)]);
   return { message: 'JWT settings updated; they apply to tokens issued from now on', app_id: row.id, jwt_config: row.jwt_config };
 }
 
+/** PATCH config/storage: merges into `storage_config`. Out: `{ message, app_id, storage_config }`. */
 export async function updateStorage(env: Env, app: AppRow, body: z.infer<typeof storageBody>) {
   const row = await update(env, app.id, 'storage_config = storage_config || $2::jsonb', [JSON.stringify(body)]);
   return { message: 'Storage settings updated', app_id: row.id, storage_config: row.storage_config };
 }
 
+/** PATCH config/pause: pauses (keeping the first `paused_at`) or resumes. Out: `{ message, app_id, paused, paused_at, paused_reason }`. */
 export async function updatePause(env: Env, app: AppRow, body: z.infer<typeof pauseBody>) {
   const row = body.paused
     ? await update(env, app.id, 'paused = true, paused_at = COALESCE(paused_at, now()), paused_reason = $2', [body.reason ?? null])
@@ -84,6 +88,7 @@ export async function updatePause(env: Env, app: AppRow, body: z.infer<typeof pa
   };
 }
 
+/** PATCH config/access-mode. Out: `{ message, app_id, access_mode }`. */
 export async function updateAccessMode(env: Env, app: AppRow, body: z.infer<typeof accessModeBody>) {
   const row = await update(env, app.id, 'access_mode = $2', [body.access_mode]);
   return { message: `Access mode set to ${row.access_mode}`, app_id: row.id, access_mode: row.access_mode };

@@ -39,6 +39,7 @@ export type Hit<T> = { value: T } | undefined;
 
 const maxEntries = 10_000;
 
+/** App rows and signing keys with a TTL each; a hit may be a remembered "no such row". */
 export class GateCache {
   readonly #apps = new Map<string, Entry<GateAppRow | null>>();
   readonly #keys = new Map<string, Entry<GateSigningKey>>();
@@ -53,10 +54,12 @@ export class GateCache {
     return fresh(this.#keys, `${appId}:${kid}`, nowMs);
   }
 
+  /** Caches `appId`'s row (null = does not exist) for `ttlMs`; a TTL ≤ 0 caches nothing. */
   putApp(appId: string, row: GateAppRow | null, ttlMs: number): void {
     store(this.#apps, appId, row, ttlMs);
   }
 
+  /** Caches signing key `kid` of `appId` for `ttlMs`; a TTL ≤ 0 caches nothing. */
   putSigningKey(appId: string, kid: string, key: GateSigningKey, ttlMs: number): void {
     store(this.#keys, `${appId}:${kid}`, key, ttlMs);
   }
