@@ -3,7 +3,7 @@
  * driver talks to Neon; locally and in tests `NEON_FETCH_ENDPOINT` points it at the embedded
  * endpoint (`embedded-db/`), which speaks the same protocol.
  */
-import { neon, neonConfig, type NeonQueryFunction, type NeonQueryPromise } from '@neondatabase/serverless';
+import { neon, neonConfig, type NeonQueryFunction } from '@neondatabase/serverless';
 
 /** The bindings a database client needs. */
 export interface DbEnv {
@@ -12,7 +12,6 @@ export interface DbEnv {
 }
 
 export type Sql = NeonQueryFunction<false, false>;
-export type SqlQuery = NeonQueryPromise<false, false>;
 export type Row = Record<string, unknown>;
 
 const clients = new Map<string, Sql>();
