@@ -132,7 +132,9 @@ export class PgliteBackend implements SqlBackend {
       await rm(doomed, { recursive: true, force: true });
       this.#log(`dropped database ${database}`);
     });
-    this.#entries.delete(database);
+    // The entry stays: requests queued behind the drop (a re-create, then a query) still run on it,
+    // and one that opens the database must stay tracked, or a later request would open a second
+    // PGlite instance on the same directory (and the first would never be closed).
   }
 
   stats(): { open: number; databases: string[] } {

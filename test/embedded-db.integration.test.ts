@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { neon, neonConfig } from '@neondatabase/serverless';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEmbeddedDb, type EmbeddedDb } from '../embedded-db/open.ts';
+import { PgliteBackend } from '../embedded-db/pglite-backend.ts';
 import { sharedTemplateDir } from './helpers/platform-process.ts';
 import { startPostgres, type PostgresServer } from './helpers/postgres-server.ts';
 
@@ -155,5 +156,21 @@ describe('PGlite lifecycle', () => {
     neonConfig.fetchEndpoint = `${reopened.url}/sql`;
     expect(await neon(conn('two')).query('SELECT v FROM t')).toEqual([{ v: 'two' }]);
     await reopened.close();
+  });
+
+  it('tracks a database opened by a request queued behind its drop and re-create', async () => {
+    const backend = new PgliteBackend({ stateDir, templateDir: sharedTemplateDir });
+    await backend.createDatabase('again');
+    await backend.withClient('again', (client) => client.query('SELECT 1'));
+    await Promise.all([
+      backend.dropDatabase('again', false),
+      backend.createDatabase('again'),
+      backend.withClient('again', (client) => client.query('CREATE TABLE t (v int)')),
+    ]);
+    // An untracked instance would never be closed, and the next request would open a second one.
+    expect(backend.stats()).toEqual({ open: 1, databases: ['again'] });
+    await backend.withClient('again', (client) => client.query('INSERT INTO t VALUES (1)'));
+    expect(backend.stats().open).toBe(1);
+    await backend.close();
   });
 });
