@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { api, createReadyApp } from './helpers/api.ts';
-import { appDb, controlDb, createOtherAccount } from './helpers/control-db.ts';
+import { appDb, controlDb, createOtherAccount, raiseRateLimit } from './helpers/control-db.ts';
 
 const alice = '11111111-1111-4111-8111-111111111111';
 const bob = '22222222-2222-4222-8222-222222222222';
@@ -42,6 +42,8 @@ async function policiesOf(table: string): Promise<string[]> {
 
 beforeAll(async () => {
   ({ appId } = await createReadyApp('rls'));
+  // This file makes well over 100 requests a minute against one app.
+  await raiseRateLimit(appId);
   await owner(`CREATE TABLE posts (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), user_id uuid, title text NOT NULL, published boolean NOT NULL DEFAULT false, views integer NOT NULL DEFAULT 0)`);
   await owner(`CREATE TABLE notes (id serial PRIMARY KEY, user_id text, title text NOT NULL)`);
   await owner(`CREATE TABLE articles (id serial PRIMARY KEY, owner uuid, title text NOT NULL, status text NOT NULL DEFAULT 'draft')`);
@@ -112,6 +114,17 @@ describe('user isolation with public_read_column', () => {
     const anonRead = list.body.policies.find((p: { policyname: string }) => p.policyname === 'posts_public_read_anon');
     expect(anonRead).toMatchObject({ roles: ['butterbase_anon'], cmd: 'SELECT', with_check: null });
     expect(list.body.tables_with_rls).toContain('posts');
+  });
+
+  it('made private again (no public_read_column), published rows stop being public; restoring it brings them back', async () => {
+    const priv = await api(`/v1/${appId}/rls`, { body: { table_name: 'posts', user_column: 'user_id' } });
+    expect(priv.status).toBe(200);
+    expect(priv.body.public_read_policies).toBeUndefined();
+    expect(await policiesOf('posts')).toEqual(['posts_service_bypass', 'posts_user_isolation']);
+    expect(await titles('posts', 'anon')).toEqual([]);
+    const restored = await api(`/v1/${appId}/rls`, { body: { table_name: 'posts', user_column: 'user_id', public_read_column: 'published' } });
+    expect(restored.status).toBe(200);
+    expect(await titles('posts', 'anon')).toEqual(['a-public', 'b-public']);
   });
 });
 

@@ -127,7 +127,7 @@ export interface UserIsolationSpec {
 /**
  * User isolation (API.md §4 POST /rls): enable + force + service bypass, `{t}_user_isolation`
  * FOR ALL TO butterbase_user, the auto-populate trigger, and with a public-read column the
- * `{t}_public_read_user` / `{t}_public_read_anon` SELECT policies.
+ * `{t}_public_read_user` / `{t}_public_read_anon` SELECT policies (without one, those are removed).
  */
 export function userIsolationStatements(spec: UserIsolationSpec): SqlStatement[] {
   const names = derivedNames(spec.table);
@@ -142,6 +142,10 @@ export function userIsolationStatements(spec: UserIsolationSpec): SqlStatement[]
     for (const [name, role] of [[names.publicReadUser, 'butterbase_user'], [names.publicReadAnon, 'butterbase_anon']] as const) {
       statements.push(...createPolicyStatements({ table: spec.table, name, command: 'SELECT', roles: [role], restrictive: false, using: published, withCheck: null }));
     }
+  } else {
+    // The call describes the isolation wanted now: without a public-read column, rows that an earlier
+    // call made publicly readable stop being so (otherwise "make it private" would silently not be).
+    statements.push(dropPolicyStatement(spec.table, names.publicReadUser), dropPolicyStatement(spec.table, names.publicReadAnon));
   }
   return statements;
 }
