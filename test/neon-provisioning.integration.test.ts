@@ -124,6 +124,27 @@ describe('Neon provisioner', () => {
     });
   });
 
+  it('an app deleted while its database is being created leaves no orphaned database behind', async () => {
+    const held = fake.holdCreates();
+    const created = await call('/init', { body: { name: uniqueName('orphan') } });
+    const appId = created.body.app_id;
+    await held;
+    expect((await call(`/apps/${appId}`, { method: 'DELETE' })).status).toBe(200);
+    // Neon finishes creating the database only now, after the app is gone.
+    fake.release();
+    const dropPath = `/projects/${neonSettings.projectId}/branches/${neonSettings.branchId}/databases/${appId}`;
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const creates = fake.requests.filter((r) => r.method === 'POST' && (r.body as { database?: { name?: string } })?.database?.name === appId).length;
+      const dropsAfterCreate = fake.requests.findIndex((r) => r.method === 'DELETE' && r.path === dropPath && fake.requests.indexOf(r) > fake.requests.findIndex((q) => q.method === 'POST' && (q.body as { database?: { name?: string } })?.database?.name === appId));
+      if (creates > 0 && dropsAfterCreate >= 0) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    neonConfig.fetchEndpoint = `${platform.dbUrl}/sql`;
+    const probe = await neon(platform.connections.appTemplate.replace('{db}', appId)).query('SELECT 1').catch((e: { code?: string }) => e.code);
+    expect(probe).toBe('3D000');
+  });
+
   it('a platform killed mid-provisioning never reports the app ready early; a restart resumes it and keeps keys', async () => {
     const keyBefore = platform.serviceKey;
     const held = fake.holdCreates();

@@ -5,6 +5,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { neon, neonConfig } from '@neondatabase/serverless';
+import pRetry, { AbortError } from 'p-retry';
 import { migrate, type MigrateResult, type RunBatch } from '../../workers/shared/migrator.ts';
 
 /** Points the Neon driver at a local endpoint (`http://127.0.0.1:port/sql`); no-op when undefined. */
@@ -21,15 +22,26 @@ export function batchRunner(connectionString: string): RunBatch {
   };
 }
 
-/** Creates a database through the endpoint's maintenance connection; an existing one is fine. */
+/**
+ * Creates a database through the endpoint's maintenance connection; an existing one is fine.
+ * Network failures are retried a few times: after a restart on the same port, a pooled keep-alive
+ * socket to the previous endpoint can fail the first request.
+ */
 export async function ensureDatabase(adminConnectionString: string, database: string): Promise<boolean> {
-  try {
-    await neon(adminConnectionString).query(`CREATE DATABASE ${database}`);
-    return true;
-  } catch (error) {
-    if ((error as { code?: string }).code === '42P04') return false;
-    throw error;
-  }
+  return pRetry(
+    async () => {
+      try {
+        await neon(adminConnectionString).query(`CREATE DATABASE ${database}`);
+        return true;
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (code === '42P04') return false;
+        if (code) throw new AbortError(error as Error);
+        throw error;
+      }
+    },
+    { retries: 3, minTimeout: 100, maxTimeout: 500 },
+  );
 }
 
 /** Applies `migrations/control/*.sql` in order (ledger `public.control_migrations`). */

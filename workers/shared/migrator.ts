@@ -60,12 +60,20 @@ export async function migrate(run: RunBatch, ledger: string, migrations: Migrati
       continue;
     }
     const statements: Statement[] = splitStatements(migration.sql).map((query) => ({ query, params: [] }));
-    // If a concurrent runner applied it first, the ledger's primary key fails this batch and rolls it back.
     statements.push({
       query: `INSERT INTO ${ledger} (name, checksum) VALUES ($1, $2)`,
       params: [migration.name, checksum],
     });
-    await run(statements);
+    try {
+      await run(statements);
+    } catch (error) {
+      // A concurrent runner may have applied it first (our ledger insert then conflicts and the whole
+      // batch rolls back): that is success, as long as it is the same migration.
+      const [ledgerRows] = await run([{ query: `SELECT checksum FROM ${ledger} WHERE name = $1`, params: [migration.name] }]);
+      if (String(ledgerRows?.[0]?.checksum ?? '') !== checksum) throw error;
+      result.skipped.push(migration.name);
+      continue;
+    }
     result.applied.push(migration.name);
   }
   return result;

@@ -3,6 +3,7 @@
  * all-or-nothing, and each is audited.
  */
 import { z } from 'zod';
+import { ApiError } from '../../shared/errors.ts';
 import { encryptSecret } from '../../shared/crypto.ts';
 import { controlSql } from '../db.ts';
 import type { AppRow } from './apps.ts';
@@ -53,7 +54,9 @@ async function update(env: Env, appId: string, setSql: string, params: unknown[]
     [appId, ...params],
   )) as unknown as AppRow[];
   invalidateAppGate(appId);
-  return rows[0]!;
+  // The app can be deleted between the ownership check and this update.
+  if (!rows[0]) throw new ApiError('APP_NOT_FOUND', `App ${appId} not found.`);
+  return rows[0];
 }
 
 /** PATCH config/cors: replaces `allowed_origins` (duplicates dropped). Out: `{ message, app_id, allowed_origins }`. */
