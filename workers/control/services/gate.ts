@@ -20,6 +20,8 @@ const lastUsedWriteIntervalMs = 60_000;
 const lastUsedWrites = new Map<string, number>();
 /** Imported public keys by kid; a kid's key never changes, so this cache never goes stale. */
 const publicKeys = new Map<string, CryptoKey | Uint8Array>();
+/** At most this many imported keys per isolate (the oldest is dropped; re-importing is cheap). */
+const maxPublicKeys = 1_000;
 /** Clock skew allowed between the auth Worker (iat) and the database (retired_at), in seconds. */
 const retiredKeySkewSeconds = 60;
 
@@ -153,6 +155,7 @@ async function verifyAccessToken(bearer: Extract<Bearer, { kind: 'app_jwt' }>, r
     let key = publicKeys.get(bearer.kid);
     if (!key) {
       key = await importJWK(row.jwk, 'RS256');
+      if (publicKeys.size >= maxPublicKeys) publicKeys.delete(publicKeys.keys().next().value!);
       publicKeys.set(bearer.kid, key);
     }
     const { payload } = await jwtVerify(bearer.token, key, { algorithms: ['RS256'], issuer: `${issuerPrefix}${bearer.appId}` });
