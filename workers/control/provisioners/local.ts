@@ -6,9 +6,8 @@
 import { sqlClient, type DbEnv } from '../../shared/db.ts';
 import { ApiError } from '../../shared/errors.ts';
 import { isPgError } from '../../shared/pg-errors.ts';
+import { identifierPattern } from '../../shared/validation.ts';
 import type { Provisioner } from './provisioner.ts';
-
-const databaseName = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** {@link Provisioner} that runs CREATE/DROP DATABASE on the maintenance database at `adminUrl`. */
 export class LocalProvisioner implements Provisioner {
@@ -37,7 +36,7 @@ export class LocalProvisioner implements Provisioner {
 }
 
 function assertName(name: string): void {
-  if (!databaseName.test(name)) throw new ApiError('INTERNAL_ERROR', 'Invalid database name.', { internal: name });
+  if (!identifierPattern.test(name)) throw new ApiError('INTERNAL_ERROR', 'Invalid database name.', { internal: name });
 }
 
 function dbError(action: string, name: string, error: unknown): ApiError {

@@ -6,6 +6,7 @@
  * Source: PostgreSQL docs, CREATE POLICY, ALTER TABLE … ROW LEVEL SECURITY, CREATE TRIGGER.
  */
 import type { SqlStatement } from '../../shared/contracts.ts';
+import { quoteIdent } from '../../shared/sql.ts';
 
 /** Policy commands (CREATE POLICY … FOR). */
 export const policyCommands = ['ALL', 'SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const;
@@ -19,11 +20,6 @@ export function rolesFor(role: PolicyRole | undefined): string[] {
   if (role === 'anon') return ['butterbase_anon'];
   if (role === 'user') return ['butterbase_user'];
   return ['butterbase_anon', 'butterbase_user'];
-}
-
-/** Double-quotes a validated identifier (quotes doubled anyway, so a bad caller still cannot break out). */
-export function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }
 
 /** A role in a `TO` list: the PUBLIC pseudo-role (as pg_policies reports it) stays a keyword. */

@@ -6,11 +6,12 @@ import { parseJsonBody } from '../../shared/validation.ts';
 import { requireServiceKey } from '../authz.ts';
 import { controlSql } from '../db.ts';
 import type { Env } from '../env.ts';
+import { regionsOf } from '../services/apps.ts';
 
 export const platformRoutes = new Hono<{ Bindings: Env }>();
 
 platformRoutes.get('/v1/regions', (c) => {
-  const regions = (c.env.REGIONS || 'us-east-1').split(',').map((r) => r.trim());
+  const regions = regionsOf(c.env);
   return c.json({ regions: regions.map((id) => ({ id, open: true, default: id === c.env.DEFAULT_REGION })) });
 });
 

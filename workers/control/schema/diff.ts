@@ -29,6 +29,7 @@ import { catalogDefaultKey } from './default-expression.ts';
 import type { DesiredColumn, DesiredIndex, DesiredReference, DesiredSchema, DesiredTable } from './dsl.ts';
 import { columnTypeOf, isSerialColumn, singleColumnForeignKeys } from './introspect.ts';
 import { dslTypeName, formatTypeName, typeSql } from './types.ts';
+import { quoteIdent } from '../../shared/sql.ts';
 
 /** One statement of a plan. `params` are bound (`$1`…); `destructive` marks statements that delete stored data. */
 export interface PlannedStatement {
@@ -48,11 +49,6 @@ export interface SchemaPlan {
 export interface CurrentSchema {
   tables: Map<string, CatalogTableDetail>;
   seedTables: ReadonlySet<string>;
-}
-
-/** Double-quotes an identifier (already validated as `^[a-z_][a-z0-9_]*$`; quotes are doubled regardless). */
-export function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }
 
 const q = quoteIdent;

@@ -66,6 +66,11 @@ export interface AppContext {
   apiBase: string;
 }
 
+/** The regions apps may choose (`REGIONS`, comma-separated; default `us-east-1`). */
+export function regionsOf(env: Pick<Env, 'REGIONS'>): string[] {
+  return (env.REGIONS || 'us-east-1').split(',').map((r) => r.trim());
+}
+
 function appUrl(env: Env, subdomain: string): string {
   return (env.APP_URL_TEMPLATE || 'https://{subdomain}.butterbase.dev').replace('{subdomain}', subdomain);
 }
@@ -105,7 +110,7 @@ function subdomainFromName(name: string): string {
  */
 export async function initApp(c: AppContext, body: InitAppBody): Promise<{ status: 200 | 201; body: ReturnType<typeof initResponse> }> {
   const { env } = c;
-  const regions = (env.REGIONS || 'us-east-1').split(',').map((r) => r.trim());
+  const regions = regionsOf(env);
   const region = body.region ?? env.DEFAULT_REGION ?? regions[0]!;
   if (!regions.includes(region)) {
     throw new ApiError('VALIDATION_INVALID_SCHEMA', `Unknown region "${region}".`, {

@@ -10,6 +10,7 @@ import type { SqlStatement } from '../../shared/contracts.ts';
 import { ApiError } from '../../shared/errors.ts';
 import { identifierPattern } from '../../shared/validation.ts';
 import { QueryIssues, type Filter, type OrderTerm, type RestQuery } from './grammar.ts';
+import { quoteIdent as quoteSqlIdent } from '../../shared/sql.ts';
 
 /** Postgres accepts at most this many bind parameters in one statement. */
 export const maxParams = 65_535;
@@ -27,7 +28,7 @@ const incomparableTypes = new Set(['json', 'xml', 'point', 'line', 'lseg', 'box'
  */
 export function quoteIdent(name: string): string {
   if (!identifierPattern.test(name)) throw new ApiError('VALIDATION_INVALID_NAME', `"${name}" is not a valid identifier.`);
-  return `"${name}"`;
+  return quoteSqlIdent(name);
 }
 
 /** `"public"."table"`. */
