@@ -360,13 +360,19 @@ describe('audit log', () => {
     let logs;
     for (let i = 0; i < 20; i++) {
       logs = await api(`/v1/${appId}/audit-logs?event_type=config.access_mode_updated`);
-      if (logs.body.total >= 1) break;
+      if (logs.body.total >= 2) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(logs!.body.total).toBe(1);
-    expect(logs!.body.logs[0]).toMatchObject({
+    // The refused attempt is in the log too, with what was sent and why it was refused.
+    expect(logs!.body.total).toBe(2);
+    const [refused, applied] = [logs!.body.logs.find((l: { success: boolean }) => !l.success), logs!.body.logs.find((l: { success: boolean }) => l.success)];
+    expect(applied).toMatchObject({
       app_id: appId, category: 'admin', action: 'update', actor_type: 'service_key', success: true,
       event_data: { change: { access_mode: 'authenticated' }, via: 'rest' },
+    });
+    expect(refused).toMatchObject({
+      app_id: appId, actor_type: 'service_key', success: false,
+      event_data: { request_body: '{"access_mode":"nope"}', error_code: 'VALIDATION_INVALID_SCHEMA', via: 'rest' },
     });
     const all = await api(`/v1/${appId}/audit-logs?limit=1`);
     expect(all.body).toMatchObject({ limit: 1, offset: 0 });
