@@ -69,25 +69,38 @@ function printableKey(key: PropertyKey): PropertyKey {
   return typeof key === 'string' ? key.replaceAll('\u0000', '\\u0000') : key;
 }
 
+/** A position in a value being walked: its key and the position it hangs off (paths are built only on a find). */
+interface Position {
+  key: PropertyKey | null;
+  parent: Position | null;
+}
+
+function pathOf(position: Position, last?: PropertyKey): PropertyKey[] {
+  const path: PropertyKey[] = last === undefined ? [] : [last];
+  for (let at: Position | null = position; at && at.key !== null; at = at.parent) path.unshift(at.key);
+  return path;
+}
+
 /**
  * Every place in a JSON-like value where text holds U+0000: string values and object keys, with
- * their paths (walked with an explicit stack, so a deeply nested body cannot overflow the call stack).
+ * their paths. Walked with an explicit stack and parent links, so a deeply nested body costs linear
+ * time and cannot overflow the call stack.
  */
 function nulPaths(input: unknown): PropertyKey[][] {
   const found: PropertyKey[][] = [];
-  const stack: { value: unknown; path: PropertyKey[] }[] = [{ value: input, path: [] }];
+  const stack: { value: unknown; at: Position }[] = [{ value: input, at: { key: null, parent: null } }];
   while (stack.length > 0 && found.length < maxNulIssues) {
-    const { value, path } = stack.pop()!;
+    const { value, at } = stack.pop()!;
     if (typeof value === 'string') {
-      if (value.includes('\u0000')) found.push(path);
+      if (value.includes('\u0000')) found.push(pathOf(at));
     } else if (Array.isArray(value)) {
-      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], path: [...path, i] });
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], at: { key: i, parent: at } });
     } else if (value !== null && typeof value === 'object') {
       const entries = Object.entries(value);
       for (let i = entries.length - 1; i >= 0; i--) {
         const [key, child] = entries[i]!;
-        if (key.includes('\u0000')) found.push([...path, printableKey(key)]);
-        else stack.push({ value: child, path: [...path, key] });
+        if (key.includes('\u0000')) found.push(pathOf(at, printableKey(key)));
+        else stack.push({ value: child, at: { key, parent: at } });
       }
     }
   }
