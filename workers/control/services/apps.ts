@@ -37,13 +37,20 @@ function appUrl(env: Env, subdomain: string): string {
   return (env.APP_URL_TEMPLATE || 'https://{subdomain}.butterbase.dev').replace('{subdomain}', subdomain);
 }
 
-function initResponse(c: AppContext, row: AppRow) {
+/** The provisioning state of an app as GET /apps/{id}/status shows it (API.md §2). */
+function statusOf(row: AppRow) {
   return {
     app_id: row.id,
     name: row.name,
     db_provisioned: row.db_provisioned,
     provisioning_status: row.provisioning_status,
     provisioning_error: row.provisioning_error,
+  };
+}
+
+function initResponse(c: AppContext, row: AppRow) {
+  return {
+    ...statusOf(row),
     api_url: `${c.apiBase}/v1/${row.id}`,
     subdomain: row.subdomain,
     url: appUrl(c.env, row.subdomain),
@@ -175,13 +182,7 @@ export async function listApps(c: AppContext) {
 export async function appStatus(c: AppContext, appId: string) {
   const row = await loadOwnedApp(c.env, c.caller, appId);
   if (needsProvisioning(row)) c.ctx.waitUntil(provisionApp(c.env, row.id));
-  return {
-    app_id: row.id,
-    name: row.name,
-    db_provisioned: row.db_provisioned,
-    provisioning_status: row.provisioning_status,
-    provisioning_error: row.provisioning_error,
-  };
+  return statusOf(row);
 }
 
 /**
