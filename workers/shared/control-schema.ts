@@ -1,8 +1,10 @@
 /**
  * The control-plane tables, defined once with drizzle-orm/pg-core (DESIGN.md "Data"). They mirror
  * migrations/control/*.sql exactly — the reviewed SQL files stay the migrations and the ledger stays;
- * this module is how Workers and scripts name, query and type those tables. Property names are the
- * column names (snake_case), so a row reads the same in SQL, in TypeScript and on the wire.
+ * this module is how Workers and scripts name, query and type those tables (constraint and index
+ * names are Postgres's own, so errors name the same constraint here and there; a test compares this
+ * module with the migrated database). Property names are the column names (snake_case), so a row
+ * reads the same in SQL, in TypeScript and on the wire.
  *
  * JSON columns come back from the driver as `unknown`; each has a zod schema here and a row parser
  * (`appRecord`, `auditLogRecord`, …) that checks it when read back (STYLE.md "Rows are typed where they
@@ -19,7 +21,7 @@ const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull(
 /** `accounts`: who owns apps and keys. */
 export const accounts = pgTable('accounts', {
   id: uuid('id').primaryKey().defaultRandom(),
-  email: text('email').unique(),
+  email: text('email').unique('accounts_email_key'),
   name: text('name').notNull(),
   created_at: createdAt(),
 });
@@ -30,7 +32,7 @@ export const apiKeys = pgTable('api_keys', {
   account_id: uuid('account_id').notNull().references(() => accounts.id, { onDelete: 'cascade' }),
   name: text('name').notNull(),
   key_prefix: text('key_prefix').notNull(),
-  key_hash: text('key_hash').notNull().unique(),
+  key_hash: text('key_hash').notNull().unique('api_keys_key_hash_key'),
   key_scope: text('key_scope', { enum: keyScopes }).notNull(),
   target_app_id: text('target_app_id'),
   scopes: text('scopes').array().notNull(),
@@ -48,8 +50,8 @@ export const apps = pgTable('apps', {
   id: text('id').primaryKey(),
   account_id: uuid('account_id').notNull().references(() => accounts.id, { onDelete: 'cascade' }),
   name: text('name').notNull(),
-  subdomain: text('subdomain').notNull().unique(),
-  db_name: text('db_name').notNull().unique(),
+  subdomain: text('subdomain').notNull().unique('apps_subdomain_key'),
+  db_name: text('db_name').notNull().unique('apps_db_name_key'),
   region: text('region').notNull(),
   provisioning_status: text('provisioning_status', { enum: provisioningStatuses }).notNull().default('provisioning'),
   provisioning_error: text('provisioning_error'),
