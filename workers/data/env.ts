@@ -1,7 +1,10 @@
-import type { DbEnv } from '../shared/db.ts';
+import type { CommitListenerRpc } from '../shared/contracts.ts';
+import type { ExecuteEnv } from './execute.ts';
 
 /** Bindings of the data Worker (workers/data/wrangler.toml). */
-export interface Env extends DbEnv {
+export interface Env extends ExecuteEnv {
   /** App database URL with `{db}` for the database name (= app id), e.g. `postgresql://u:p@host/{db}` (secret). */
   APP_DATABASE_URL_TEMPLATE: string;
+  /** The realtime Worker, told of committed writes (absent until realtime is deployed). */
+  REALTIME?: Fetcher & CommitListenerRpc;
 }

@@ -8,6 +8,7 @@ import { Hono, type Context } from 'hono';
 import { appGateOf, principalOf } from '../../shared/http.ts';
 import { readJsonBody } from '../../shared/validation.ts';
 import type { Env } from '../env.ts';
+import { commitListener } from '../execute.ts';
 import { parsePrefer } from '../query/grammar.ts';
 import { resolveCaller, simulationHeaders } from '../roles.ts';
 import { deleteRows, getRow, insertRows, listRows, updateRows, type RestRequest, type RestResult } from '../services/rest.ts';
@@ -34,6 +35,7 @@ async function restRequest(c: DataContext, withBody: boolean): Promise<RestReque
     params: [...new URL(c.req.url).searchParams],
     prefer: parsePrefer(c.req.header('prefer')),
     body: withBody ? await readJsonBody(c.req.raw) : undefined,
+    onCommit: commitListener(c.env, c.executionCtx),
   };
 }
 
