@@ -1,9 +1,18 @@
-import { defineConfig } from 'vitest/config';
+import { defineConfig, type Plugin } from 'vitest/config';
+
+/** `.sql` files import as their text, as wrangler's `Text` rule bundles them for the Workers. */
+const sqlText: Plugin = {
+  name: 'sql-text',
+  transform(code, id) {
+    return id.endsWith('.sql') ? { code: `export default ${JSON.stringify(code)};`, map: null } : undefined;
+  },
+};
 
 export default defineConfig({
   test: {
     projects: [
       {
+        plugins: [sqlText],
         test: {
           name: 'unit',
           include: ['test/**/*.unit.test.ts'],
@@ -12,6 +21,7 @@ export default defineConfig({
         },
       },
       {
+        plugins: [sqlText],
         test: {
           name: 'build',
           include: ['test/**/*.build.test.ts'],
@@ -21,6 +31,7 @@ export default defineConfig({
         },
       },
       {
+        plugins: [sqlText],
         test: {
           name: 'integration',
           include: ['test/**/*.integration.test.ts'],

@@ -1,20 +1,22 @@
 /**
- * `npm run deploy` deploys every Worker with its own wrangler.toml: data first (others bind to its
- * DbGateway entrypoint), the router last. `npm run deploy:check` (`--dry-run`) builds each one with
- * `wrangler deploy --dry-run` into dist/<name>/ without an account or network.
+ * `npm run deploy` deploys every Worker of the registry (workers/registry.ts) with its own
+ * wrangler.toml, each after the Workers it binds to (data first: others bind to its DbGateway and
+ * DbOwner entrypoints; the router, which binds them all, last). `npm run deploy:check` (`--dry-run`)
+ * builds each one with `wrangler deploy --dry-run` into dist/<name>/ without an account or network.
  *
- * The first deploy to an account (`--first`) has to break two binding cycles — the router binds
- * auth and mcp, while auth uses the router's RateLimiter class and mcp binds the router — so it
- * deploys auth and mcp without those back-references, then the router, then both again in full.
+ * Bindings that point back at the router (mcp calls it; auth uses its RateLimiter class) form cycles.
+ * The first deploy to an account (`--first`) breaks them: it deploys those Workers once without the
+ * back-references, then the router, then them again in full.
  * Before a real deploy, run the control-plane migrations: `CONTROL_DATABASE_URL=… npm run migrate`.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot, writeWorkerConfig, type WorkerConfig, type WorkerName } from './lib/platform.ts';
+import { workerRegistry, workerSpec } from '../workers/registry.ts';
+import { readWorkerConfig, repoRoot, writeWorkerConfig, type WorkerConfig, type WorkerName } from './lib/platform.ts';
 
-const order: WorkerName[] = ['data', 'control', 'auth', 'mcp', 'router'];
+const routerScript = workerSpec('router').script;
 
 /** Options for one `wrangler deploy`. */
 export interface DeployOptions {
@@ -23,16 +25,63 @@ export interface DeployOptions {
   outDir?: string;
   /** Capture wrangler's output instead of streaming it. */
   quiet?: boolean;
-  /** Drop bindings that point at Workers not deployed yet (first deploy). */
+  /** Drop bindings that point at the router (first deploy). */
   withoutBackReferences?: boolean;
 }
 
-/** The first-deploy variant of a config: no binding to the router or its Durable Object class. */
-export function withoutRouterReferences(config: WorkerConfig): WorkerConfig {
-  const services = (config.services as { service: string }[] | undefined)?.filter((s) => s.service !== 'butterbase-router');
+/** The scripts a config binds to: service bindings and Durable Object classes of other scripts. */
+export function boundScripts(config: WorkerConfig): string[] {
+  const services = ((config.services as { service: string }[] | undefined) ?? []).map((s) => s.service);
   const durable = config.durable_objects as { bindings?: { script_name?: string }[] } | undefined;
-  const bindings = durable?.bindings?.filter((b) => b.script_name !== 'butterbase-router');
+  const classes = (durable?.bindings ?? []).flatMap((b) => (b.script_name ? [b.script_name] : []));
+  return [...new Set([...services, ...classes])].filter((script) => script !== config.name);
+}
+
+/** The first-deploy variant of a config: no binding to the router or its Durable Object classes. */
+export function withoutRouterReferences(config: WorkerConfig): WorkerConfig {
+  const services = (config.services as { service: string }[] | undefined)?.filter((s) => s.service !== routerScript);
+  const durable = config.durable_objects as { bindings?: { script_name?: string }[] } | undefined;
+  const bindings = durable?.bindings?.filter((b) => b.script_name !== routerScript);
   return { ...config, services, durable_objects: durable ? { ...durable, bindings } : undefined };
+}
+
+/** One step of a deploy: a Worker, and whether it goes without its router back-references. */
+export interface DeployStep {
+  name: WorkerName;
+  partial: boolean;
+}
+
+/**
+ * The deploy order: each Worker after the Workers it binds to, ignoring bindings back to the router
+ * (the router goes last). With `first`, Workers that bind the router are deployed partially before
+ * it and in full after it.
+ * @throws Error when bindings other than the router's back-references form a cycle.
+ */
+export async function deploySteps(first: boolean): Promise<DeployStep[]> {
+  const configs = new Map<WorkerName, WorkerConfig>();
+  for (const worker of workerRegistry) configs.set(worker.name, await readWorkerConfig(worker.name));
+  const scriptToName = new Map(workerRegistry.map((w) => [w.script as string, w.name]));
+  const order: WorkerName[] = [];
+  const state = new Map<WorkerName, 'visiting' | 'done'>();
+  const visit = (name: WorkerName, path: WorkerName[]) => {
+    if (state.get(name) === 'done') return;
+    if (state.get(name) === 'visiting') throw new Error(`binding cycle: ${[...path, name].join(' → ')}`);
+    state.set(name, 'visiting');
+    for (const script of boundScripts(configs.get(name)!)) {
+      const dependency = scriptToName.get(script);
+      if (dependency && dependency !== 'router') visit(dependency, [...path, name]);
+    }
+    state.set(name, 'done');
+    order.push(name);
+  };
+  for (const worker of workerRegistry) if (worker.name !== 'router') visit(worker.name, []);
+  const backReferencing = order.filter((name) => boundScripts(configs.get(name)!).includes(routerScript));
+  if (!first) return [...order, 'router' as const].map((name) => ({ name, partial: false }));
+  return [
+    ...order.map((name) => ({ name, partial: backReferencing.includes(name) })),
+    { name: 'router', partial: false },
+    ...backReferencing.map((name) => ({ name, partial: false })),
+  ];
 }
 
 /**
@@ -55,14 +104,7 @@ export async function deployWorker(name: WorkerName, options: DeployOptions): Pr
 
 async function main(): Promise<void> {
   const dryRun = process.argv.includes('--dry-run');
-  const first = process.argv.includes('--first');
-  const steps: { name: WorkerName; partial: boolean }[] = first
-    ? [
-        { name: 'data', partial: false }, { name: 'control', partial: false },
-        { name: 'auth', partial: true }, { name: 'mcp', partial: true }, { name: 'router', partial: false },
-        { name: 'auth', partial: false }, { name: 'mcp', partial: false },
-      ]
-    : order.map((name) => ({ name, partial: false }));
+  const steps = await deploySteps(process.argv.includes('--first'));
   for (const step of steps) {
     console.log(`\n== ${dryRun ? 'building' : 'deploying'} ${step.name}${step.partial ? ' (without router bindings, first deploy)' : ''}`);
     const { code } = await deployWorker(step.name, { dryRun, withoutBackReferences: step.partial });

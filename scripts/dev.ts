@@ -14,6 +14,7 @@ const platform = await startPlatform({
   port: Number(process.env.BB_PORT ?? 8787),
   dbPort: Number(process.env.BB_DB_PORT ?? 5488),
   logLevel: (process.env.BB_LOG_LEVEL as 'info' | undefined) ?? 'warn',
+  tickEveryMs: 60_000,
 }).catch((error: unknown) => {
   console.error(`Could not start the platform: ${(error as Error).message}`);
   process.exit(1);

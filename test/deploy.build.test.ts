@@ -1,22 +1,31 @@
 /**
- * Every Worker's wrangler.toml builds for production with `wrangler deploy --dry-run` (offline, no
- * account), so `npm run deploy` is not the first time a config meets wrangler — including the
- * first-deploy variants that break the router ↔ auth/mcp binding cycles.
+ * Every Worker of the registry builds for production with `wrangler deploy --dry-run` (offline, no
+ * account), with exactly the bindings its config declares — including the router's, which come from
+ * the registry, and the first-deploy variants that break the router ↔ auth/mcp binding cycles.
  */
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deployWorker, withoutRouterReferences } from '../scripts/deploy.ts';
+import { workerRegistry, type WorkerName } from '../workers/registry.ts';
+import { boundScripts, deploySteps, deployWorker, withoutRouterReferences } from '../scripts/deploy.ts';
+import { readWorkerConfig, type WorkerConfig } from '../scripts/lib/platform.ts';
+
+/** The binding names a config declares (services and Durable Objects). */
+function bindingNames(config: WorkerConfig): string[] {
+  const services = ((config.services as { binding: string }[] | undefined) ?? []).map((s) => s.binding);
+  const durable = ((config.durable_objects as { bindings?: { name: string }[] } | undefined)?.bindings ?? []).map((b) => b.name);
+  return [...services, ...durable];
+}
 
 describe('wrangler deploy --dry-run', () => {
-  for (const name of ['router', 'control', 'data', 'auth', 'mcp'] as const) {
-    it(`builds the ${name} Worker`, async () => {
+  for (const { name } of workerRegistry) {
+    it(`builds the ${name} Worker with every binding its config declares`, async () => {
       const outDir = mkdtempSync(join(tmpdir(), `bb-build-${name}-`));
       const { code, output } = await deployWorker(name, { dryRun: true, outDir, quiet: true });
       expect(code, output).toBe(0);
-      expect(existsSync(outDir)).toBe(true);
-      expect(readdirSync(outDir).some((f) => f.endsWith('.js'))).toBe(true);
+      expect(readdirSync(outDir).filter((f) => f.endsWith('.js'))).not.toEqual([]);
+      for (const binding of bindingNames(await readWorkerConfig(name))) expect(output).toContain(`env.${binding} `);
     });
   }
 
@@ -30,14 +39,56 @@ describe('wrangler deploy --dry-run', () => {
   }
 });
 
+describe('the registry drives the platform', () => {
+  it('gives the router one service binding per Worker it forwards to', async () => {
+    const router = await readWorkerConfig('router');
+    const targets = workerRegistry.filter((w) => 'routerBinding' in w).map((w) => ({ binding: w.routerBinding, service: w.script }));
+    expect(router.services).toEqual(expect.arrayContaining(targets));
+    expect((router.services as unknown[]).length).toBe(targets.length);
+  });
+
+  it('binds the owner entrypoint of the database only to control and auth', async () => {
+    const owners: WorkerName[] = [];
+    for (const { name } of workerRegistry) {
+      const services = ((await readWorkerConfig(name)).services as { service: string; entrypoint?: string }[] | undefined) ?? [];
+      if (services.some((s) => s.service === 'butterbase-data' && s.entrypoint === 'DbOwner')) owners.push(name);
+      // A binding to the data Worker without an entrypoint would reach its fetch handler, not a capability.
+      for (const s of services.filter((s) => s.service === 'butterbase-data' && s.entrypoint !== undefined)) {
+        expect(['DbGateway', 'DbOwner']).toContain(s.entrypoint);
+      }
+    }
+    expect(owners.sort()).toEqual(['auth', 'control']);
+  });
+
+  it('deploys each Worker after the Workers it binds (router last), and breaks the router cycles on a first deploy', async () => {
+    const steps = await deploySteps(false);
+    expect(steps.map((s) => s.name).sort()).toEqual(workerRegistry.map((w) => w.name).sort());
+    expect(steps.at(-1)).toEqual({ name: 'router', partial: false });
+    const scriptOf = new Map(workerRegistry.map((w) => [w.script as string, w.name]));
+    for (const [index, step] of steps.entries()) {
+      if (step.name === 'router') continue;
+      for (const script of boundScripts(await readWorkerConfig(step.name))) {
+        const dependency = scriptOf.get(script);
+        if (dependency && dependency !== 'router') expect(steps.findIndex((s) => s.name === dependency)).toBeLessThan(index);
+      }
+    }
+    const first = await deploySteps(true);
+    const routerAt = first.findIndex((s) => s.name === 'router');
+    for (const name of ['auth', 'mcp'] as const) {
+      expect(first.findIndex((s) => s.name === name && s.partial)).toBeLessThan(routerAt);
+      expect(first.findIndex((s) => s.name === name && !s.partial)).toBeGreaterThan(routerAt);
+    }
+  });
+});
+
 describe('first-deploy configs', () => {
   it('drop only the bindings that point at the router', () => {
     const config = {
-      services: [{ binding: 'ROUTER', service: 'butterbase-router' }, { binding: 'DB_GATEWAY', service: 'butterbase-data' }],
+      services: [{ binding: 'ROUTER', service: 'butterbase-router' }, { binding: 'DB_OWNER', service: 'butterbase-data' }],
       durable_objects: { bindings: [{ name: 'RATE_LIMITER', class_name: 'RateLimiter', script_name: 'butterbase-router' }] },
     };
     expect(withoutRouterReferences(config)).toEqual({
-      services: [{ binding: 'DB_GATEWAY', service: 'butterbase-data' }],
+      services: [{ binding: 'DB_OWNER', service: 'butterbase-data' }],
       durable_objects: { bindings: [] },
     });
   });

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { corsHeaders, originAllowed, preflightHeaders } from '../workers/router/cors.ts';
-import { classify } from '../workers/router/routes.ts';
+import { appSubdomainOf, classify, classifyPath } from '../workers/router/routes.ts';
 import { ApiError, documentationUrl, errorCodes, toApiError } from '../workers/shared/errors.ts';
 import { splitStatements } from '../workers/shared/migrator.ts';
 import { pgErrorToApiError } from '../workers/shared/pg-errors.ts';
@@ -28,16 +28,38 @@ describe('routing table', () => {
     [`/v1/${app}/posts`, { kind: 'forward', target: 'DATA', appId: app, dataPlane: true }],
     [`/v1/${app}/posts/42`, { kind: 'forward', target: 'DATA', dataPlane: true }],
     [`/auth/${app}/login`, { kind: 'forward', target: 'AUTH', appId: app, family: 'auth', dataPlane: false }],
-    [`/v1/${app}/fn/hello`, { kind: 'unavailable', feature: 'fn', dataPlane: true }],
+    [`/v1/${app}/fn/hello`, { kind: 'unavailable', feature: 'functions', dataPlane: true }],
+    [`/v1/${app}/images`, { kind: 'unavailable', feature: 'ai', dataPlane: true }],
+    [`/v1/${app}/functions`, { kind: 'unavailable', feature: 'functions', dataPlane: false }],
     [`/storage/${app}/upload`, { kind: 'unavailable', feature: 'storage', dataPlane: true }],
     ['/v1/regions', { kind: 'forward', target: 'CONTROL', appId: null }],
+    [`/v1/apps/${app}/move`, { kind: 'unavailable', feature: 'region moves', family: 'platform' }],
+    [`/v1/apps/${app}/migrations/active`, { kind: 'unavailable', feature: 'region moves' }],
+    ['/v1/source-replicas', { kind: 'unavailable', feature: 'region moves' }],
     ['/v1/not_an_app/posts', { kind: 'not_found' }],
     [`/v1/${app}`, { kind: 'not_found' }],
     ['/', { kind: 'not_found' }],
   ];
   for (const [path, expected] of cases) {
-    it(path, () => expect(classify(path)).toMatchObject(expected as object));
+    it(path, () => expect(classifyPath(path)).toMatchObject(expected as object));
   }
+});
+
+describe('routing by host', () => {
+  const hosts = { appsDomain: 'localhost' };
+  it('sends {subdomain}.{apps domain} (any port, any case) to the app host', () => {
+    expect(classify(new URL('http://blog.localhost:8787/x'), 'blog.localhost:8787', hosts)).toEqual({ kind: 'app_host', subdomain: 'blog' });
+    expect(classify(new URL('http://127.0.0.1:8787/'), 'My-Blog.LOCALHOST:8787', hosts)).toEqual({ kind: 'app_host', subdomain: 'my-blog' });
+    expect(appSubdomainOf('shop.butterbase.dev', { appsDomain: 'butterbase.dev' })).toBe('shop');
+  });
+  it('keeps the API host, reserved labels, nested labels and other domains on path routing', () => {
+    for (const host of ['127.0.0.1:8787', 'localhost:8787', 'api.localhost:8787', 'a.b.localhost', 'blog.localhost.evil.com', '-x.localhost', null]) {
+      expect(classify(new URL(`http://127.0.0.1:8787/v1/app_abcdefghijkl/posts`), host, hosts)).toMatchObject({ kind: 'forward', target: 'DATA' });
+    }
+  });
+  it('does nothing with hosts when no apps domain is configured', () => {
+    expect(appSubdomainOf('blog.localhost', { appsDomain: '' })).toBeNull();
+  });
 });
 
 describe('CORS', () => {
@@ -183,7 +205,7 @@ describe('principal header', () => {
     const user = { kind: 'end_user' as const, appId: 'app_abcdefghijkl', userId: 'u', email: 'zoë@例え.jp', emailVerified: true };
     expect(decodePrincipal(encodePrincipal(user))).toEqual(user);
     const app = {
-      id: 'app_abcdefghijkl', accountId: 'a', name: 'n', provisioningStatus: 'ready' as const, paused: true,
+      id: 'app_abcdefghijkl', accountId: 'a', name: 'n', subdomain: 'n', provisioningStatus: 'ready' as const, paused: true,
       pausedReason: 'Wartung — zurück um 10:00 ☕', allowedOrigins: ['*'], accessMode: 'public' as const, rateLimitPerMinute: 100,
     };
     expect(decodeAppGate(encodeAppGate(app))).toEqual(app);

@@ -4,7 +4,7 @@ import { GateCache, type GateAppRow } from '../workers/control/services/gate-cac
 
 const row: GateAppRow = {
   id: 'app_abcdefghijkl', account_id: 'a', name: 'n', provisioning_status: 'ready', paused: false, paused_reason: null,
-  allowed_origins: ['*'], access_mode: 'public', rate_limit_per_minute: null, anon_key: 'k',
+  allowed_origins: ['*'], access_mode: 'public', rate_limit_per_minute: null, anon_key: 'k', subdomain: 'a', bootstrap_version: 3,
 };
 
 describe('GateCache', () => {

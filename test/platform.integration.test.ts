@@ -2,7 +2,8 @@
  * The foundation through the router over real HTTP: credentials, bad input, apps and their config,
  * the pause gate, the per-app rate limit, service keys, CORS and the audit log (API.md §1–2).
  */
-import { describe, expect, it } from 'vitest';
+import { request as httpRequest } from 'node:http';
+import { describe, expect, inject, it } from 'vitest';
 import { api, createReadyApp, uniqueName, waitForApp } from './helpers/api.ts';
 import { createOtherAccount } from './helpers/control-db.ts';
 
@@ -233,6 +234,43 @@ describe('apps', () => {
     const res = await api('/v1/app_000000000000/config');
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('APP_NOT_FOUND');
+  });
+});
+
+/** GET with an explicit Host header (Node's fetch cannot set one), as `curl -H 'Host: …'` does. */
+function getWithHost(path: string, host: string): Promise<{ status: number; type: string; text: string }> {
+  const target = new URL(path, inject('platformUrl'));
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: target.hostname, port: target.port, path: target.pathname, headers: { host } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), text }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('app hosts', () => {
+  it('routes {subdomain}.localhost:{port} to the app host with the app resolved, and the API host by path', async () => {
+    const { appId, name } = await createReadyApp('host');
+    const config = await api(`/v1/${appId}/config`);
+    const subdomain = config.body.subdomain as string;
+    const port = new URL(inject('platformUrl')).port;
+    const site = await getWithHost('/', `${subdomain}.localhost:${port}`);
+    expect(site.status).toBe(404);
+    expect(site.type).toContain('text/html');
+    expect(site.text).toContain(name);
+    expect(site.text).toContain(appId);
+    const deep = await getWithHost('/settings/profile', `${subdomain.toUpperCase()}.LOCALHOST:${port}`);
+    expect(deep.text).toContain(appId);
+    const unknown = await getWithHost('/', `no-such-app-${Date.now()}.localhost:${port}`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.text).toContain('No app is served at');
+    // The API host and reserved labels keep path routing.
+    const apiHost = await getWithHost('/health', `api.localhost:${port}`);
+    expect(JSON.parse(apiHost.text)).toMatchObject({ status: 'ok' });
   });
 });
 

@@ -13,7 +13,7 @@ import { TableCache } from '../workers/data/table-cache.ts';
 const appId = 'app_aaaaaaaaaaaa';
 const userId = '11111111-2222-4333-8444-555555555555';
 const gate: AppGate = {
-  id: appId, accountId: 'acct-1', name: 'x', provisioningStatus: 'ready', paused: false, pausedReason: null,
+  id: appId, accountId: 'acct-1', subdomain: 'demo', name: 'x', provisioningStatus: 'ready', paused: false, pausedReason: null,
   allowedOrigins: ['*'], accessMode: 'public', rateLimitPerMinute: 100,
 };
 const service: Principal = { kind: 'service_key', keyId: 'k', accountId: 'acct-1', scopes: ['*'] };

@@ -266,6 +266,10 @@ describe('apply body validation', () => {
     { name: 'wrong type in docs form', body: { schema: { t: { columns: { a: { type: 5 } } } } }, code: 'VALIDATION_INVALID_TYPE', path: 'schema.tables.t.columns.a.type' },
     { name: 'reserved table', body: { schema: { tables: { _t: { columns: {} } } } }, code: 'VALIDATION_RESERVED_TABLE', path: 'schema.tables._t' },
     { name: 'reserved drop', body: { schema: { _drop: ['_t'] } }, code: 'VALIDATION_RESERVED_TABLE', path: 'schema._drop[0]' },
+    { name: 'table named like a route (config)', body: { schema: { tables: { config: { columns: {} } } } }, code: 'VALIDATION_RESERVED_TABLE', path: 'schema.tables.config' },
+    { name: 'table named like a route (images, docs form)', body: { schema: { images: { columns: {} } } }, code: 'VALIDATION_RESERVED_TABLE', path: 'schema.tables.images' },
+    { name: 'column starting with _', body: { schema: { tables: { t: { columns: { _secret: { type: 'text' } } } } } }, code: 'VALIDATION_INVALID_NAME', path: 'schema.tables.t.columns._secret' },
+    { name: 'index on a column starting with _', body: { schema: { tables: { t: { columns: {}, indexes: { i: { columns: ['_x'] } } } } } }, code: 'VALIDATION_INVALID_NAME', path: 'schema.tables.t.indexes.i.columns[0]' },
     { name: 'bad table name', body: { schema: { tables: { 'a b': { columns: {} } } } }, code: 'VALIDATION_INVALID_SCHEMA', path: 'schema.tables.a b' },
     { name: 'too long a name', body: { schema: { tables: { ['a'.repeat(64)]: { columns: {} } } } }, code: 'VALIDATION_INVALID_SCHEMA', path: `schema.tables.${'a'.repeat(64)}` },
     { name: 'drop form with columns', body: { schema: { tables: { t: { _drop: true, columns: {} } } } }, code: 'VALIDATION_INVALID_SCHEMA', path: 'schema.tables.t.columns' },
@@ -290,6 +294,20 @@ describe('apply body validation', () => {
       expect(paths(error)).toContain(c.path);
     });
   }
+
+  it('names the reserved route word and says what to do instead', () => {
+    const error = failure({ schema: { tables: { functions: { columns: { id: { type: 'uuid', primaryKey: true } } } } } });
+    expect(error.message).toContain('"functions" is reserved');
+    expect(error.message).toContain('/v1/{app_id}/functions');
+    expect(error.remediation).toMatch(/Rename the table/);
+  });
+
+  it('still drops, references and drops columns of names an older build allowed', () => {
+    const body = parse({ tables: { posts: { columns: { image_id: { type: 'uuid', references: 'images.id' } }, _dropColumns: ['_legacy'] } }, _drop: ['config'] });
+    expect(body.schema.drop).toEqual(['config']);
+    expect(body.schema.tables[0]!.columns[0]!.references?.table).toBe('images');
+    expect(body.schema.tables[0]!.dropColumns).toEqual(['_legacy']);
+  });
 
   it('lists every problem, not just the first', () => {
     const error = failure({ schema: { tables: { t: { columns: { a: { type: 'nope' }, b: { type: 'text', unique: 'yes' } } } } } });

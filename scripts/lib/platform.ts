@@ -14,20 +14,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseToml } from 'smol-toml';
 import { openEmbeddedDb, type EmbeddedDb } from '../../embedded-db/open.ts';
+import { routerTargets, workerRegistry, workerSpec, type LocalSettings, type WorkerName } from '../../workers/registry.ts';
 import { randomBase64 } from '../../workers/shared/crypto.ts';
 import { createBootstrapKey, ensureDatabase, isLiveKey, migrateControlPlane, useFetchEndpoint } from './control-db.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** The Workers, primary (router) first. */
-export const workerConfigs = [
-  { name: 'router', config: 'wrangler.toml' },
-  { name: 'control', config: 'workers/control/wrangler.toml' },
-  { name: 'data', config: 'workers/data/wrangler.toml' },
-  { name: 'auth', config: 'workers/auth/wrangler.toml' },
-  { name: 'mcp', config: 'workers/mcp/wrangler.toml' },
-] as const;
-export type WorkerName = (typeof workerConfigs)[number]['name'];
+export type { WorkerName };
 
 /** Options for {@link startPlatform}. */
 export interface StartPlatformOptions {
@@ -53,6 +46,11 @@ export interface StartPlatformOptions {
   log?: (line: string) => void;
   /** Max wait for readiness. Default 180 s. */
   readyTimeoutMs?: number;
+  /**
+   * Run the platform's minute tick (the router's scheduled handler) this often; 0 = only once at
+   * start-up (the default; tests drive ticks themselves). `npm run dev` uses 60 000.
+   */
+  tickEveryMs?: number;
 }
 
 /** A running platform. */
@@ -74,6 +72,11 @@ export interface Platform {
   crash(): Promise<void>;
   /** Resolves when wrangler exits (for whatever reason). */
   exited: Promise<number | null>;
+  /**
+   * Runs the platform's minute tick now (the router's scheduled handler: app-database upgrades,
+   * housekeeping, cron functions) and resolves when it finished. `scheduledTimeMs` fixes the clock.
+   */
+  tick(scheduledTimeMs?: number): Promise<void>;
 }
 
 /** Finds a free TCP port on 127.0.0.1. */
@@ -131,8 +134,24 @@ async function bootstrapAccount(stateDir: string, controlUrl: string): Promise<{
 export type WorkerConfig = Record<string, unknown>;
 
 /**
- * Writes one generated wrangler config (JSON) for `name`: its wrangler.toml with an absolute `main`,
- * the extra `vars`, and an optional `transform` (e.g. dropping a binding). Returns the file's path.
+ * A Worker's wrangler.toml as the platform runs it: `main` made absolute and, for the router, one
+ * service binding per Worker the registry says it forwards to (workers/registry.ts), so the router's
+ * bindings are never listed by hand.
+ */
+export async function readWorkerConfig(name: WorkerName): Promise<WorkerConfig> {
+  const source = join(repoRoot, workerSpec(name).config);
+  const parsed = parseToml(await readFile(source, 'utf8')) as WorkerConfig;
+  const config: WorkerConfig = { ...parsed, main: resolve(dirname(source), String(parsed.main)) };
+  if (name === 'router') {
+    const listed = (parsed.services as { binding: string }[] | undefined) ?? [];
+    config.services = [...listed, ...routerTargets().map((t) => ({ binding: t.binding, service: t.script }))];
+  }
+  return config;
+}
+
+/**
+ * Writes one generated wrangler config (JSON) for `name`: {@link readWorkerConfig} with the extra
+ * `vars` and an optional `transform` (e.g. dropping a binding). Returns the file's path.
  */
 export async function writeWorkerConfig(
   outDir: string,
@@ -140,11 +159,9 @@ export async function writeWorkerConfig(
   vars: Record<string, string> = {},
   transform: (config: WorkerConfig) => WorkerConfig = (config) => config,
 ): Promise<string> {
-  const source = join(repoRoot, workerConfigs.find((w) => w.name === name)!.config);
-  const parsed = parseToml(await readFile(source, 'utf8')) as WorkerConfig;
+  const parsed = await readWorkerConfig(name);
   const config = transform({
     ...parsed,
-    main: resolve(dirname(source), String(parsed.main)),
     vars: { ...(parsed.vars as Record<string, string> | undefined), ...vars },
   });
   await mkdir(outDir, { recursive: true });
@@ -207,23 +224,18 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
 
     const port = options.port === 0 ? await freePort() : options.port;
     const inspectorPort = await freePort();
-    const common = { NEON_FETCH_ENDPOINT: fetchEndpoint };
-    const defaults: Record<WorkerName, Record<string, string>> = {
-      router: {},
-      control: {
-        ...common,
-        CONTROL_DATABASE_URL: connections.control,
-        DATABASE_ADMIN_URL: connections.admin,
-        PLATFORM_MASTER_KEY: masterKey,
-        PROVISIONER: 'local',
-      },
-      data: { ...common, APP_DATABASE_URL_TEMPLATE: connections.appTemplate },
-      auth: { ...common, CONTROL_DATABASE_URL: connections.control, PLATFORM_MASTER_KEY: masterKey, MAIL_PROVIDER: 'dev' },
-      mcp: {},
+    const local: LocalSettings = {
+      fetchEndpoint,
+      controlDatabaseUrl: connections.control,
+      adminDatabaseUrl: connections.admin,
+      appDatabaseUrlTemplate: connections.appTemplate,
+      masterKey,
+      publicUrl: `http://127.0.0.1:${port}`,
+      port,
     };
     const configFiles: string[] = [];
-    for (const worker of workerConfigs) {
-      const vars = { ...defaults[worker.name], ...options.vars?.[worker.name] };
+    for (const worker of workerRegistry) {
+      const vars = { ...('localVars' in worker ? worker.localVars(local) : {}), ...options.vars?.[worker.name] };
       configFiles.push(await writeWorkerConfig(runDir, worker.name, vars));
     }
     const args = [
@@ -250,7 +262,9 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
     });
     const forward = (prefix: string) => (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) {
-        if (line.trim() !== '' && !line.includes('Unable to fetch the `Request.cf`') && !/getaddrinfo ENOTFOUND workers\.cloudflare\.com|GetAddrInfoReqWrap/.test(line)) {
+        // The tick is driven by this process, so wrangler's note that cron does not fire by itself is noise.
+        const noise = /Unable to fetch the `Request\.cf`|getaddrinfo ENOTFOUND workers\.cloudflare\.com|GetAddrInfoReqWrap|Scheduled Workers are not automatically triggered|To manually trigger a scheduled event|cdn-cgi\/handler\/scheduled|cron-triggers\/#test-cron-triggers-locally/;
+        if (line.trim() !== '' && !noise.test(line)) {
           log(`${prefix}${line}`);
         }
       }
@@ -260,10 +274,16 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
     const exited = new Promise<number | null>((r) => wrangler!.once('exit', (code) => r(code)));
     const url = `http://127.0.0.1:${port}`;
     await waitReady(url, wrangler, options.readyTimeoutMs ?? 180_000);
+    const tick = (scheduledTimeMs?: number) => runTick(url, scheduledTimeMs);
+    // Apps created by an older build are upgraded before anything is served from them.
+    await tick();
+    const ticker = options.tickEveryMs ? setInterval(() => void tick().catch((error: unknown) => log(`[tick] ${String(error)}`)), options.tickEveryMs) : undefined;
+    ticker?.unref();
 
     let stopping: Promise<void> | undefined;
     const child = wrangler;
     return {
+      tick,
       url,
       serviceKey: account.key,
       serviceKeyIsNew: account.isNew,
@@ -272,6 +292,7 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
       connections,
       exited,
       stop() {
+        clearInterval(ticker);
         stopping ??= (async () => {
           await stopProcessGroup(child, exited);
           await db.close();
@@ -279,6 +300,7 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
         return stopping;
       },
       crash() {
+        clearInterval(ticker);
         stopping ??= (async () => {
           if (child.pid !== undefined) {
             try {
@@ -298,6 +320,17 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
     await db.close();
     throw error;
   }
+}
+
+/**
+ * Fires the router's scheduled handler through wrangler dev's `/cdn-cgi/handler/scheduled` (it waits
+ * for the handler to finish). @throws Error when the handler does not run.
+ */
+async function runTick(url: string, scheduledTimeMs?: number): Promise<void> {
+  const query = new URLSearchParams({ cron: '* * * * *' });
+  if (scheduledTimeMs !== undefined) query.set('time', String(scheduledTimeMs));
+  const response = await fetch(`${url}/cdn-cgi/handler/scheduled?${query}`);
+  if (!response.ok) throw new Error(`the scheduled handler answered ${response.status}: ${await response.text()}`);
 }
 
 /** SIGTERM to wrangler's process group (it spawns workerd), SIGKILL after 10 s. */

@@ -1,5 +1,5 @@
 import type { RateLimiter } from '../../durable-objects/rate-limiter.ts';
-import type { DbGatewayRpc } from '../shared/contracts.ts';
+import type { DbOwnerRpc } from '../shared/contracts.ts';
 import type { DbEnv } from '../shared/db.ts';
 
 /** Bindings of the auth Worker (workers/auth/wrangler.toml; secrets via `wrangler secret put`). */
@@ -8,8 +8,8 @@ export interface Env extends DbEnv {
   CONTROL_DATABASE_URL: string;
   /** 32 random bytes, base64: seals the per-app private signing keys (AES-GCM). Secret. */
   PLATFORM_MASTER_KEY: string;
-  /** The only path to app databases (auth tables run as role `owner`). */
-  DB_GATEWAY: Fetcher & DbGatewayRpc;
+  /** The owner entrypoint of DbGateway: the only path to app databases (auth tables run as the owner). */
+  DB_OWNER: Fetcher & DbOwnerRpc;
   /** Per-IP auth limits (`auth:{app}:{route}:{ip or IPv6 /56}`), the router's RateLimiter class. */
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   /** `dev` (dev outbox + console, local default) or `resend` (Resend's HTTP API). */

@@ -57,11 +57,18 @@ export const onAuthNotFound: NotFoundHandler = (c) =>
 /**
  * The app named by the path, which must exist and be ready. The router resolved it already (the
  * `x-bb-app` header); it does not 404 unknown apps on `/auth` paths, so this does.
- * @throws ApiError APP_NOT_FOUND (`App not found`), APP_NOT_READY (database still provisioning or failed)
+ * @throws ApiError APP_NOT_FOUND (`App not found`), APP_NOT_READY (database still provisioning or failed),
+ *   APP_MIGRATING (503 + Retry-After: a write while the app database is being upgraded; reads pass)
  */
 export function authCall(c: AuthContext): AuthCall {
   const app = appGateOf(c);
   if (!app || app.id !== c.req.param('app')) throw new ApiError('APP_NOT_FOUND', 'App not found');
+  if (app.provisioningStatus === 'migrating' && !['GET', 'HEAD', 'OPTIONS'].includes(c.req.method)) {
+    throw new ApiError('APP_MIGRATING', 'App is being upgraded; try again in a few seconds', {
+      details: { provisioning_status: app.provisioningStatus },
+      headers: { 'retry-after': '5' },
+    });
+  }
   if (app.provisioningStatus !== 'ready' && app.provisioningStatus !== 'migrating') {
     throw new ApiError('APP_NOT_READY', `App is not ready (provisioning status: ${app.provisioningStatus})`, {
       details: { provisioning_status: app.provisioningStatus },

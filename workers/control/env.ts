@@ -1,4 +1,4 @@
-import type { DbGatewayRpc } from '../shared/contracts.ts';
+import type { DbOwnerRpc } from '../shared/contracts.ts';
 import type { DbEnv } from '../shared/db.ts';
 
 /** Bindings of the control Worker (workers/control/wrangler.toml; secrets via `wrangler secret put`). */
@@ -30,5 +30,6 @@ export interface Env extends DbEnv {
   PROVISIONING_LEASE_SECONDS?: string;
   /** How long an isolate may reuse app rows and signing keys for non-service-key callers (default 1000; 0 = off). */
   GATE_CACHE_TTL_MS?: string;
-  DB_GATEWAY: Fetcher & DbGatewayRpc;
+  /** The owner entrypoint of DbGateway (DDL, bootstrap, upgrades). */
+  DB_OWNER: Fetcher & DbOwnerRpc;
 }

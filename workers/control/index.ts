@@ -5,7 +5,7 @@
 import { WorkerEntrypoint } from 'cloudflare:workers';
 import { Hono } from 'hono';
 import { auditEntry, type AuditEntry } from '../shared/audit.ts';
-import type { ControlRpc, GateRequest, GateResult } from '../shared/contracts.ts';
+import type { ControlRpc, GateRequest, GateResult, TickInput } from '../shared/contracts.ts';
 import { onError, onNotFound } from '../shared/http.ts';
 import { rpcResult, type RpcResult } from '../shared/rpc.ts';
 import { zodToApiError } from '../shared/validation.ts';
@@ -21,6 +21,8 @@ import { rlsRoutes } from './routes/rls.ts';
 import { schemaRoutes } from './routes/schema.ts';
 import { recordAudit } from './services/audit.ts';
 import { resolveGate } from './services/gate.ts';
+import { resumeStalledProvisioning } from './services/provisioning.ts';
+import { upgradeBehindApps } from './services/upgrades.ts';
 
 const app = new Hono<{ Bindings: Env }>();
 app.route('/', appRoutes);
@@ -50,6 +52,14 @@ export default class ControlWorker extends WorkerEntrypoint<Env> implements Cont
       await controlDb(this.env).execute(sql`SELECT 1`);
       return { databaseMs: Date.now() - startedMs };
     });
+  }
+
+  /**
+   * See {@link ScheduledRpc.tick}: upgrades app databases behind the bundled bootstrap version and
+   * resumes stalled provisioning. Out: `{ upgraded, resumed }`.
+   */
+  tick(_input: TickInput): Promise<RpcResult<Record<string, unknown>>> {
+    return rpcResult(async () => ({ ...(await upgradeBehindApps(this.env)), ...(await resumeStalledProvisioning(this.env)) }));
   }
 
   /**

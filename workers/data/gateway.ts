@@ -1,91 +1,62 @@
 /**
- * DbGateway: the only path to an app database (DESIGN.md "Data"). Every call is one Neon HTTP
- * transaction batch: `SET LOCAL ROLE butterbase_<role>`, the request GUCs
- * (`request.jwt.claim.sub`, `request.jwt.claims`, `app.role`), then the caller's statements.
- * `owner` skips the role switch; it is for trusted platform Workers (DDL, bootstrap, auth tables)
- * and is never chosen from an HTTP request.
+ * DbGateway: the only path to an app database (DESIGN.md "Data"), as two RPC entrypoints of the
+ * data Worker with different reach:
+ * - `DbGateway` hands out caller-scoped sessions (RpcTargets fixed to one app, role and user), for
+ *   Workers that act for a caller (the data Worker's REST API itself, functions' `ctx.db`, the
+ *   realtime hub). A session can never become owner, switch app, or change its role or user.
+ * - `DbOwner` runs SQL as the database owner (DDL, bootstrap, platform-internal schemas). Only the
+ *   control and auth Workers bind it (their wrangler.toml; test/deploy.build.test.ts checks it).
  */
-import { WorkerEntrypoint } from 'cloudflare:workers';
-import { z } from 'zod';
-import { appMigrations } from '../../migrations/app/index.ts';
-import type { DbCaller, DbGatewayRpc, SqlResult, SqlStatement } from '../shared/contracts.ts';
-import { connectionStringFor, sqlClient, type Sql } from '../shared/db.ts';
-import { ApiError } from '../shared/errors.ts';
-import { migrate } from '../shared/migrator.ts';
-import { pgErrorToApiError } from '../shared/pg-errors.ts';
+import { RpcTarget, WorkerEntrypoint } from 'cloudflare:workers';
+import type { DbCaller, DbGatewayRpc, DbOwnerRpc, DbSessionRpc, ExecuteOptions, SqlResult, SqlStatement } from '../shared/contracts.ts';
 import { rpcResult, type RpcResult } from '../shared/rpc.ts';
-import { appIdPattern, parseWith } from '../shared/validation.ts';
 import type { Env } from './env.ts';
-import { rolePrelude } from './prelude.ts';
+import { checkStatements, commitListener, openSession, runAsOwner, upgradeApp, type CallerSession } from './execute.ts';
 
-/** The `caller` argument of {@link DbGateway.execute} (DbCaller), checked at the RPC boundary. */
-export const dbCaller = z.object({
-  appId: z.string().regex(appIdPattern, 'must be an app id'),
-  role: z.enum(['anon', 'user', 'service', 'owner']),
-  userId: z.string().min(1).nullable().optional(),
-});
-/** The `statements` argument of {@link DbGateway.execute} (SqlStatement[]), checked at the RPC boundary. */
-export const sqlStatements = z.array(z.object({ query: z.string().min(1), params: z.array(z.unknown()).optional() }));
+/** A caller-scoped session (see {@link DbSessionRpc}); the caller is private and fixed at construction. */
+export class DbSession extends RpcTarget implements DbSessionRpc {
+  readonly #session: CallerSession;
 
-function appSql(env: Env, appId: string): Sql {
-  if (!appIdPattern.test(appId)) throw new ApiError('APP_NOT_FOUND', `App ${appId} not found.`);
-  return sqlClient(connectionStringFor(env.APP_DATABASE_URL_TEMPLATE, appId), env);
-}
-
-/**
- * Runs `statements` in one transaction as `caller`.
- * @returns one SqlResult per statement (rows as objects, rowCount, fields).
- * @throws ApiError with the §1.4 code for the SQLSTATE (see pgErrorToApiError); AUTH_RLS_REQUIRES_USER_JWT
- *   when role `user` comes without a user id.
- */
-export async function runAs(env: Env, caller: DbCaller, statements: SqlStatement[]): Promise<SqlResult[]> {
-  if (caller.role === 'user' && !caller.userId) {
-    throw new ApiError('AUTH_RLS_REQUIRES_USER_JWT', 'The user role needs an end-user id.');
+  constructor(env: Env, ctx: ExecutionContext, caller: unknown) {
+    super();
+    this.#session = openSession(env, caller, commitListener(env, ctx));
   }
-  const sql = appSql(env, caller.appId);
-  const queries = [...rolePrelude(caller), ...statements].map((s) => sql.query(s.query, s.params ?? []));
-  let results;
-  try {
-    results = await sql.transaction(queries, { fullResults: true });
-  } catch (error) {
-    throw pgErrorToApiError(error);
+
+  /** See {@link DbSessionRpc.caller}. @throws Error when the session was made with a malformed caller. */
+  async caller(): Promise<DbCaller> {
+    try {
+      return this.#session.caller();
+    } catch (error) {
+      throw new Error((error as Error).message);
+    }
   }
-  return results.slice(queries.length - statements.length).map((r) => {
-    const full = r as unknown as { rows: Record<string, unknown>[]; rowCount: number | null; fields: { name: string; dataTypeID: number }[] };
-    return { rows: full.rows, rowCount: full.rowCount ?? full.rows.length, fields: full.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })) };
-  });
+
+  /** See {@link DbSessionRpc.execute}. Extra arguments are ignored; only statements and options are read. */
+  execute(statements: SqlStatement[], options?: ExecuteOptions): Promise<RpcResult<SqlResult[]>> {
+    return rpcResult(() => this.#session.execute(statements, options));
+  }
 }
 
-/** Applies the bundled bootstrap migrations to an app database (ledger `butterbase.bootstrap_migrations`). */
-export async function bootstrapApp(env: Env, appId: string): Promise<{ applied: string[] }> {
-  const sql = appSql(env, appId);
-  const result = await migrate(
-    async (statements) => {
-      try {
-        const rows = await sql.transaction(statements.map((s) => sql.query(s.query, s.params)));
-        return rows as Record<string, unknown>[][];
-      } catch (error) {
-        throw pgErrorToApiError(error);
-      }
-    },
-    'butterbase.bootstrap_migrations',
-    appMigrations,
-  );
-  return { applied: result.applied };
-}
-
-/** The RPC entrypoint other Workers bind to (`entrypoint = "DbGateway"`). */
+/** The caller-scoped entrypoint other Workers bind to (`entrypoint = "DbGateway"`). */
 export class DbGateway extends WorkerEntrypoint<Env> implements DbGatewayRpc {
+  /** See {@link DbGatewayRpc.session}. */
+  session(caller: DbCaller): DbSession {
+    return new DbSession(this.env, this.ctx, caller);
+  }
+}
+
+/** The owner entrypoint, bound only by control and auth (`entrypoint = "DbOwner"`). */
+export class DbOwner extends WorkerEntrypoint<Env> implements DbOwnerRpc {
   /**
-   * See {@link DbGatewayRpc.execute}. The arguments are validated first: a malformed caller or
-   * statement list → VALIDATION_INVALID_SCHEMA / _INVALID_TYPE / _MISSING_FIELD naming the field.
+   * See {@link DbOwnerRpc.execute}. A malformed app id → APP_NOT_FOUND; a malformed statement list →
+   * VALIDATION_* naming the field.
    */
-  execute(caller: DbCaller, statements: SqlStatement[]): Promise<RpcResult<SqlResult[]>> {
-    return rpcResult(() => runAs(this.env, parseWith(dbCaller, caller, 'DbGateway caller'), parseWith(sqlStatements, statements, 'DbGateway statements')));
+  execute(appId: string, statements: SqlStatement[]): Promise<RpcResult<SqlResult[]>> {
+    return rpcResult(() => runAsOwner(this.env, String(appId), checkStatements(statements)));
   }
 
-  /** See {@link DbGatewayRpc.bootstrap}. */
-  bootstrap(appId: string): Promise<RpcResult<{ applied: string[] }>> {
-    return rpcResult(() => bootstrapApp(this.env, appId));
+  /** See {@link DbOwnerRpc.upgrade}. */
+  upgrade(appId: string): Promise<RpcResult<{ applied: string[]; version: number }>> {
+    return rpcResult(() => upgradeApp(this.env, String(appId)));
   }
 }

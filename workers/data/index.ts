@@ -8,7 +8,7 @@ import { onError, onNotFound } from '../shared/http.ts';
 import type { Env } from './env.ts';
 import { restRoutes } from './routes/rest.ts';
 
-export { DbGateway } from './gateway.ts';
+export { DbGateway, DbOwner } from './gateway.ts';
 
 const app = new Hono<{ Bindings: Env }>();
 app.route('/', restRoutes);

@@ -7,11 +7,10 @@ import type { DbCaller, SqlStatement } from '../shared/contracts.ts';
 const roleNames = { anon: 'butterbase_anon', user: 'butterbase_user', service: 'butterbase_service' } as const;
 
 /**
- * The statements that open every non-owner batch: switch to the caller's role and set the request
- * GUCs (`request.jwt.claim.sub`, `request.jwt.claims`, `app.role`). Empty for `owner`.
+ * The statements that open every caller batch: switch to the caller's role and set the request
+ * GUCs (`request.jwt.claim.sub`, `request.jwt.claims`, `app.role`).
  */
 export function rolePrelude(caller: DbCaller): SqlStatement[] {
-  if (caller.role === 'owner') return [];
   const claims = JSON.stringify({ sub: caller.userId ?? null, role: roleNames[caller.role] });
   return [
     { query: `SET LOCAL ROLE ${roleNames[caller.role]}`, params: [] },

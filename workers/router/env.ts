@@ -1,11 +1,14 @@
-import type { ControlRpc } from '../shared/contracts.ts';
 import type { RateLimiter } from '../../durable-objects/rate-limiter.ts';
+import type { RouterTarget } from '../registry.ts';
+import type { ControlRpc, ScheduledRpc } from '../shared/contracts.ts';
 
-/** Bindings of the router Worker (root wrangler.toml). */
-export interface Env {
+/**
+ * Bindings of the router Worker (root wrangler.toml): one service binding per Worker the registry
+ * says it forwards to (workers/registry.ts; added by the dev platform and the deploy script).
+ */
+export type Env = { [Target in RouterTarget]: Fetcher & Partial<ScheduledRpc> } & {
   CONTROL: Fetcher & ControlRpc;
-  DATA: Fetcher;
-  AUTH: Fetcher;
-  MCP: Fetcher;
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
-}
+  /** App hosts are `{subdomain}.{APPS_DOMAIN}` (production `butterbase.dev`, locally `localhost`). */
+  APPS_DOMAIN?: string;
+};

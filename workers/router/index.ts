@@ -1,13 +1,16 @@
 /**
- * The router Worker: the one public entry. Assigns the request id, resolves the caller and the app
- * in one control RPC, answers CORS, enforces the per-app request budget (RateLimiter) and the pause
- * gate, then forwards to the concern Worker over a service binding (DESIGN.md "Request flow").
+ * The router Worker: the one public entry. Assigns the request id, classifies the whole URL (app
+ * hosts by Host, the API host by path), resolves the caller and the app in one control RPC, answers
+ * CORS, enforces the per-app request budget (RateLimiter), the pause gate and the write gate of apps
+ * being upgraded, then forwards to the concern Worker over a service binding (DESIGN.md "Request
+ * flow"). Its scheduled handler is the platform's minute tick.
  */
 import { ApiError } from '../shared/errors.ts';
 import { encodeAppGate, errorResponse } from '../shared/http.ts';
 import { encodePrincipal, internalHeaders, keyCoversApp, type Principal } from '../shared/principal.ts';
 import { unwrap } from '../shared/rpc.ts';
 import type { AppGate } from '../shared/contracts.ts';
+import { scheduledWorkers } from '../registry.ts';
 import { corsHeaders, preflightHeaders } from './cors.ts';
 import { classify, type RouteDecision } from './routes.ts';
 import type { Env } from './env.ts';
@@ -16,6 +19,7 @@ export { RateLimiter } from '../../durable-objects/rate-limiter.ts';
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 const version = '0.1.0';
+const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
@@ -23,11 +27,12 @@ export default {
     const id = incoming && requestIdPattern.test(incoming) ? incoming : crypto.randomUUID();
     const origin = request.headers.get('origin');
     const url = new URL(request.url);
-    const decision = classify(url.pathname);
+    const decision = classify(url, request.headers.get('host'), { appsDomain: env.APPS_DOMAIN ?? '' });
     let allowedOrigins: string[] | null = null;
     let extraHeaders: Record<string, string> = {};
     try {
       if (decision.kind === 'health') return finish(await health(env, decision.ready), id, origin, null, {});
+      if (decision.kind === 'app_host') return finish(await appHost(env, request, decision.subdomain), id, null, null, {});
       if (decision.kind === 'not_found') {
         throw new ApiError('RESOURCE_NOT_FOUND', `No route for ${request.method} ${url.pathname}.`, {
           remediation: 'Check the path against the API reference (butterbase_docs topic "rest").',
@@ -60,6 +65,12 @@ export default {
           headers: { 'retry-after': '5' },
         });
       }
+      if (decision.dataPlane && app?.provisioningStatus === 'migrating' && !readMethods.has(request.method)) {
+        throw new ApiError('APP_MIGRATING', `App ${app.id} is being upgraded; writes resume in a few seconds (reads work meanwhile).`, {
+          details: { provisioning_status: app.provisioningStatus },
+          headers: { 'retry-after': '5' },
+        });
+      }
       if (decision.kind === 'unavailable') {
         throw new ApiError('FEATURE_NOT_AVAILABLE', `The ${decision.feature} API is not available on this deployment yet.`);
       }
@@ -69,7 +80,44 @@ export default {
       return finish(errorResponse(error, id), id, origin, allowedOrigins, extraHeaders);
     }
   },
+
+  /**
+   * The platform's minute tick (root wrangler.toml `[triggers]`; locally the dev platform drives it):
+   * calls `tick` on every Worker the registry marks `scheduled`, all at once. A Worker that fails is
+   * logged; the others still run.
+   */
+  async scheduled(controller: ScheduledController, env: Env): Promise<void> {
+    const input = { cron: controller.cron, scheduledTimeMs: controller.scheduledTime };
+    const outcomes = await Promise.allSettled(scheduledWorkers().map(async ({ binding, name }) => {
+      const tick = env[binding].tick;
+      if (!tick) throw new Error(`${name} has no tick RPC`);
+      return { name, result: await env[binding].tick!(input) };
+    }));
+    for (const outcome of outcomes) {
+      if (outcome.status === 'rejected') console.error(`[tick] ${String(outcome.reason)}`);
+      else if (!outcome.value.result.ok) console.error(`[tick] ${outcome.value.name}: ${outcome.value.result.error.code} ${outcome.value.result.error.message}`);
+    }
+  },
 } satisfies ExportedHandler<Env>;
+
+/**
+ * A request to an app host (`{subdomain}.{apps domain}`). Until hosting is deployed, an existing
+ * app answers a 404 page naming it, and an unknown subdomain a 404 page saying no app lives there.
+ */
+async function appHost(env: Env, request: Request, subdomain: string): Promise<Response> {
+  const gate = unwrap(await env.CONTROL.resolveGate({ appId: null, subdomain, bearer: bearerOf(request) }));
+  const title = gate.app ? `${gate.app.name} has no site yet` : 'No app here';
+  const text = gate.app
+    ? `The app ${gate.app.name} (${gate.app.id}) has no site deployed yet.`
+    : `No app is served at ${subdomain}.${env.APPS_DOMAIN ?? ''}.`;
+  return htmlPage(404, title, text);
+}
+
+function htmlPage(status: number, title: string, text: string): Response {
+  const escape = (value: string) => value.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+  const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title></head><body><h1>${escape(title)}</h1><p>${escape(text)}</p></body></html>`;
+  return new Response(body, { status, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' } });
+}
 
 function bearerOf(request: Request): string | null {
   const header = request.headers.get('authorization');

@@ -1,58 +1,82 @@
 /**
- * Path → concern Worker (API.md §1.1 path families). Pure, so it is unit-tested on its own.
+ * URL → what the router does (API.md §1.1 hosts and path families). Pure, so it is unit-tested on
+ * its own. The API host is routed by path; app hosts (`{subdomain}.{apps domain}`, locally
+ * `{subdomain}.localhost:{port}`) go to the app's site.
  */
+import { workerSpec, type RouterTarget, type WorkerName } from '../registry.ts';
+import { reservedSegment } from '../shared/reserved-segments.ts';
 import { appIdPattern } from '../shared/validation.ts';
 
-/** Concern Workers the router forwards to. */
-export type Target = 'CONTROL' | 'DATA' | 'AUTH' | 'MCP';
-
-/** What the router does with a path. */
+/** What the router does with a request. */
 export type RouteDecision =
   | { kind: 'health'; ready: boolean }
-  | { kind: 'forward'; target: Target; appId: string | null; family: Family; dataPlane: boolean }
+  | { kind: 'forward'; target: RouterTarget; appId: string | null; family: Family; dataPlane: boolean }
   | { kind: 'unavailable'; feature: string; appId: string | null; family: Family; dataPlane: boolean }
+  | { kind: 'app_host'; subdomain: string }
   | { kind: 'not_found' };
 
-/** Path families: `app` = `/v1/{app_id}/…`, `auth` = `/auth/{app_id}/…`, `platform` = everything else. */
+/** Path families: `app` = `/v1/{app_id}/…` and `/storage/{app_id}/…`, `auth` = `/auth/{app_id}/…`, `platform` = the rest. */
 export type Family = 'app' | 'auth' | 'platform';
 
-const controlSegments = new Set(['schema', 'migrations', 'rls', 'config', 'secure', 'env', 'audit-logs']);
-const authSegments = new Set(['auth', 'admin']);
-/** Reserved per-app segments of features this deployment does not serve yet, and whether each is data plane. */
-const unbuiltSegments = new Map<string, boolean>([
-  ['functions', false], ['fn', true], ['webhook', true], ['realtime', true], ['frontend', false],
-  ['edge-ssr', false], ['durable-objects', false], ['custom-domains', false], ['rag', true], ['kv', true],
-  ['chat', true], ['embeddings', true], ['ai', true], ['videos', true], ['images', true],
-]);
+/** Host labels under the apps domain that never name an app (the API and platform hosts). */
+export const reservedSubdomains = new Set(['api', 'www', 'mcp', 'admin', 'app', 'apps', 'auth', 'dashboard', 'docs', 'status', 'cdn', 'static', 'mail']);
 
-/** Classifies a request path. */
-export function classify(pathname: string): RouteDecision {
+const subdomainLabel = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** Where the router's hosts are. */
+export interface HostConfig {
+  /** Apps are served on `{subdomain}.{appsDomain}` (e.g. `butterbase.dev`; locally `localhost`). */
+  appsDomain: string;
+}
+
+function forward(worker: WorkerName, appId: string | null, family: Family, dataPlane: boolean): RouteDecision {
+  return { kind: 'forward', target: workerSpec(worker).routerBinding as RouterTarget, appId, family, dataPlane };
+}
+
+/**
+ * The app subdomain a Host names, or null for the API host. `Host` may carry a port; letters are
+ * compared case-insensitively. `{x}.{appsDomain}` with a single, valid, unreserved label is an app host.
+ */
+export function appSubdomainOf(host: string | null, hosts: HostConfig): string | null {
+  if (!host || !hosts.appsDomain) return null;
+  const hostname = host.toLowerCase().replace(/:\d+$/, '').replace(/\.$/, '');
+  const suffix = `.${hosts.appsDomain.toLowerCase()}`;
+  if (!hostname.endsWith(suffix)) return null;
+  const label = hostname.slice(0, -suffix.length);
+  if (!subdomainLabel.test(label) || reservedSubdomains.has(label)) return null;
+  return label;
+}
+
+/** Classifies a request by its Host and path. */
+export function classify(url: URL, host: string | null, hosts: HostConfig): RouteDecision {
+  const subdomain = appSubdomainOf(host ?? url.host, hosts);
+  if (subdomain) return { kind: 'app_host', subdomain };
+  return classifyPath(url.pathname);
+}
+
+/** Classifies a path on the API host. */
+export function classifyPath(pathname: string): RouteDecision {
   const parts = pathname.split('/').filter(Boolean);
   const [first, second, third] = parts;
   if (first === 'health' && parts.length === 1) return { kind: 'health', ready: false };
   if (first === 'health' && second === 'ready' && parts.length === 2) return { kind: 'health', ready: true };
-  if (first === 'mcp' || (first === '.well-known' && second === 'oauth-protected-resource')) {
-    return { kind: 'forward', target: 'MCP', appId: null, family: 'platform', dataPlane: false };
-  }
-  if (first === 'init' || first === 'apps' || first === 'api-keys' || first === 'suggestions') {
-    return { kind: 'forward', target: 'CONTROL', appId: null, family: 'platform', dataPlane: false };
-  }
-  if (first === 'auth' && second !== undefined) {
-    return { kind: 'forward', target: 'AUTH', appId: second, family: 'auth', dataPlane: false };
-  }
+  if (first === 'mcp' || (first === '.well-known' && second === 'oauth-protected-resource')) return forward('mcp', null, 'platform', false);
+  if (first === 'init' || first === 'apps' || first === 'api-keys' || first === 'suggestions') return forward('control', null, 'platform', false);
+  if (first === 'auth' && second !== undefined) return forward('auth', second, 'auth', false);
   if (first === 'storage' && second !== undefined) {
     return { kind: 'unavailable', feature: 'storage', appId: second, family: 'app', dataPlane: true };
   }
+  if (first === 'v1' && second === 'regions' && parts.length === 2) return forward('control', null, 'platform', false);
+  // Region moves (API.md §14) are reserved for a later feature.
+  if (first === 'v1' && (second === 'source-replicas' || (second === 'apps' && (parts[3] === 'move' || parts[3] === 'migrations')))) {
+    return { kind: 'unavailable', feature: 'region moves', appId: null, family: 'platform', dataPlane: false };
+  }
   if (first === 'v1' && second !== undefined && appIdPattern.test(second)) {
     if (third === undefined) return { kind: 'not_found' };
-    if (controlSegments.has(third)) return { kind: 'forward', target: 'CONTROL', appId: second, family: 'app', dataPlane: false };
-    if (authSegments.has(third)) return { kind: 'forward', target: 'AUTH', appId: second, family: 'app', dataPlane: false };
-    const unbuilt = unbuiltSegments.get(third);
-    if (unbuilt !== undefined) return { kind: 'unavailable', feature: third, appId: second, family: 'app', dataPlane: unbuilt };
-    return { kind: 'forward', target: 'DATA', appId: second, family: 'app', dataPlane: true };
-  }
-  if (first === 'v1' && second === 'regions') {
-    return { kind: 'forward', target: 'CONTROL', appId: null, family: 'platform', dataPlane: false };
+    const reserved = reservedSegment(third);
+    if (!reserved) return forward('data', second, 'app', true);
+    if (reserved.worker === null) return { kind: 'unavailable', feature: reserved.feature, appId: second, family: 'app', dataPlane: reserved.dataPlane };
+    return forward(reserved.worker, second, 'app', reserved.dataPlane);
   }
   return { kind: 'not_found' };
 }

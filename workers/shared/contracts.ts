@@ -13,6 +13,7 @@ export const appGate = z.object({
   id: z.string(),
   accountId: z.string(),
   name: z.string(),
+  subdomain: z.string(),
   provisioningStatus: z.enum(provisioningStatuses),
   paused: z.boolean(),
   pausedReason: z.string().nullable(),
@@ -24,8 +25,10 @@ export type AppGate = z.infer<typeof appGate>;
 
 /** Input of {@link ControlRpc.resolveGate}. */
 export interface GateRequest {
-  /** The app named by the path, if any. */
+  /** The app named by the path (`/v1/{app_id}/…`), if any. */
   appId: string | null;
+  /** The app named by the Host (`{subdomain}.{apps domain}`), if any. */
+  subdomain?: string | null;
   /** The bearer token, if any (without the `Bearer ` prefix). */
   bearer: string | null;
 }
@@ -33,13 +36,28 @@ export interface GateRequest {
 /** Output of {@link ControlRpc.resolveGate}. */
 export interface GateResult {
   principal: Principal;
-  /** null when the path names no app or the app does not exist. */
+  /** null when the request names no app or the app does not exist. */
   app: AppGate | null;
 }
 
+/** Input of a {@link ScheduledRpc.tick}: the cron that fired and when it was due (ms since the epoch). */
+export interface TickInput {
+  cron: string;
+  scheduledTimeMs: number;
+}
+
+/** A Worker that takes part in the platform's minute tick (workers/registry.ts `scheduled`). */
+export interface ScheduledRpc {
+  /**
+   * Runs the Worker's periodic work for one tick (the router's scheduled handler calls it once a
+   * minute). Out: a short summary for logs. A failure is reported, never thrown.
+   */
+  tick(input: TickInput): Promise<RpcResult<Record<string, unknown>>>;
+}
+
 /** RPC surface of the control Worker used by the router and other Workers. */
-export interface ControlRpc {
-  /** Resolves the caller and the app in one round trip (API.md §1.2). */
+export interface ControlRpc extends ScheduledRpc {
+  /** Resolves the caller and the app (by id or by subdomain) in one round trip (API.md §1.2). */
   resolveGate(input: GateRequest): Promise<RpcResult<GateResult>>;
   /** Checks the control-plane database answers (`/health/ready`). */
   ping(): Promise<RpcResult<{ databaseMs: number }>>;
@@ -53,8 +71,8 @@ export interface ControlRpc {
   recordAudit(entry: AuditEntry): Promise<RpcResult<null>>;
 }
 
-/** The role a DbGateway batch runs under (API.md §1.2, §4). `owner` is for trusted platform Workers only. */
-export type DbRole = 'anon' | 'user' | 'service' | 'owner';
+/** The role a caller-scoped DbGateway session runs under (API.md §1.2, §4). */
+export type DbRole = 'anon' | 'user' | 'service';
 
 /** One parameterised statement. */
 export interface SqlStatement {
@@ -62,7 +80,7 @@ export interface SqlStatement {
   params?: unknown[];
 }
 
-/** Who a DbGateway batch runs as. */
+/** Who a DbGateway session runs as: fixed when the session is made, never changed after. */
 export interface DbCaller {
   appId: string;
   role: DbRole;
@@ -77,13 +95,63 @@ export interface SqlResult {
   fields: { name: string; dataTypeID: number }[];
 }
 
-/** RPC surface of DbGateway (data Worker): the only path to an app database. */
+/** Options of {@link DbSessionRpc.execute}. */
+export interface ExecuteOptions {
+  /**
+   * The batch only reads: it runs in a READ ONLY transaction and skips the after-commit report of
+   * written tables.
+   */
+  readOnly?: boolean;
+}
+
+/**
+ * A caller-scoped database capability (an RpcTarget made by {@link DbGatewayRpc.session}): every
+ * batch runs in one transaction under the session's app, role and user. Nothing about it can be
+ * switched after it is made.
+ */
+export interface DbSessionRpc {
+  /** The app, role and user this session is fixed to. */
+  caller(): Promise<DbCaller>;
+  /**
+   * Runs statements in one transaction as the session's caller (`SET LOCAL ROLE`, request GUCs, then
+   * the statements). Errors come back as §1.4 codes (SQLSTATE mapped); after a committed write the
+   * tables it changed are reported to the commit listeners (DESIGN.md "Realtime").
+   */
+  execute(statements: SqlStatement[], options?: ExecuteOptions): Promise<RpcResult<SqlResult[]>>;
+}
+
+/** RPC surface of DbGateway (data Worker, entrypoint `DbGateway`): hands out caller-scoped sessions. */
 export interface DbGatewayRpc {
   /**
-   * Runs statements in one transaction under the caller's role, with `request.jwt.claim.sub` set.
-   * Errors come back as §1.4 codes (SQLSTATE mapped).
+   * A session fixed to `caller` (role anon, user or service — never owner). A malformed caller makes
+   * every `execute` answer VALIDATION_* naming the field.
    */
-  execute(caller: DbCaller, statements: SqlStatement[]): Promise<RpcResult<SqlResult[]>>;
-  /** Applies the bundled app bootstrap migrations (idempotent). */
-  bootstrap(appId: string): Promise<RpcResult<{ applied: string[] }>>;
+  session(caller: DbCaller): DbSessionRpc;
+}
+
+/**
+ * RPC surface of the owner entrypoint (data Worker, entrypoint `DbOwner`): SQL as the app database's
+ * owner for DDL, bootstrap and platform-internal schemas. Bound only to the control and auth Workers.
+ */
+export interface DbOwnerRpc {
+  /** Runs statements in one transaction as the database owner. Errors come back as §1.4 codes. */
+  execute(appId: string, statements: SqlStatement[]): Promise<RpcResult<SqlResult[]>>;
+  /**
+   * Applies the bundled bootstrap migrations the app database lacks (idempotent; serialised per
+   * database by an advisory lock). Out: the names applied now and the bundled version (their count).
+   */
+  upgrade(appId: string): Promise<RpcResult<{ applied: string[]; version: number }>>;
+}
+
+/** What a committed write reports to commit listeners (realtime): the app and the tables it changed. */
+export interface CommittedWrite {
+  appId: string;
+  /** Tables in `public` with inserted, updated or deleted rows in the transaction. */
+  tables: string[];
+}
+
+/** A Worker told about committed writes (the realtime Worker, once it exists). */
+export interface CommitListenerRpc {
+  /** Called after the transaction committed; a failure is logged by the caller, never raised. */
+  committed(write: CommittedWrite): Promise<void>;
 }

@@ -79,6 +79,8 @@ export const apps = pgTable('apps', {
   cors_allowed_methods: text('cors_allowed_methods').array().notNull().default(sql`'{}'`),
   cors_allowed_headers: text('cors_allowed_headers').array().notNull().default(sql`'{}'`),
   cors_allow_credentials: boolean('cors_allow_credentials').notNull().default(true),
+  // 0003_app_bootstrap_version.sql
+  bootstrap_version: integer('bootstrap_version').notNull().default(0),
 }, (t) => [
   unique('apps_account_id_name_key').on(t.account_id, t.name),
   check('apps_provisioning_status_check', sql`${t.provisioning_status} IN ('provisioning', 'ready', 'failed', 'migrating', 'deleting')`),

@@ -52,6 +52,7 @@ export const errorCodes = {
   STATE_PREREQUISITE_MISSING: { status: 409, remediation: 'A prerequisite step has not completed; check the resource status and finish the earlier step.' },
   APP_PAUSED: { status: 503, remediation: 'The app is paused; its owner can resume it with PATCH /v1/{app_id}/config/pause {"paused": false}.' },
   APP_NOT_READY: { status: 503, remediation: 'The app database is still provisioning (or failed); poll GET /apps/{app_id}/status until it is ready.' },
+  APP_MIGRATING: { status: 503, remediation: 'The app database is being upgraded (usually well under a minute); reads still work. Retry the write after the number of seconds in Retry-After.' },
   SCHEMA_DESTRUCTIVE_CHANGE: { status: 409, remediation: 'The change drops data. Review details, then list each table in "_drop" / each column in "_dropColumns" explicitly; a column type change needs a new column plus a data copy.' },
   SCHEMA_MIGRATION_FAILED: { status: 400, remediation: 'Postgres rejected the DDL; nothing was applied. Check details.pg_code and the statement, fix the schema and retry (dry_run first).' },
   RLS_UNSAFE_EXPRESSION: { status: 400, remediation: 'Policy expressions may not contain statements, comments or semicolons; use a single boolean SQL expression.' },

@@ -15,7 +15,7 @@ import { unwrap } from '../../shared/rpc.ts';
 import type { Env } from '../env.ts';
 import type { AppRow } from '../services/apps.ts';
 import { planSchema, type CurrentSchema, type PlannedStatement, type SchemaPlan } from './diff.ts';
-import type { DesiredSchema } from './dsl.ts';
+import { reservedRouteName, type DesiredSchema } from './dsl.ts';
 import { introspectSchema, type DslSchemaOut } from './introspect.ts';
 
 /** Message of an apply or dry run that finds nothing to change (API.md §3.2). */
@@ -26,16 +26,23 @@ const applyLockKey = 4_206_003;
 
 /**
  * An `Execute` for one app's database as `owner` through DbGateway.
- * @throws ApiError APP_NOT_READY unless the app is `ready` (or, for reads, `migrating`).
+ * @throws ApiError APP_NOT_READY unless the app is `ready` (or, for reads, `migrating`); APP_MIGRATING
+ *   (503 + Retry-After) for a write while the app database is being upgraded.
  */
-export function ownerExecutor(env: Pick<Env, 'DB_GATEWAY'>, app: Pick<AppRow, 'id' | 'provisioning_status'>, access: 'read' | 'write'): Execute {
+export function ownerExecutor(env: Pick<Env, 'DB_OWNER'>, app: Pick<AppRow, 'id' | 'provisioning_status'>, access: 'read' | 'write'): Execute {
   const usable = app.provisioning_status === 'ready' || (access === 'read' && app.provisioning_status === 'migrating');
+  if (!usable && app.provisioning_status === 'migrating') {
+    throw new ApiError('APP_MIGRATING', `App ${app.id} is being upgraded; schema changes wait until it is ready again.`, {
+      details: { provisioning_status: app.provisioning_status },
+      headers: { 'retry-after': '5' },
+    });
+  }
   if (!usable) {
     throw new ApiError('APP_NOT_READY', `App ${app.id} is ${app.provisioning_status}; its database cannot take schema ${access === 'read' ? 'reads' : 'changes'} yet.`, {
       details: { provisioning_status: app.provisioning_status },
     });
   }
-  return async (statements) => unwrap(await env.DB_GATEWAY.execute({ appId: app.id, role: 'owner' }, statements));
+  return async (statements) => unwrap(await env.DB_OWNER.execute(app.id, statements));
 }
 
 /** Reads tables (with constraints and indexes) and seed marks in one batch. */
@@ -47,11 +54,20 @@ export async function readCurrentSchema(execute: Execute): Promise<CurrentSchema
   };
 }
 
-/** Body of GET /v1/{app_id}/schema (API.md §3.2). */
+/** A problem with an existing table that the schema read reports (it does not block anything). */
+export interface SchemaWarning {
+  code: 'RESERVED_TABLE_NAME';
+  table: string;
+  message: string;
+  remediation: string;
+}
+
+/** Body of GET /v1/{app_id}/schema (API.md §3.2), plus `warnings` when an existing table has a problem. */
 export interface SchemaResponse {
   app_id: string;
   schema: DslSchemaOut;
   api_base: string;
+  warnings?: SchemaWarning[];
   _meta: { resource_info: { table_count: number; tables: string[] } };
 }
 
@@ -63,7 +79,20 @@ export async function getSchema(execute: Execute, appId: string, apiBase: string
   const current = await readCurrentSchema(execute);
   const schema = introspectSchema(current.tables, current.seedTables);
   const tables = Object.keys(schema.tables);
-  return { app_id: appId, schema, api_base: `${apiBase}/v1/${appId}`, _meta: { resource_info: { table_count: tables.length, tables } } };
+  // Tables created before their name became a platform route (the DSL refuses such names now).
+  const warnings: SchemaWarning[] = tables.flatMap((table) => {
+    const reason = reservedRouteName(table);
+    return reason
+      ? [{ code: 'RESERVED_TABLE_NAME' as const, table, message: `Table ${reason}.`, remediation: `The REST API cannot serve "${table}": create a table with another name, copy the rows, then drop "${table}" with "_drop".` }]
+      : [];
+  });
+  return {
+    app_id: appId,
+    schema,
+    api_base: `${apiBase}/v1/${appId}`,
+    ...(warnings.length > 0 ? { warnings } : {}),
+    _meta: { resource_info: { table_count: tables.length, tables } },
+  };
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { ApiError } from '../../shared/errors.ts';
+import { reservedSegment } from '../../shared/reserved-segments.ts';
 import { formatPath, identifier, zodToApiError } from '../../shared/validation.ts';
 import { checkDefault, type CheckedDefault } from './default-expression.ts';
 import { parseColumnType, type ColumnType } from './types.ts';
@@ -28,10 +29,30 @@ const systemColumns = new Set(['tableoid', 'xmin', 'cmin', 'xmax', 'cmax', 'ctid
 
 const reservedTableMessage = 'names starting with "_" are reserved for the platform';
 
-/** A table name: an identifier not starting with `_`. */
-const tableName = identifier.refine((name) => !name.startsWith('_'), { message: reservedTableMessage, params: { reserved: true } });
+/** Why `name` cannot name a table the REST API serves (a `/v1/{app_id}/{segment}` route), or null. */
+export function reservedRouteName(name: string): string | null {
+  const segment = reservedSegment(name);
+  if (!segment) return null;
+  return `"${name}" is reserved: /v1/{app_id}/${name} is the platform's ${segment.feature} route, so the REST API could never reach a table of that name; choose another name (e.g. "${name}_items" or "app_${name}")`;
+}
 
-const columnName = identifier.refine((name) => !systemColumns.has(name), 'is a Postgres system column name; choose another');
+/** The name of an existing table (drops, references): an identifier not starting with `_`. */
+const existingTableName = identifier.refine((name) => !name.startsWith('_'), { message: reservedTableMessage, params: { reserved: true } });
+
+/** A table name to create or keep: also not a reserved route segment (workers/shared/reserved-segments.ts). */
+const tableName = existingTableName.superRefine((name, ctx) => {
+  const reason = reservedRouteName(name);
+  if (reason) ctx.addIssue({ code: 'custom', message: reason, params: { reserved: true } });
+});
+
+/** A column name that may already exist (drops): not a system column. */
+const existingColumnName = identifier.refine((name) => !systemColumns.has(name), 'is a Postgres system column name; choose another');
+
+/** A column to create or keep: also not starting with `_` (API.md §3.1 reserves such names). */
+const columnName = existingColumnName.refine((name) => !name.startsWith('_'), {
+  message: 'names starting with "_" are reserved for the platform; choose another column name',
+  params: { invalidName: true },
+});
 
 const foreignKeyAction = z
   .string()
@@ -39,8 +60,8 @@ const foreignKeyAction = z
   .pipe(z.enum(foreignKeyActions, { error: `must be one of ${foreignKeyActions.join(', ')}` }));
 
 const referenceObject = z.object({
-  table: tableName,
-  column: columnName,
+  table: existingTableName,
+  column: existingColumnName,
   onDelete: foreignKeyAction.optional(),
   onUpdate: foreignKeyAction.optional(),
 }).strict();
@@ -109,7 +130,7 @@ const indexDefinition = z.object({
 const tableDefinition = z.object({
   columns: z.record(columnName, columnDefinition).optional(),
   indexes: z.record(identifier, indexDefinition).optional(),
-  _dropColumns: z.array(columnName).max(100).optional(),
+  _dropColumns: z.array(existingColumnName).max(100).optional(),
   _seed: z.boolean().optional(),
   /** The docs' drop form `"t": {"_drop": true}` (API.md §3.1 Gap: accept both). */
   _drop: z.literal(true).optional(),
@@ -143,7 +164,7 @@ function wrapTables(input: unknown): unknown {
 /** The DSL document (`schema` in an apply body), normalised to a {@link DesiredSchema}. */
 export const schemaDsl = z.preprocess(wrapTables, z.object({
   tables: z.record(tableName, tableDefinition),
-  _drop: z.array(tableName).max(maxTablesPerPayload).optional(),
+  _drop: z.array(existingTableName).max(maxTablesPerPayload).optional(),
 }).strict().superRefine((schema, ctx) => {
   if (Object.keys(schema.tables).length > maxTablesPerPayload) {
     ctx.addIssue({ code: 'custom', path: ['tables'], message: `at most ${maxTablesPerPayload} tables per payload` });
@@ -271,7 +292,8 @@ function flattenIssues(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[
 /**
  * Validates an apply body.
  * In: the parsed JSON body. Out: {@link ApplySchemaBody} with `schema` as a {@link DesiredSchema}.
- * @throws ApiError VALIDATION_RESERVED_TABLE (a table name starts with `_`), VALIDATION_MISSING_FIELD,
+ * @throws ApiError VALIDATION_RESERVED_TABLE (a table name starts with `_` or is a reserved route segment
+ *   such as `config` or `images`), VALIDATION_INVALID_NAME (a column name starts with `_`), VALIDATION_MISSING_FIELD,
  *   VALIDATION_INVALID_TYPE or VALIDATION_INVALID_SCHEMA (everything else, including unsafe defaults);
  *   `details` lists every problem with its field path, e.g. `schema.tables.posts.columns.id.type`.
  */
@@ -286,7 +308,15 @@ export function parseApplySchemaBody(input: unknown): ApplySchemaBody {
   const error = zodToApiError(new z.ZodError(issues), seen, 'schema');
   const reserved = issues.find((issue) => issue.code === 'custom' && (issue as { params?: { reserved?: boolean } }).params?.reserved);
   if (reserved) {
-    throw new ApiError('VALIDATION_RESERVED_TABLE', `Invalid schema: ${formatPath(reserved.path)}: ${reservedTableMessage}.`, { details: error.details });
+    const routeName = reservedRouteName(String(reserved.path.at(-1)));
+    throw new ApiError('VALIDATION_RESERVED_TABLE', `Invalid schema: ${formatPath(reserved.path)}: ${reserved.message}.`, {
+      details: error.details,
+      ...(routeName ? { remediation: 'Rename the table: names of platform routes (config, schema, auth, functions, images, …) and names starting with "_" cannot be tables.' } : {}),
+    });
+  }
+  const badName = issues.find((issue) => issue.code === 'custom' && (issue as { params?: { invalidName?: boolean } }).params?.invalidName);
+  if (badName) {
+    throw new ApiError('VALIDATION_INVALID_NAME', `Invalid schema: ${formatPath(badName.path)}: ${badName.message}.`, { details: error.details });
   }
   throw error;
 }

@@ -21,6 +21,9 @@ export interface GateAppRow {
   access_mode: 'public' | 'authenticated';
   rate_limit_per_minute: number | null;
   anon_key: string;
+  subdomain: string;
+  /** How many bundled bootstrap migrations the app database has (services/upgrades.ts). */
+  bootstrap_version: number;
 }
 
 /** A signing key's public half and when it stopped signing (null while active). */
@@ -42,11 +45,22 @@ const maxEntries = 10_000;
 /** App rows and signing keys with a TTL each; a hit may be a remembered "no such row". */
 export class GateCache {
   readonly #apps = new Map<string, Entry<GateAppRow | null>>();
+  readonly #bySubdomain = new Map<string, Entry<GateAppRow | null>>();
   readonly #keys = new Map<string, Entry<GateSigningKey>>();
 
   /** The cached row of `appId` (null = known not to exist), or undefined when absent or stale. */
   app(appId: string, nowMs = Date.now()): Hit<GateAppRow | null> {
     return fresh(this.#apps, appId, nowMs);
+  }
+
+  /** The cached row of the app served on `subdomain` (null = none), or undefined when absent or stale. */
+  appBySubdomain(subdomain: string, nowMs = Date.now()): Hit<GateAppRow | null> {
+    return fresh(this.#bySubdomain, subdomain, nowMs);
+  }
+
+  /** Caches the row of the app on `subdomain` (null = none) for `ttlMs`; a TTL ≤ 0 caches nothing. */
+  putAppBySubdomain(subdomain: string, row: GateAppRow | null, ttlMs: number): void {
+    store(this.#bySubdomain, subdomain, row, ttlMs);
   }
 
   /** The cached signing key `kid` of `appId`, or undefined when absent or stale. */
@@ -64,9 +78,12 @@ export class GateCache {
     store(this.#keys, `${appId}:${kid}`, key, ttlMs);
   }
 
-  /** Forgets an app's row (call after any change to it). */
+  /** Forgets an app's row, under its id and its subdomain (call after any change to it). */
   invalidateApp(appId: string): void {
+    const row = this.#apps.get(appId)?.value;
     this.#apps.delete(appId);
+    if (row) this.#bySubdomain.delete(row.subdomain);
+    for (const [subdomain, entry] of this.#bySubdomain) if (entry.value?.id === appId) this.#bySubdomain.delete(subdomain);
   }
 }
 

@@ -13,6 +13,7 @@ import type { Principal } from '../../shared/principal.ts';
 import { controlSql } from '../db.ts';
 import type { Env } from '../env.ts';
 import { gateCache, type GateAppRow } from './gate-cache.ts';
+import { claimUpgrade, needsUpgrade, runUpgrade } from './upgrades.ts';
 
 const issuerPrefix = 'butterbase:app:';
 /** Write `last_used_at` at most this often per key per isolate. */
@@ -67,59 +68,97 @@ async function classifyBearer(token: string | null): Promise<Bearer> {
   return { kind: 'opaque', token };
 }
 
+/** Which app a request names: by id (path, or an access token's issuer) or by its app host's subdomain. */
+type AppLookup = { by: 'id'; id: string } | { by: 'subdomain'; subdomain: string } | null;
+
+/** Per isolate: when this isolate last tried to claim an app's upgrade (claims are throttled). */
+const upgradeTries = new Map<string, number>();
+const upgradeRetryMs = 5_000;
+
 /**
- * One round trip at most: the key row, the app row and the token's public key. Without a service key
- * the app row and signing key may come from the isolate's GateCache (see gate-cache.ts for the TTL).
+ * One round trip at most: the key row, the app row (by id or subdomain) and the token's public key.
+ * Without a service key the app row and signing key may come from the isolate's GateCache (see
+ * gate-cache.ts for the TTL). An app whose database is behind the bundled bootstrap version is
+ * upgraded in the background (services/upgrades.ts); this request then sees it `migrating`.
  * @throws ApiError EXTERNAL_DB_ERROR when the control database is unreachable.
  */
 export async function resolveGate(env: Env, ctx: ExecutionContext, input: GateRequest): Promise<GateResult> {
   const bearer = await classifyBearer(input.bearer);
-  const lookupAppId = input.appId ?? (bearer.kind === 'app_jwt' ? bearer.appId : null);
+  const lookup: AppLookup = input.appId
+    ? { by: 'id', id: input.appId }
+    : input.subdomain
+      ? { by: 'subdomain', subdomain: input.subdomain }
+      : bearer.kind === 'app_jwt' ? { by: 'id', id: bearer.appId } : null;
   const kid = bearer.kind === 'app_jwt' ? bearer.kid : null;
   const ttlMs = Number(env.GATE_CACHE_TTL_MS ?? 1_000);
-  let row = bearer.kind === 'service_key' || bearer.kind === 'malformed_key' ? undefined : fromCache(lookupAppId, kid);
+  let row = bearer.kind === 'service_key' || bearer.kind === 'malformed_key' ? undefined : fromCache(lookup, kid);
   if (!row) {
     [row] = (await controlSql(env).query(
-      `SELECT
+      `WITH app AS (
+         SELECT id, account_id, name, subdomain, provisioning_status, paused, paused_reason, allowed_origins, access_mode,
+                rate_limit_per_minute, anon_key, bootstrap_version
+           FROM apps WHERE ($2::text IS NOT NULL AND id = $2) OR ($2::text IS NULL AND subdomain = $4))
+       SELECT
          (SELECT row_to_json(k) FROM (SELECT id, account_id, scopes FROM api_keys
             WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())) k) AS key,
-         (SELECT row_to_json(a) FROM (SELECT id, account_id, name, provisioning_status, paused, paused_reason,
-            allowed_origins, access_mode, rate_limit_per_minute, anon_key FROM apps WHERE id = $2) a) AS app,
-         (SELECT public_jwk FROM app_signing_keys WHERE kid = $3 AND app_id = $2) AS jwk,
-         (SELECT retired_at FROM app_signing_keys WHERE kid = $3 AND app_id = $2) AS jwk_retired_at`,
-      [bearer.kind === 'service_key' ? bearer.hash : null, lookupAppId, kid],
+         (SELECT row_to_json(app) FROM app) AS app,
+         (SELECT public_jwk FROM app_signing_keys WHERE kid = $3 AND app_id = (SELECT id FROM app)) AS jwk,
+         (SELECT retired_at FROM app_signing_keys WHERE kid = $3 AND app_id = (SELECT id FROM app)) AS jwk_retired_at`,
+      [
+        bearer.kind === 'service_key' ? bearer.hash : null,
+        lookup?.by === 'id' ? lookup.id : null,
+        kid,
+        lookup?.by === 'subdomain' ? lookup.subdomain : null,
+      ],
     )) as unknown as GateRow[];
     row ??= { key: null, app: null, jwk: null, jwk_retired_at: null };
-    if (lookupAppId) {
-      gateCache.putApp(lookupAppId, row.app, ttlMs);
-      if (kid) gateCache.putSigningKey(lookupAppId, kid, { jwk: row.jwk, retiredAt: row.jwk_retired_at }, ttlMs);
-    }
+    if (lookup?.by === 'id') gateCache.putApp(lookup.id, row.app, ttlMs);
+    if (lookup?.by === 'subdomain') gateCache.putAppBySubdomain(lookup.subdomain, row.app, ttlMs);
+    if (kid && row.app) gateCache.putSigningKey(row.app.id, kid, { jwk: row.jwk, retiredAt: row.jwk_retired_at }, ttlMs);
   }
-  const appRow = row?.app ?? null;
-  const app: AppGate | null =
-    appRow && input.appId
-      ? {
-          id: appRow.id,
-          accountId: appRow.account_id,
-          name: appRow.name,
-          provisioningStatus: appRow.provisioning_status,
-          paused: appRow.paused,
-          pausedReason: appRow.paused_reason,
-          allowedOrigins: appRow.allowed_origins,
-          accessMode: appRow.access_mode,
-          rateLimitPerMinute: appRow.rate_limit_per_minute ?? Number(env.RATE_LIMIT_PER_MINUTE || 100),
-        }
-      : null;
-  const principal = await principalFor(bearer, row, input.appId);
+  const appRow = row.app;
+  // An app named by the path or the Host is the request's app; one found only through a token's issuer is not.
+  const named = appRow !== null && (input.appId !== null || Boolean(input.subdomain));
+  let app: AppGate | null = named
+    ? {
+        id: appRow.id,
+        accountId: appRow.account_id,
+        name: appRow.name,
+        subdomain: appRow.subdomain,
+        provisioningStatus: appRow.provisioning_status,
+        paused: appRow.paused,
+        pausedReason: appRow.paused_reason,
+        allowedOrigins: appRow.allowed_origins,
+        accessMode: appRow.access_mode,
+        rateLimitPerMinute: appRow.rate_limit_per_minute ?? Number(env.RATE_LIMIT_PER_MINUTE || 100),
+      }
+    : null;
+  if (app && needsUpgrade(appRow!)) app = { ...app, provisioningStatus: await startUpgrade(env, ctx, app) };
+  const principal = await principalFor(bearer, row, app?.id ?? input.appId);
   if (principal.kind === 'service_key') touchKey(env, ctx, principal.keyId);
   return { principal, app };
 }
 
+/**
+ * Starts the upgrade of a behind app in the background when this isolate may claim it (at most one
+ * try per app every few seconds). @returns the status this request should see.
+ */
+async function startUpgrade(env: Env, ctx: ExecutionContext, app: AppGate): Promise<AppGate['provisioningStatus']> {
+  const now = Date.now();
+  if (now - (upgradeTries.get(app.id) ?? 0) < upgradeRetryMs) return app.provisioningStatus;
+  upgradeTries.set(app.id, now);
+  if (upgradeTries.size > 10_000) upgradeTries.delete(upgradeTries.keys().next().value!);
+  const attempt = await claimUpgrade(env, app.id);
+  if (attempt === null) return app.provisioningStatus;
+  ctx.waitUntil(runUpgrade(env, app.id, attempt));
+  return 'migrating';
+}
+
 /** The gate row from the cache when everything it needs is there and fresh; otherwise undefined. */
-function fromCache(appId: string | null, kid: string | null): GateRow | undefined {
-  const app = appId ? gateCache.app(appId) : { value: null };
+function fromCache(lookup: AppLookup, kid: string | null): GateRow | undefined {
+  const app = lookup === null ? { value: null } : lookup.by === 'id' ? gateCache.app(lookup.id) : gateCache.appBySubdomain(lookup.subdomain);
   if (!app) return undefined;
-  const key = appId && kid ? gateCache.signingKey(appId, kid) : { value: { jwk: null, retiredAt: null } };
+  const key = app.value && kid ? gateCache.signingKey(app.value.id, kid) : { value: { jwk: null, retiredAt: null } };
   if (!key) return undefined;
   return { key: null, app: app.value, jwk: key.value.jwk, jwk_retired_at: key.value.retiredAt };
 }

@@ -43,13 +43,13 @@ export async function provisionApp(env: Env, appId: string): Promise<void> {
   const provisioner = provisionerFor(env);
   try {
     await provisioner.createDatabase(dbName);
-    unwrap(await env.DB_GATEWAY.bootstrap(appId));
+    const upgraded = unwrap(await env.DB_OWNER.upgrade(appId));
     const marked = await sql.query(
       `UPDATE apps SET provisioning_status = 'ready', db_provisioned = true, provisioning_error = NULL,
-              provisioning_lease_until = NULL, updated_at = now()
+              provisioning_lease_until = NULL, bootstrap_version = $3, updated_at = now()
         WHERE id = $1 AND provisioning_status = 'provisioning' AND provisioning_attempts = $2
         RETURNING id`,
-      [appId, attempt],
+      [appId, attempt, upgraded.version],
     );
     invalidateAppGate(appId);
     if (marked.length === 0) await dropIfDeleted(env, appId, dbName);
@@ -83,4 +83,19 @@ async function dropIfDeleted(env: Env, appId: string, dbName: string): Promise<v
 export function needsProvisioning(row: { provisioning_status: string; provisioning_lease_until: string | Date | null }): boolean {
   if (row.provisioning_status !== 'provisioning') return false;
   return row.provisioning_lease_until === null || new Date(row.provisioning_lease_until).getTime() < Date.now();
+}
+
+/**
+ * Resumes provisioning of apps nobody is working on (a crash or a cut-off `waitUntil` left them
+ * `provisioning` with an expired lease), a few per tick. Out: how many were resumed.
+ */
+export async function resumeStalledProvisioning(env: Env, limit = 20): Promise<{ resumed: number }> {
+  const rows = await controlSql(env).query(
+    `SELECT id FROM apps WHERE provisioning_status = 'provisioning'
+        AND (provisioning_lease_until IS NULL OR provisioning_lease_until < now())
+      ORDER BY created_at LIMIT $1`,
+    [limit],
+  );
+  for (const row of rows) await provisionApp(env, String(row.id));
+  return { resumed: rows.length };
 }

@@ -12,6 +12,7 @@ import { clientHeaders } from '../../shared/principal.ts';
 import { assertNoNul, readJsonBody } from '../../shared/validation.ts';
 import { dataWriteAudit, type WriteMethod } from '../audit.ts';
 import type { Env } from '../env.ts';
+import { commitListener } from '../execute.ts';
 import { parsePrefer } from '../query/grammar.ts';
 import { resolveCaller } from '../roles.ts';
 import { deleteRows, getRow, insertRows, listRows, updateRows, type RestRequest, type RestResult } from '../services/rest.ts';
@@ -44,6 +45,7 @@ async function restRequest(c: DataContext, withBody: boolean): Promise<RestReque
     params,
     prefer: parsePrefer(c.req.header('prefer')),
     body: withBody ? await readJsonBody(c.req.raw) : undefined,
+    onCommit: commitListener(c.env, c.executionCtx),
   };
 }
 

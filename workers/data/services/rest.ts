@@ -14,7 +14,7 @@ import type { DbCaller, SqlResult, SqlStatement } from '../../shared/contracts.t
 import { ApiError } from '../../shared/errors.ts';
 import { identifierPattern, parseWith } from '../../shared/validation.ts';
 import type { Env } from '../env.ts';
-import { runAs } from '../gateway.ts';
+import { runAs, type CommitListener } from '../execute.ts';
 import { parseRestQuery, type ReservedParam, type RestQuery, type ReturnPreference } from '../query/grammar.ts';
 import {
   buildDelete, buildGetByKey, buildInsert, buildSelect, buildUpdate, checkQuery, maxBulkRows, pickColumns, queryColumns,
@@ -34,6 +34,8 @@ export interface RestRequest {
   prefer: ReturnPreference;
   /** The JSON body (POST, PATCH). */
   body?: unknown;
+  /** Told of committed writes (realtime); absent when nobody listens. */
+  onCommit?: CommitListener;
 }
 
 /** What the route sends back: a status, a JSON body (none → empty body) and extra headers. */
@@ -44,7 +46,8 @@ export type RestResult =
 const tables = new TableCache<Env>((appId, env) => loadTables(env, appId));
 
 async function loadTables(env: Env, appId: string): Promise<Map<string, CatalogTable>> {
-  const [result] = await runAs(env, { appId, role: 'owner' }, [{ query: catalogQuery }]);
+  // The catalog lives in pg_catalog, which every role reads; service sees every table of public.
+  const [result] = await runAs(env, { appId, role: 'service' }, [{ query: catalogQuery }], { readOnly: true });
   return catalogFromRows(result?.rows ?? []);
 }
 
@@ -86,9 +89,10 @@ async function findTable(env: Env, request: RestRequest, columns: string[]): Pro
  * AUTH_RLS_REQUIRES_USER_JWT (signing in is what it needs); a table or column Postgres no longer
  * knows drops the cached catalog.
  */
-async function run(env: Env, caller: DbCaller, statement: SqlStatement): Promise<SqlResult> {
+async function run(env: Env, request: RestRequest, statement: SqlStatement, readOnly: boolean): Promise<SqlResult> {
+  const caller = request.caller;
   try {
-    const [result] = await runAs(env, caller, [statement]);
+    const [result] = await runAs(env, caller, [statement], { readOnly, onCommit: request.onCommit });
     return result!;
   } catch (error) {
     if (error instanceof ApiError) {
@@ -134,7 +138,7 @@ export async function listRows(env: Env, request: RestRequest): Promise<RestResu
   const query = parse(request, ['select', 'order', 'limit', 'offset'], true, 'GET /{table}');
   const table = await findTable(env, request, queryColumns(query));
   checkQuery(table, query);
-  const result = await run(env, request.caller, buildSelect(table, query));
+  const result = await run(env, request, buildSelect(table, query), true);
   return { status: 200, body: result.rows };
 }
 
@@ -148,7 +152,7 @@ export async function getRow(env: Env, request: RestRequest): Promise<RestResult
   const query = parse(request, ['select'], false, 'GET /{table}/{id}');
   const table = await findTable(env, request, queryColumns(query));
   checkQuery(table, query);
-  const result = await run(env, request.caller, buildGetByKey(table, { id: request.id! }, query.select));
+  const result = await run(env, request, buildGetByKey(table, { id: request.id! }, query.select), true);
   const row = result.rows[0];
   if (!row) throw notFound(table, request.id!);
   return { status: 200, body: row };
@@ -198,7 +202,7 @@ export async function insertRows(env: Env, request: RestRequest): Promise<RestRe
   const table = await findTable(env, request, [...queryColumns(query), ...candidateColumns(rows)]);
   checkQuery(table, query);
   const minimal = request.prefer === 'minimal';
-  const result = await run(env, request.caller, buildInsert(table, picked(table, rows, bulk), minimal ? 'none' : query.select));
+  const result = await run(env, request, buildInsert(table, picked(table, rows, bulk), minimal ? 'none' : query.select), false);
   if (minimal) return { status: 201, headers: applied(request.prefer) };
   return { status: 201, body: bulk ? result.rows : result.rows[0], headers: applied(request.prefer) };
 }
@@ -236,7 +240,7 @@ export async function updateRows(env: Env, request: RestRequest): Promise<RestRe
   checkQuery(table, query);
   const [row] = picked(table, [body], false);
   const minimal = request.prefer === 'minimal';
-  const result = await run(env, request.caller, buildUpdate(table, row!, target, minimal ? 'none' : query.select));
+  const result = await run(env, request, buildUpdate(table, row!, target, minimal ? 'none' : query.select), false);
   if ('key' in target && result.rowCount === 0) throw notFound(table, target.key.id);
   if (minimal) return { status: 204, headers: applied(request.prefer) };
   return { status: 200, body: 'key' in target ? result.rows[0] : result.rows, headers: applied(request.prefer) };
@@ -255,7 +259,7 @@ export async function deleteRows(env: Env, request: RestRequest): Promise<RestRe
   const table = await findTable(env, request, queryColumns(query));
   checkQuery(table, query);
   const representation = request.prefer === 'representation';
-  const result = await run(env, request.caller, buildDelete(table, target, representation ? query.select : 'none'));
+  const result = await run(env, request, buildDelete(table, target, representation ? query.select : 'none'), false);
   if ('key' in target && result.rowCount === 0) throw notFound(table, target.key.id);
   if (request.prefer === 'minimal') return { status: 204, headers: applied(request.prefer) };
   if (representation) return { status: 200, body: 'key' in target ? result.rows[0] : result.rows, headers: applied(request.prefer) };

@@ -1,0 +1,58 @@
+/**
+ * The reserved path segments of `/v1/{app_id}/{segment}` (API.md §1.1 path families): one list, read
+ * by the router (which Worker serves a segment, and whether the pause gate applies) and by the schema
+ * DSL (no table may be named like a segment, or the REST API could never reach it).
+ */
+import type { WorkerName } from '../registry.ts';
+
+/** Who serves a reserved segment. */
+export interface ReservedSegment {
+  /** The feature, as named in errors ("The functions API is not available…"). */
+  feature: string;
+  /** The Worker that serves it, or null while the feature is not built (the router answers 501). */
+  worker: WorkerName | null;
+  /** True for the data plane: paused apps get 503 APP_PAUSED there (API.md §1.2 "Gates"). */
+  dataPlane: boolean;
+}
+
+const control = (feature: string): ReservedSegment => ({ feature, worker: 'control', dataPlane: false });
+const auth = (feature: string): ReservedSegment => ({ feature, worker: 'auth', dataPlane: false });
+const unbuilt = (feature: string, dataPlane: boolean): ReservedSegment => ({ feature, worker: null, dataPlane });
+
+/** Every reserved segment. A new feature flips its entry from `unbuilt` to its Worker. */
+export const reservedSegments: Readonly<Record<string, ReservedSegment>> = {
+  schema: control('schema'),
+  migrations: control('schema'),
+  rls: control('rls'),
+  config: control('config'),
+  secure: control('rls'),
+  env: control('env'),
+  'audit-logs': control('audit-logs'),
+  auth: auth('auth'),
+  admin: auth('auth'),
+  functions: unbuilt('functions', false),
+  fn: unbuilt('functions', true),
+  webhook: unbuilt('functions', true),
+  realtime: unbuilt('realtime', true),
+  frontend: unbuilt('frontend', false),
+  'edge-ssr': unbuilt('edge-ssr', false),
+  'durable-objects': unbuilt('durable-objects', false),
+  'custom-domains': unbuilt('custom-domains', false),
+  rag: unbuilt('rag', true),
+  kv: unbuilt('kv', true),
+  chat: unbuilt('ai', true),
+  embeddings: unbuilt('ai', true),
+  ai: unbuilt('ai', true),
+  videos: unbuilt('ai', true),
+  images: unbuilt('ai', true),
+  billing: unbuilt('billing', false),
+  partners: unbuilt('partners', false),
+  integrations: unbuilt('integrations', false),
+  agents: unbuilt('agents', false),
+  repo: unbuilt('repo', false),
+};
+
+/** The reserved segment `name`, or undefined when `name` is free (a table name). */
+export function reservedSegment(name: string): ReservedSegment | undefined {
+  return Object.hasOwn(reservedSegments, name) ? reservedSegments[name] : undefined;
+}
