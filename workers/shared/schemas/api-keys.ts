@@ -17,6 +17,7 @@ export const createApiKeyFields = z.object({
   organization_id: z.string().max(100).optional(),
 });
 
+/** Body of POST /api-keys: the fields (strict) and their cross-field rules (`key_scope: "app"` needs `target_app_id`, …). */
 export const createApiKeyBody = createApiKeyFields.strict().superRefine((body, ctx) => {
   if (body.scopes && (body.key_scope || body.additional_scopes)) {
     ctx.addIssue({ code: 'custom', path: ['scopes'], message: 'legacy "scopes" cannot be combined with key_scope or additional_scopes' });

@@ -61,6 +61,7 @@ export const jwtFields = z.object({
   accessTokenTtl: z.string().regex(/^\d+[smhd]$/, 'must be a number followed by s, m, h or d, e.g. "15m"').optional(),
   refreshTokenTtlDays: z.number().int().positive().max(365).optional(),
 });
+/** Body of PATCH config/jwt: at least one of the two lifetimes. */
 export const jwtBody = jwtFields.strict()
   .refine((b) => b.accessTokenTtl !== undefined || b.refreshTokenTtlDays !== undefined, 'give accessTokenTtl and/or refreshTokenTtlDays');
 export type JwtBody = z.infer<typeof jwtBody>;
@@ -83,6 +84,7 @@ export const storageFields = z.object({
   maxFileSizeMb: z.number().int().positive().max(5120).optional(),
   allowedContentTypes: z.array(contentType).min(1, 'give at least one type ("*/*" allows any)').max(100).optional(),
 });
+/** Body of PATCH config/storage: at least one field (the rest of `storage_config` is kept). */
 export const storageBody = storageFields.strict()
   .refine((b) => Object.keys(b).length > 0, 'give at least one of publicReadEnabled, storageLimitBytes, maxFileSizeMb, allowedContentTypes');
 export type StorageBody = z.infer<typeof storageBody>;

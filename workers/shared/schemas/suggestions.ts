@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { suggestionCategories, suggestionSeverities, suggestionSources } from './enums.ts';
 
+/** The suggestion: category and description (≥ 10 characters) required, the rest optional (strict). */
 export const suggestionBody = z.object({
   category: z.enum(suggestionCategories),
   description: z.string().min(10).max(10_000),
