@@ -4,9 +4,10 @@
  * DbOwner entrypoints; the router, which binds them all, last). `npm run deploy:check` (`--dry-run`)
  * builds each one with `wrangler deploy --dry-run` into dist/<name>/ without an account or network.
  *
- * Bindings that point back at the router (mcp calls it; auth uses its RateLimiter class) form cycles.
- * The first deploy to an account (`--first`) breaks them: it deploys those Workers once without the
- * back-references, then the router, then them again in full.
+ * Some bindings form cycles (mcp calls the router, auth uses its RateLimiter class, the router binds
+ * both; data asks control to audit, control binds data's DbOwner). The first deploy to an account
+ * (`--first`) breaks them: a Worker whose bound scripts do not exist yet is deployed once without
+ * those bindings, and again in full at the end.
  * Before a real deploy, run the control-plane migrations: `CONTROL_DATABASE_URL=… npm run migrate`.
  */
 import { spawnSync } from 'node:child_process';
@@ -25,8 +26,8 @@ export interface DeployOptions {
   outDir?: string;
   /** Capture wrangler's output instead of streaming it. */
   quiet?: boolean;
-  /** Drop bindings that point at the router (first deploy). */
-  withoutBackReferences?: boolean;
+  /** Leave out the bindings to these scripts (first deploy: they do not exist yet). */
+  without?: readonly string[];
 }
 
 /** The scripts a config binds to: service bindings and Durable Object classes of other scripts. */
@@ -37,25 +38,33 @@ export function boundScripts(config: WorkerConfig): string[] {
   return [...new Set([...services, ...classes])].filter((script) => script !== config.name);
 }
 
-/** The first-deploy variant of a config: no binding to the router or its Durable Object classes. */
-export function withoutRouterReferences(config: WorkerConfig): WorkerConfig {
-  const services = (config.services as { service: string }[] | undefined)?.filter((s) => s.service !== routerScript);
+/** A config without the bindings that point at `scripts` (service bindings and Durable Object classes). */
+export function withoutBindingsTo(config: WorkerConfig, scripts: readonly string[]): WorkerConfig {
+  const services = (config.services as { service: string }[] | undefined)?.filter((s) => !scripts.includes(s.service));
   const durable = config.durable_objects as { bindings?: { script_name?: string }[] } | undefined;
-  const bindings = durable?.bindings?.filter((b) => b.script_name !== routerScript);
+  const bindings = durable?.bindings?.filter((b) => !b.script_name || !scripts.includes(b.script_name));
   return { ...config, services, durable_objects: durable ? { ...durable, bindings } : undefined };
 }
 
-/** One step of a deploy: a Worker, and whether it goes without its router back-references. */
+/** The first-deploy variant of a config: no binding to the router or its Durable Object classes. */
+export function withoutRouterReferences(config: WorkerConfig): WorkerConfig {
+  return withoutBindingsTo(config, [routerScript]);
+}
+
+/** One step of a deploy: a Worker, and the scripts it goes without (not deployed yet, first deploy only). */
 export interface DeployStep {
   name: WorkerName;
   partial: boolean;
+  /** Scripts whose bindings this step leaves out (empty unless partial). */
+  without: string[];
 }
 
 /**
- * The deploy order: each Worker after the Workers it binds to, ignoring bindings back to the router
- * (the router goes last). With `first`, Workers that bind the router are deployed partially before
- * it and in full after it.
- * @throws Error when bindings other than the router's back-references form a cycle.
+ * The deploy order: each Worker after the Workers it binds to, where bindings form no cycle
+ * (data first; the router, which binds every Worker it forwards to, last). With `first` (an account
+ * that has none of the scripts yet), a Worker whose bindings point at scripts not deployed yet —
+ * the other side of a cycle, e.g. auth and mcp → router, data ↔ control — is deployed once without
+ * those bindings, and again in full once everything exists.
  */
 export async function deploySteps(first: boolean): Promise<DeployStep[]> {
   const configs = new Map<WorkerName, WorkerConfig>();
@@ -63,25 +72,29 @@ export async function deploySteps(first: boolean): Promise<DeployStep[]> {
   const scriptToName = new Map(workerRegistry.map((w) => [w.script as string, w.name]));
   const order: WorkerName[] = [];
   const state = new Map<WorkerName, 'visiting' | 'done'>();
-  const visit = (name: WorkerName, path: WorkerName[]) => {
-    if (state.get(name) === 'done') return;
-    if (state.get(name) === 'visiting') throw new Error(`binding cycle: ${[...path, name].join(' → ')}`);
+  const visit = (name: WorkerName) => {
+    if (state.has(name)) return; // done, or on the current path (a cycle: the first deploy breaks it)
     state.set(name, 'visiting');
     for (const script of boundScripts(configs.get(name)!)) {
       const dependency = scriptToName.get(script);
-      if (dependency && dependency !== 'router') visit(dependency, [...path, name]);
+      if (dependency && dependency !== 'router') visit(dependency);
     }
     state.set(name, 'done');
     order.push(name);
   };
-  for (const worker of workerRegistry) if (worker.name !== 'router') visit(worker.name, []);
-  const backReferencing = order.filter((name) => boundScripts(configs.get(name)!).includes(routerScript));
-  if (!first) return [...order, 'router' as const].map((name) => ({ name, partial: false }));
-  return [
-    ...order.map((name) => ({ name, partial: backReferencing.includes(name) })),
-    { name: 'router', partial: false },
-    ...backReferencing.map((name) => ({ name, partial: false })),
-  ];
+  for (const worker of workerRegistry) if (worker.name !== 'router') visit(worker.name);
+  order.push('router');
+  if (!first) return order.map((name) => ({ name, partial: false, without: [] }));
+  const deployed = new Set<string>();
+  const steps: DeployStep[] = [];
+  const again: WorkerName[] = [];
+  for (const name of order) {
+    const missing = boundScripts(configs.get(name)!).filter((script) => scriptToName.has(script) && !deployed.has(script));
+    steps.push({ name, partial: missing.length > 0, without: missing });
+    if (missing.length > 0) again.push(name);
+    deployed.add(workerSpec(name).script);
+  }
+  return [...steps, ...again.map((name) => ({ name, partial: false, without: [] }))];
 }
 
 /**
@@ -90,7 +103,8 @@ export async function deploySteps(first: boolean): Promise<DeployStep[]> {
  */
 export async function deployWorker(name: WorkerName, options: DeployOptions): Promise<{ code: number; output: string }> {
   const configDir = mkdtempSync(join(tmpdir(), `bb-deploy-${name}-`));
-  const config = await writeWorkerConfig(configDir, name, {}, options.withoutBackReferences ? withoutRouterReferences : undefined);
+  const without = options.without ?? [];
+  const config = await writeWorkerConfig(configDir, name, {}, without.length > 0 ? (c) => withoutBindingsTo(c, without) : undefined);
   const args = ['deploy', '-c', config];
   if (options.dryRun) args.push('--dry-run', '--outdir', options.outDir ?? join(repoRoot, 'dist', name));
   const result = spawnSync(join(repoRoot, 'node_modules/.bin/wrangler'), args, {
@@ -106,8 +120,8 @@ async function main(): Promise<void> {
   const dryRun = process.argv.includes('--dry-run');
   const steps = await deploySteps(process.argv.includes('--first'));
   for (const step of steps) {
-    console.log(`\n== ${dryRun ? 'building' : 'deploying'} ${step.name}${step.partial ? ' (without router bindings, first deploy)' : ''}`);
-    const { code } = await deployWorker(step.name, { dryRun, withoutBackReferences: step.partial });
+    console.log(`\n== ${dryRun ? 'building' : 'deploying'} ${step.name}${step.partial ? ` (first deploy, without its bindings to ${step.without.join(', ')})` : ''}`);
+    const { code } = await deployWorker(step.name, { dryRun, without: step.without });
     if (code !== 0) {
       console.error(`${step.name}: wrangler deploy failed (exit ${code})`);
       process.exit(code);

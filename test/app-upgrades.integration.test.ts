@@ -118,7 +118,8 @@ describe('upgrades of existing app databases', () => {
     expect(signup.status, signup.text).toBe(201);
   });
 
-  it('upgrades every app one release old at start-up, before any request', async () => {
+  // Includes a platform restart (stop, then start: wrangler and workerd), which takes a while on a busy machine.
+  it('upgrades every app one release old at start-up, before any request', { timeout: 240_000 }, async () => {
     const appIds = [await createApp(), await createApp()];
     for (const appId of appIds) await makeOneReleaseOld(appId);
     await platform.stop();

@@ -24,7 +24,8 @@ describe('password policy (API.md §6)', () => {
   }
 });
 
-describe('password hashes', () => {
+// Each scrypt hash is deliberately slow (N = 2^15, ~0.3 s on an idle core); allow for a busy machine.
+describe('password hashes', { timeout: 60_000 }, () => {
   it('stores scrypt with its parameters and a random salt, and verifies only the right password', async () => {
     const first = await hashPassword('Passw0rd!');
     const second = await hashPassword('Passw0rd!');

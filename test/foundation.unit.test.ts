@@ -207,6 +207,7 @@ describe('principal header', () => {
     const app = {
       id: 'app_abcdefghijkl', accountId: 'a', name: 'n', subdomain: 'n', provisioningStatus: 'ready' as const, paused: true,
       pausedReason: 'Wartung — zurück um 10:00 ☕', allowedOrigins: ['*'], accessMode: 'public' as const, rateLimitPerMinute: 100,
+      cors: { allowedMethods: [], allowedHeaders: [], allowCredentials: true },
     };
     expect(decodeAppGate(encodeAppGate(app))).toEqual(app);
   });

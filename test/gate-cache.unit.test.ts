@@ -1,10 +1,12 @@
 /** The gate cache: entries expire after their TTL, invalidation is immediate, TTL 0 caches nothing. */
 import { describe, expect, it } from 'vitest';
-import { GateCache, type GateAppRow } from '../workers/control/services/gate-cache.ts';
+import { GateCache } from '../workers/control/services/gate-cache.ts';
+import type { GateAppRow } from '../workers/control/services/gate.ts';
 
 const row: GateAppRow = {
   id: 'app_abcdefghijkl', account_id: 'a', name: 'n', provisioning_status: 'ready', paused: false, paused_reason: null,
   allowed_origins: ['*'], access_mode: 'public', rate_limit_per_minute: null, anon_key: 'k', subdomain: 'a', bootstrap_version: 3,
+  cors_allowed_methods: [], cors_allowed_headers: [], cors_allow_credentials: true,
 };
 
 describe('GateCache', () => {

@@ -17,7 +17,7 @@ const appId = 'app_0123456789ab';
 const owner: Principal = { kind: 'service_key', keyId: 'key_1', accountId: 'acct_1', scopes: ['*'] };
 const gate: AppGate = {
   id: appId, accountId: 'acct_1', name: 'blog', subdomain: 'blog', provisioningStatus: 'ready', paused: false, pausedReason: null,
-  allowedOrigins: ['*'], accessMode: 'public', rateLimitPerMinute: 100,
+  allowedOrigins: ['*'], accessMode: 'public', rateLimitPerMinute: 100, cors: { allowedMethods: [], allowedHeaders: [], allowCredentials: true },
 };
 
 function write(overrides: Partial<DataWrite>): DataWrite {

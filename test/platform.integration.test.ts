@@ -448,6 +448,25 @@ describe('CORS', () => {
     const good = await api(`/v1/${appId}/config`, { headers: { origin: 'https://good.example' } });
     expect(good.headers.get('access-control-allow-origin')).toBe('https://good.example');
   });
+
+  it("applies the CLI's allowedMethods / allowedHeaders to preflights, and empty lists restore the defaults", async () => {
+    const { appId } = await createReadyApp('corsset');
+    const preflight = () => api(`/v1/${appId}/posts`, {
+      method: 'OPTIONS', token: null,
+      headers: { origin: 'https://good.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'x-anything' },
+    });
+    const set = await api(`/v1/${appId}/config/cors`, { method: 'PATCH', body: { allowedOrigins: ['https://good.example'], allowedMethods: ['GET', 'POST'], allowedHeaders: ['X-Client-Version'] } });
+    expect(set.status, set.text).toBe(200);
+    await new Promise((r) => setTimeout(r, 1_100)); // anonymous gate lookups may be cached for 1 s
+    const narrowed = await preflight();
+    expect(narrowed.headers.get('access-control-allow-methods')).toBe('GET, POST');
+    expect(narrowed.headers.get('access-control-allow-headers')).toBe('x-client-version');
+    await api(`/v1/${appId}/config/cors`, { method: 'PATCH', body: { allowed_origins: ['https://good.example'], allowedMethods: [], allowedHeaders: [] } });
+    await new Promise((r) => setTimeout(r, 1_100));
+    const defaults = await preflight();
+    expect(defaults.headers.get('access-control-allow-methods')).toContain('PATCH');
+    expect(defaults.headers.get('access-control-allow-headers')).toBe('x-anything');
+  });
 });
 
 describe('audit log', () => {

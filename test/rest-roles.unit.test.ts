@@ -14,7 +14,7 @@ const appId = 'app_aaaaaaaaaaaa';
 const userId = '11111111-2222-4333-8444-555555555555';
 const gate: AppGate = {
   id: appId, accountId: 'acct-1', subdomain: 'demo', name: 'x', provisioningStatus: 'ready', paused: false, pausedReason: null,
-  allowedOrigins: ['*'], accessMode: 'public', rateLimitPerMinute: 100,
+  allowedOrigins: ['*'], accessMode: 'public', rateLimitPerMinute: 100, cors: { allowedMethods: [], allowedHeaders: [], allowCredentials: true },
 };
 const service: Principal = { kind: 'service_key', keyId: 'k', accountId: 'acct-1', scopes: ['*'] };
 const endUser: Principal = { kind: 'end_user', appId, userId, email: null, emailVerified: false };

@@ -11,7 +11,7 @@ import { encodePrincipal, internalHeaders, keyCoversApp, type Principal } from '
 import { unwrap } from '../shared/rpc.ts';
 import type { AppGate } from '../shared/contracts.ts';
 import { scheduledWorkers } from '../registry.ts';
-import { corsHeaders, preflightHeaders } from './cors.ts';
+import { corsHeaders, preflightHeaders, type CorsSettings } from './cors.ts';
 import { classify, type RouteDecision } from './routes.ts';
 import type { Env } from './env.ts';
 
@@ -21,6 +21,12 @@ const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 const version = '0.1.0';
 const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** An app's CORS config as the router applies it (API.md §2 PATCH config/cors). */
+interface AppCors {
+  origins: readonly string[];
+  settings: CorsSettings;
+}
+
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const incoming = request.headers.get(internalHeaders.requestId);
@@ -28,7 +34,8 @@ export default {
     const origin = request.headers.get('origin');
     const url = new URL(request.url);
     const decision = classify(url, request.headers.get('host'), { appsDomain: env.APPS_DOMAIN ?? '' });
-    let allowedOrigins: string[] | null = null;
+    // null on platform routes (any origin, never credentials); the app's CORS config elsewhere.
+    let cors: AppCors | null = null;
     let extraHeaders: Record<string, string> = {};
     try {
       if (decision.kind === 'health') return finish(await health(env, decision.ready), id, origin, null, {});
@@ -40,9 +47,9 @@ export default {
       }
       const gate = unwrap(await env.CONTROL.resolveGate({ appId: decision.appId, bearer: bearerOf(request) }));
       const app = gate.app;
-      if (decision.family !== 'platform') allowedOrigins = app?.allowedOrigins ?? null;
+      if (decision.family !== 'platform' && app) cors = { origins: app.allowedOrigins, settings: app.cors };
       if (request.method === 'OPTIONS' && request.headers.has('access-control-request-method')) {
-        return finish(new Response(null, { status: 204, headers: preflightHeaders(request.headers.get('access-control-request-headers')) }), id, origin, allowedOrigins, {});
+        return finish(new Response(null, { status: 204, headers: preflightHeaders(request.headers.get('access-control-request-headers'), cors?.settings) }), id, origin, cors, {});
       }
       if (decision.family === 'app') {
         if (!app || !callerMaySeeApp(gate.principal, app)) throw appNotFound(decision.appId);
@@ -75,9 +82,9 @@ export default {
         throw new ApiError('FEATURE_NOT_AVAILABLE', `The ${decision.feature} API is not available on this deployment yet.`);
       }
       const response = await forward(env, decision, request, id, gate.principal, app);
-      return finish(response, id, origin, allowedOrigins, extraHeaders);
+      return finish(response, id, origin, cors, extraHeaders);
     } catch (error) {
-      return finish(errorResponse(error, id), id, origin, allowedOrigins, extraHeaders);
+      return finish(errorResponse(error, id), id, origin, cors, extraHeaders);
     }
   },
 
@@ -185,12 +192,12 @@ function finish(
   response: Response,
   id: string,
   origin: string | null,
-  allowedOrigins: string[] | null,
+  cors: AppCors | null,
   extra: Record<string, string>,
 ): Response {
   if (response.webSocket) return response;
   const out = new Response(response.body, response);
   out.headers.set(internalHeaders.requestId, id);
-  for (const [name, value] of Object.entries({ ...extra, ...corsHeaders(origin, allowedOrigins) })) out.headers.set(name, value);
+  for (const [name, value] of Object.entries({ ...extra, ...corsHeaders(origin, cors?.origins ?? null, cors?.settings) })) out.headers.set(name, value);
   return out;
 }

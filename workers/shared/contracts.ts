@@ -20,6 +20,8 @@ export const appGate = z.object({
   allowedOrigins: z.array(z.string()),
   accessMode: z.enum(accessModes),
   rateLimitPerMinute: z.number().int().positive(),
+  /** CORS beyond origins (PATCH config/cors `allowedMethods`, `allowedHeaders`; empty = defaults). */
+  cors: z.object({ allowedMethods: z.array(z.string()), allowedHeaders: z.array(z.string()), allowCredentials: z.boolean() }),
 });
 export type AppGate = z.infer<typeof appGate>;
 

@@ -8,23 +8,7 @@
  * of pause, access-mode, CORS and rate-limit changes for end-user and anonymous traffic.
  */
 import type { JWK } from 'jose';
-
-/** The app columns the gate reads. */
-export interface GateAppRow {
-  id: string;
-  account_id: string;
-  name: string;
-  provisioning_status: 'provisioning' | 'ready' | 'failed' | 'migrating' | 'deleting';
-  paused: boolean;
-  paused_reason: string | null;
-  allowed_origins: string[];
-  access_mode: 'public' | 'authenticated';
-  rate_limit_per_minute: number | null;
-  anon_key: string;
-  subdomain: string;
-  /** How many bundled bootstrap migrations the app database has (services/upgrades.ts). */
-  bootstrap_version: number;
-}
+import type { GateAppRow } from './gate.ts';
 
 /** A signing key's public half and when it stopped signing (null while active). */
 export interface GateSigningKey {

@@ -7,15 +7,17 @@
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, type JWK } from 'jose';
 import { z } from 'zod';
 import type { AppGate, GateRequest, GateResult } from '../../shared/contracts.ts';
+import { publicJwk } from '../../shared/control-schema.ts';
 import { sha256Hex, timingSafeEqual } from '../../shared/crypto.ts';
 import { serviceKeyPattern } from '../../shared/keys.ts';
 import type { Principal } from '../../shared/principal.ts';
+import { accessModes, provisioningStatuses } from '../../shared/schemas/enums.ts';
+import { accessTokenIssuer, appIdOfIssuer, signingKeyClockSkewSeconds } from '../../shared/tokens.ts';
 import { controlSql } from '../db.ts';
 import type { Env } from '../env.ts';
-import { gateCache, type GateAppRow } from './gate-cache.ts';
+import { gateCache } from './gate-cache.ts';
 import { claimUpgrade, needsUpgrade, runUpgrade } from './upgrades.ts';
 
-const issuerPrefix = 'butterbase:app:';
 /** Write `last_used_at` at most this often per key per isolate. */
 const lastUsedWriteIntervalMs = 60_000;
 const lastUsedWrites = new Map<string, number>();
@@ -23,8 +25,6 @@ const lastUsedWrites = new Map<string, number>();
 const publicKeys = new Map<string, CryptoKey | Uint8Array>();
 /** At most this many imported keys per isolate (the oldest is dropped; re-importing is cheap). */
 const maxPublicKeys = 1_000;
-/** Clock skew allowed between the auth Worker (iat) and the database (retired_at), in seconds. */
-const retiredKeySkewSeconds = 60;
 
 const accessClaims = z.object({
   sub: z.string().min(1),
@@ -32,13 +32,35 @@ const accessClaims = z.object({
   email_verified: z.boolean().optional(),
 });
 
-interface GateRow {
-  key: { id: string; account_id: string; scopes: string[] } | null;
-  app: GateAppRow | null;
-  jwk: JWK | null;
+/** The app columns the gate reads (row_to_json of them), checked when read back. */
+export const gateAppRow = z.object({
+  id: z.string(),
+  account_id: z.string(),
+  name: z.string(),
+  subdomain: z.string(),
+  provisioning_status: z.enum(provisioningStatuses),
+  paused: z.boolean(),
+  paused_reason: z.string().nullable(),
+  allowed_origins: z.array(z.string()),
+  access_mode: z.enum(accessModes),
+  rate_limit_per_minute: z.number().int().nullable(),
+  anon_key: z.string(),
+  bootstrap_version: z.number().int(),
+  cors_allowed_methods: z.array(z.string()),
+  cors_allowed_headers: z.array(z.string()),
+  cors_allow_credentials: z.boolean(),
+});
+export type GateAppRow = z.infer<typeof gateAppRow>;
+
+/** The gate query's one row: the key, the app and the token's signing key (each null when absent). */
+const gateRow = z.object({
+  key: z.object({ id: z.string(), account_id: z.string(), scopes: z.array(z.string()) }).nullable(),
+  app: gateAppRow.nullable(),
+  jwk: publicJwk.nullable(),
   /** When the token's key stopped signing (null while it is the app's active key). */
-  jwk_retired_at: string | Date | null;
-}
+  jwk_retired_at: z.union([z.string(), z.date()]).nullable(),
+});
+type GateRow = z.infer<typeof gateRow>;
 
 type Bearer =
   | { kind: 'none' }
@@ -55,11 +77,9 @@ async function classifyBearer(token: string | null): Promise<Bearer> {
   }
   if (token.split('.').length === 3) {
     try {
-      const { iss } = decodeJwt(token);
+      const appId = appIdOfIssuer(decodeJwt(token).iss);
       const { kid } = decodeProtectedHeader(token);
-      if (typeof iss === 'string' && iss.startsWith(issuerPrefix) && typeof kid === 'string') {
-        return { kind: 'app_jwt', token, appId: iss.slice(issuerPrefix.length), kid };
-      }
+      if (appId && typeof kid === 'string') return { kind: 'app_jwt', token, appId, kid };
     } catch {
       return { kind: 'other_jwt' };
     }
@@ -93,10 +113,10 @@ export async function resolveGate(env: Env, ctx: ExecutionContext, input: GateRe
   const ttlMs = Number(env.GATE_CACHE_TTL_MS ?? 1_000);
   let row = bearer.kind === 'service_key' || bearer.kind === 'malformed_key' ? undefined : fromCache(lookup, kid);
   if (!row) {
-    [row] = (await controlSql(env).query(
+    const rows = await controlSql(env).query(
       `WITH app AS (
          SELECT id, account_id, name, subdomain, provisioning_status, paused, paused_reason, allowed_origins, access_mode,
-                rate_limit_per_minute, anon_key, bootstrap_version
+                rate_limit_per_minute, anon_key, bootstrap_version, cors_allowed_methods, cors_allowed_headers, cors_allow_credentials
            FROM apps WHERE ($2::text IS NOT NULL AND id = $2) OR ($2::text IS NULL AND subdomain = $4))
        SELECT
          (SELECT row_to_json(k) FROM (SELECT id, account_id, scopes FROM api_keys
@@ -110,8 +130,8 @@ export async function resolveGate(env: Env, ctx: ExecutionContext, input: GateRe
         kid,
         lookup?.by === 'subdomain' ? lookup.subdomain : null,
       ],
-    )) as unknown as GateRow[];
-    row ??= { key: null, app: null, jwk: null, jwk_retired_at: null };
+    );
+    row = rows[0] ? gateRow.parse(rows[0]) : { key: null, app: null, jwk: null, jwk_retired_at: null };
     if (lookup?.by === 'id') gateCache.putApp(lookup.id, row.app, ttlMs);
     if (lookup?.by === 'subdomain') gateCache.putAppBySubdomain(lookup.subdomain, row.app, ttlMs);
     if (kid && row.app) gateCache.putSigningKey(row.app.id, kid, { jwk: row.jwk, retiredAt: row.jwk_retired_at }, ttlMs);
@@ -131,6 +151,7 @@ export async function resolveGate(env: Env, ctx: ExecutionContext, input: GateRe
         allowedOrigins: appRow.allowed_origins,
         accessMode: appRow.access_mode,
         rateLimitPerMinute: appRow.rate_limit_per_minute ?? Number(env.RATE_LIMIT_PER_MINUTE || 100),
+        cors: { allowedMethods: appRow.cors_allowed_methods, allowedHeaders: appRow.cors_allowed_headers, allowCredentials: appRow.cors_allow_credentials },
       }
     : null;
   if (app && needsUpgrade(appRow!)) app = { ...app, provisioningStatus: await startUpgrade(env, ctx, app) };
@@ -197,12 +218,12 @@ async function verifyAccessToken(bearer: Extract<Bearer, { kind: 'app_jwt' }>, r
       if (publicKeys.size >= maxPublicKeys) publicKeys.delete(publicKeys.keys().next().value!);
       publicKeys.set(bearer.kid, key);
     }
-    const { payload } = await jwtVerify(bearer.token, key, { algorithms: ['RS256'], issuer: `${issuerPrefix}${bearer.appId}` });
+    const { payload } = await jwtVerify(bearer.token, key, { algorithms: ['RS256'], issuer: accessTokenIssuer(bearer.appId) });
     const claims = accessClaims.parse(payload);
     // A rotated-out key keeps verifying the tokens it signed until they expire (exp is checked
     // above), but nothing it signs after retirement (+ clock skew) is accepted.
     // Written as !(iat <= limit) so an unreadable retired_at refuses rather than accepts.
-    if (row.jwk_retired_at !== null && !((payload.iat ?? Infinity) <= new Date(row.jwk_retired_at).getTime() / 1000 + retiredKeySkewSeconds)) {
+    if (row.jwk_retired_at !== null && !((payload.iat ?? Infinity) <= new Date(row.jwk_retired_at).getTime() / 1000 + signingKeyClockSkewSeconds)) {
       return { kind: 'invalid', code: 'AUTH_INVALID_END_USER_JWT', message: 'The access token was signed by a retired key.' };
     }
     return {

@@ -10,10 +10,12 @@
  * at a time; an attempt that dies leaves the lease to expire and the next request or tick retakes it.
  * A failed upgrade puts the app back to `ready` at its old version and is retried after the lease.
  */
+import { and, asc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import { appMigrations } from '../../../migrations/app/index.ts';
+import { apps } from '../../shared/control-schema.ts';
 import { toApiError } from '../../shared/errors.ts';
 import { unwrap } from '../../shared/rpc.ts';
-import { controlSql } from '../db.ts';
+import { controlDb } from '../db.ts';
 import type { Env } from '../env.ts';
 import { invalidateAppGate } from './gate-cache.ts';
 
@@ -23,6 +25,13 @@ export const bundledAppVersion = appMigrations.length;
 /** Seconds an upgrade attempt holds the app (and, after a failure, how long until the next try). */
 const upgradeLeaseSeconds = 60;
 
+/** Behind the bundled version, servable, and nobody holds a live lease. */
+const upgradable = and(
+  lt(apps.bootstrap_version, bundledAppVersion),
+  inArray(apps.provisioning_status, ['ready', 'migrating']),
+  or(isNull(apps.provisioning_lease_until), lt(apps.provisioning_lease_until, sql`now()`)),
+);
+
 /** True when an app row is behind the bundled bootstrap version and could be upgraded now. */
 export function needsUpgrade(row: { provisioning_status: string; bootstrap_version: number }): boolean {
   return row.bootstrap_version < bundledAppVersion && (row.provisioning_status === 'ready' || row.provisioning_status === 'migrating');
@@ -31,19 +40,20 @@ export function needsUpgrade(row: { provisioning_status: string; bootstrap_versi
 /**
  * Takes the upgrade of `appId` if it is behind and nobody holds a live lease: the app becomes
  * `migrating`. @returns the attempt number to pass to {@link runUpgrade}, or null when not taken.
+ * @throws ApiError EXTERNAL_DB_ERROR when the control database is unreachable.
  */
 export async function claimUpgrade(env: Env, appId: string): Promise<number | null> {
-  const rows = await controlSql(env).query(
-    `UPDATE apps SET provisioning_status = 'migrating', provisioning_lease_until = now() + make_interval(secs => $3),
-            provisioning_attempts = provisioning_attempts + 1, updated_at = now()
-      WHERE id = $1 AND bootstrap_version < $2
-        AND provisioning_status IN ('ready', 'migrating')
-        AND (provisioning_lease_until IS NULL OR provisioning_lease_until < now())
-      RETURNING provisioning_attempts`,
-    [appId, bundledAppVersion, upgradeLeaseSeconds],
-  );
+  const [claimed] = await controlDb(env).update(apps)
+    .set({
+      provisioning_status: 'migrating',
+      provisioning_lease_until: sql`now() + make_interval(secs => ${upgradeLeaseSeconds})`,
+      provisioning_attempts: sql`${apps.provisioning_attempts} + 1`,
+      updated_at: sql`now()`,
+    })
+    .where(and(eq(apps.id, appId), upgradable))
+    .returning({ attempt: apps.provisioning_attempts });
   invalidateAppGate(appId);
-  return rows.length > 0 ? Number(rows[0]!.provisioning_attempts) : null;
+  return claimed?.attempt ?? null;
 }
 
 /**
@@ -51,24 +61,20 @@ export async function claimUpgrade(env: Env, appId: string): Promise<number | nu
  * may). Never throws: a failure is logged, and the app goes back to `ready` at its old version.
  */
 export async function runUpgrade(env: Env, appId: string, attempt: number): Promise<void> {
-  const sql = controlSql(env);
+  const db = controlDb(env);
+  const ownAttempt = and(eq(apps.id, appId), eq(apps.provisioning_status, 'migrating'), eq(apps.provisioning_attempts, attempt));
   try {
     const result = unwrap(await env.DB_OWNER.upgrade(appId));
-    await sql.query(
-      `UPDATE apps SET provisioning_status = 'ready', bootstrap_version = $2, provisioning_lease_until = NULL, updated_at = now()
-        WHERE id = $1 AND provisioning_status = 'migrating' AND provisioning_attempts = $3`,
-      [appId, result.version, attempt],
-    );
+    await db.update(apps)
+      .set({ provisioning_status: 'ready', bootstrap_version: result.version, provisioning_lease_until: null, updated_at: sql`now()` })
+      .where(ownAttempt);
     if (result.applied.length > 0) console.log(`[upgrade] ${appId}: applied ${result.applied.join(', ')}`);
   } catch (error) {
     const apiError = toApiError(error);
     console.error(`[upgrade] ${appId} failed: ${apiError.code} ${apiError.message} ${apiError.internal ?? ''}`);
-    await sql
-      .query(
-        `UPDATE apps SET provisioning_status = 'ready', provisioning_lease_until = now() + make_interval(secs => $3), updated_at = now()
-          WHERE id = $1 AND provisioning_status = 'migrating' AND provisioning_attempts = $2`,
-        [appId, attempt, upgradeLeaseSeconds],
-      )
+    await db.update(apps)
+      .set({ provisioning_status: 'ready', provisioning_lease_until: sql`now() + make_interval(secs => ${upgradeLeaseSeconds})`, updated_at: sql`now()` })
+      .where(ownAttempt)
       .catch((e: unknown) => console.error(`[upgrade] could not record the failure of ${appId}: ${String(e)}`));
   } finally {
     invalidateAppGate(appId);
@@ -76,18 +82,13 @@ export async function runUpgrade(env: Env, appId: string, attempt: number): Prom
 }
 
 /**
- * Upgrades every behind app, a few at a time (the minute tick). Out: how many were upgraded.
+ * Upgrades every behind app, four at a time (the minute tick). Out: how many were upgraded.
  * @throws ApiError EXTERNAL_DB_ERROR when the control database is unreachable.
  */
 export async function upgradeBehindApps(env: Env, limit = 100): Promise<{ upgraded: number }> {
-  const rows = await controlSql(env).query(
-    `SELECT id FROM apps WHERE bootstrap_version < $1 AND provisioning_status IN ('ready', 'migrating')
-        AND (provisioning_lease_until IS NULL OR provisioning_lease_until < now())
-      ORDER BY created_at LIMIT $2`,
-    [bundledAppVersion, limit],
-  );
+  const rows = await controlDb(env).select({ id: apps.id }).from(apps).where(upgradable).orderBy(asc(apps.created_at)).limit(limit);
   let upgraded = 0;
-  const queue = rows.map((r) => String(r.id));
+  const queue = rows.map((r) => r.id);
   const worker = async () => {
     for (let appId = queue.shift(); appId !== undefined; appId = queue.shift()) {
       const attempt = await claimUpgrade(env, appId);
