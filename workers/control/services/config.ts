@@ -34,11 +34,15 @@ export const jwtBody = z.object({
 }).strict().refine((b) => b.accessTokenTtl !== undefined || b.refreshTokenTtlDays !== undefined, 'give accessTokenTtl and/or refreshTokenTtlDays');
 /** Plan cap for an app's storage quota: 10 GiB. */
 export const storageLimitCapBytes = 10 * 1024 ** 3;
+/** An allowed upload type: `type/subtype`, `type/*` or `*∕*`, stored lowercase without parameters. */
+const allowedContentType = z.string().max(255).transform((value) => value.trim().toLowerCase())
+  .pipe(z.string().regex(/^(\*\/\*|[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/(\*|[a-z0-9][a-z0-9!#$&^_.+-]{0,126}))$/, 'must be a MIME type such as "image/png", a wildcard such as "image/*", or "*/*"'));
 export const storageBody = z.object({
   publicReadEnabled: z.boolean().optional(),
   storageLimitBytes: z.number().int().positive().max(storageLimitCapBytes, `at most ${storageLimitCapBytes} bytes on this plan`).optional(),
   maxFileSizeMb: z.number().int().positive().max(5120).optional(),
-}).strict().refine((b) => Object.keys(b).length > 0, 'give at least one of publicReadEnabled, storageLimitBytes, maxFileSizeMb');
+  allowedContentTypes: z.array(allowedContentType).min(1, 'give at least one type ("*/*" allows any)').max(100).optional(),
+}).strict().refine((b) => Object.keys(b).length > 0, 'give at least one of publicReadEnabled, storageLimitBytes, maxFileSizeMb, allowedContentTypes');
 export const pauseBody = z.object({ paused: z.boolean(), reason: z.string().max(500).optional() }).strict();
 export const accessModeBody = z.object({ access_mode: z.enum(['public', 'authenticated']) }).strict();
 export const envBody = z.object({
