@@ -143,6 +143,14 @@ describe('the SDK pattern: an end user uploads a 3 MB PNG and downloads it', () 
     expect(stale.status).toBe(404);
     expect(s3ErrorCode(await stale.text())).toBe('NoSuchKey');
     expectError(await api(`/storage/${appId}/${privateId}`, { method: 'DELETE' }), 404, 'RESOURCE_NOT_FOUND');
+
+    // Uploads and deletes are in the app's audit log, with who did them.
+    const audit = await eventually(() => api(`/v1/${appId}/audit-logs?resource_type=storage_object`), (r) => r.body.total >= 6);
+    const events = audit.body.logs.map((l: { event_type: string; actor_type: string; resource_id: string }) => `${l.event_type} ${l.actor_type} ${l.resource_id}`);
+    expect(events).toEqual(expect.arrayContaining([
+      `storage.upload end_user ${privateId}`, `storage.upload end_user ${publicId}`, `storage.upload service_key ${reservation.objectId}`,
+      `storage.delete service_key ${privateId}`, `storage.delete service_key ${publicId}`, `storage.delete service_key ${reservation.objectId}`,
+    ]));
   });
 });
 
