@@ -38,10 +38,11 @@ export interface SqlBackend {
 /** A Postgres-shaped error raised by the endpoint itself (not by Postgres). */
 export class DatabaseError extends Error {
   readonly code: string;
-  readonly severity = 'ERROR';
-  constructor(code: string, message: string) {
+  readonly severity: 'ERROR' | 'FATAL';
+  constructor(code: string, message: string, severity: 'ERROR' | 'FATAL' = 'ERROR') {
     super(message);
     this.code = code;
+    this.severity = severity;
   }
 }
 

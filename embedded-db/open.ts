@@ -2,13 +2,14 @@
  * Opens the embedded database endpoint with the backend chosen by the environment:
  * a real Postgres when `databaseUrl` (or `DATABASE_URL`) is set, PGlite otherwise.
  */
+import { endpointConnectionString, endpointCredentials } from './credentials.ts';
 import { PgliteBackend } from './pglite-backend.ts';
 import { PostgresBackend } from './postgres-backend.ts';
-import { startEmbeddedDbServer } from './server.ts';
+import { startEmbeddedDbServer, type EndpointCredentials } from './server.ts';
 
 /** Options for {@link openEmbeddedDb}. */
 export interface OpenEmbeddedDbOptions {
-  /** Project state folder; PGlite data lives in `<stateDir>/db/`. */
+  /** Project state folder; PGlite data lives in `<stateDir>/db/`, the endpoint password in `<stateDir>/db.password`. */
   stateDir: string;
   /** Port on 127.0.0.1 (0 = any free port). */
   port: number;
@@ -29,6 +30,10 @@ export interface EmbeddedDb {
   readonly port: number;
   /** Backend description, e.g. `pglite (/repo/.butterbase/db)`. */
   readonly backend: string;
+  /** The user and password every connection string must carry (see credentials.ts). */
+  readonly credentials: EndpointCredentials;
+  /** A connection string for `database` with those credentials. */
+  connectionString(database: string): string;
   close(): Promise<void>;
 }
 
@@ -44,8 +49,16 @@ export async function openEmbeddedDb(options: OpenEmbeddedDbOptions): Promise<Em
         templateDir: options.templateDir ?? process.env.BB_DB_TEMPLATE_DIR,
         log: options.log,
       });
-  const server = await startEmbeddedDbServer({ backend, port: options.port, log: options.log });
-  return { url: server.url, port: server.port, backend: backend.description, close: () => server.close() };
+  const credentials = await endpointCredentials(options.stateDir);
+  const server = await startEmbeddedDbServer({ backend, credentials, port: options.port, log: options.log });
+  return {
+    url: server.url,
+    port: server.port,
+    backend: backend.description,
+    credentials,
+    connectionString: (database) => endpointConnectionString(credentials, database),
+    close: () => server.close(),
+  };
 }
 
 function numberEnv(name: string): number | undefined {

@@ -13,7 +13,13 @@
  * Every statement uses the extended protocol, so, as on Neon, one query string holds one statement.
  * `CREATE DATABASE x` / `DROP DATABASE [IF EXISTS] x` are served by the backend (PGlite keeps one
  * directory per database).
+ *
+ * The connection string must carry the user and password the endpoint was started with (local
+ * processes and user code must not get a free superuser): anything else is refused before any SQL
+ * runs, as Neon refuses a wrong password — HTTP 400 with Postgres's fields, SQLSTATE 28P01
+ * `password authentication failed for user "…"`, severity FATAL.
  */
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type pg from 'pg';
@@ -48,9 +54,16 @@ class ProtocolError extends Error {
   }
 }
 
+/** The user and password every connection string must carry. */
+export interface EndpointCredentials {
+  user: string;
+  password: string;
+}
+
 /** Options for {@link startEmbeddedDbServer}. */
 export interface EmbeddedDbServerOptions {
   backend: SqlBackend;
+  credentials: EndpointCredentials;
   /** TCP port on 127.0.0.1; 0 picks a free one. */
   port: number;
   /** Log line sink for slow or failing requests. */
@@ -75,7 +88,7 @@ export async function startEmbeddedDbServer(options: EmbeddedDbServerOptions): P
   const log = options.log ?? (() => {});
   const inFlight = new Set<Promise<void>>();
   const server: Server = createServer((req, res) => {
-    const handled = handle(backend, req, res, log).catch((error) => {
+    const handled = handle(backend, options.credentials, req, res, log).catch((error) => {
       log(`request failed: ${(error as Error).message}`);
       if (!res.headersSent) sendText(res, 500, 'internal error');
     });
@@ -106,7 +119,7 @@ export async function startEmbeddedDbServer(options: EmbeddedDbServerOptions): P
   };
 }
 
-async function handle(backend: SqlBackend, req: IncomingMessage, res: ServerResponse, log: (line: string) => void): Promise<void> {
+async function handle(backend: SqlBackend, credentials: EndpointCredentials, req: IncomingMessage, res: ServerResponse, log: (line: string) => void): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (req.method === 'GET' && url.pathname === '/health') {
     sendJson(res, 200, { ok: true, backend: backend.description, ...backend.stats() });
@@ -117,7 +130,7 @@ async function handle(backend: SqlBackend, req: IncomingMessage, res: ServerResp
     return;
   }
   try {
-    const database = databaseFromHeader(req.headers['neon-connection-string']);
+    const database = databaseFromHeader(req.headers['neon-connection-string'], credentials);
     const arrayMode = req.headers['neon-array-mode'] === 'true';
     const body = parseBody(await readBody(req));
     const startedMs = Date.now();
@@ -146,7 +159,18 @@ async function handle(backend: SqlBackend, req: IncomingMessage, res: ServerResp
   }
 }
 
-function databaseFromHeader(header: string | string[] | undefined): string {
+/** Constant-time string comparison (equal lengths compared byte by byte). */
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given, 'utf8');
+  const b = Buffer.from(expected, 'utf8');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * The database a connection string names, once its user and password match `credentials`.
+ * @throws ProtocolError 400 for a missing or malformed header, DatabaseError 28P01 for wrong credentials
+ */
+function databaseFromHeader(header: string | string[] | undefined, credentials: EndpointCredentials): string {
   if (typeof header !== 'string' || header === '') {
     throw new ProtocolError(400, 'missing Neon-Connection-String header');
   }
@@ -156,9 +180,24 @@ function databaseFromHeader(header: string | string[] | undefined): string {
   } catch {
     throw new ProtocolError(400, 'Neon-Connection-String is not a URL');
   }
+  const user = decodeURIComponent(parsed.username);
+  const password = decodeURIComponent(parsed.password);
+  // Both compared, always, so a wrong user is not told apart from a wrong password by timing.
+  const userOk = sameSecret(user, credentials.user);
+  const passwordOk = sameSecret(password, credentials.password);
+  if (!userOk || !passwordOk) {
+    throw new AuthenticationError(`password authentication failed for user "${user.replaceAll('"', '')}"`);
+  }
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
   if (database === '') throw new ProtocolError(400, 'Neon-Connection-String names no database');
   return database;
+}
+
+/** A refused connection, shaped as Postgres reports it (Neon forwards these fields on a 400). */
+class AuthenticationError extends DatabaseError {
+  constructor(message: string) {
+    super('28P01', message, 'FATAL');
+  }
 }
 
 function batchOptions(req: IncomingMessage): BatchOptions {

@@ -2,7 +2,7 @@
  * The embedded database endpoint speaks Neon's SQL-over-HTTP protocol: driven here by the real
  * @neondatabase/serverless driver and by raw HTTP, against both backends (PGlite and a real Postgres).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { neon, neonConfig } from '@neondatabase/serverless';
@@ -12,12 +12,10 @@ import { PgliteBackend } from '../embedded-db/pglite-backend.ts';
 import { sharedTemplateDir } from './helpers/platform-process.ts';
 import { startPostgres, type PostgresServer } from './helpers/postgres-server.ts';
 
-const conn = (db: string) => `postgresql://postgres:local@localhost/${db}`;
-
 async function post(db: EmbeddedDb, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${db.url}/sql`, {
     method: 'POST',
-    headers: { 'Neon-Connection-String': conn('proto'), 'Neon-Array-Mode': 'true', ...headers },
+    headers: { 'Neon-Connection-String': db.connectionString('proto'), 'Neon-Array-Mode': 'true', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
@@ -29,6 +27,7 @@ function protocolSuite(name: string, open: () => Promise<{ db: EmbeddedDb; clean
     let db: EmbeddedDb;
     let cleanup: () => Promise<void>;
     let sql: ReturnType<typeof neon<false, false>>;
+    const conn = (name: string) => db.connectionString(name);
 
     beforeAll(async () => {
       ({ db, cleanup } = await open());
@@ -75,6 +74,27 @@ function protocolSuite(name: string, open: () => Promise<{ db: EmbeddedDb; clean
       expect(unknown.json.code).toBe('3D000');
       expect((await fetch(`${db.url}/sql`)).status).toBe(404);
     });
+
+    // Local processes and user code must not get a free superuser: only the credentials the endpoint
+    // was started with run SQL; a refusal is shaped as Neon's (400, SQLSTATE 28P01, severity FATAL).
+    const refusals: { name: string; connection: (password: string) => string }[] = [
+      { name: 'a wrong password', connection: () => 'postgresql://postgres:local@localhost/proto' },
+      { name: 'no password', connection: () => 'postgresql://postgres@localhost/proto' },
+      { name: 'another user with the right password', connection: (password) => `postgresql://admin:${password}@localhost/proto` },
+      { name: 'the right password with one character changed', connection: (password) => `postgresql://postgres:${password.slice(0, -1)}${password.endsWith('0') ? '1' : '0'}@localhost/proto` },
+    ];
+    for (const refusal of refusals) {
+      it(`refuses ${refusal.name} with 28P01 before running any SQL`, async () => {
+        const connection = refusal.connection(db.credentials.password);
+        const raw = await post(db, { query: "INSERT INTO items (name) VALUES ('intruder')", params: [] }, { 'Neon-Connection-String': connection });
+        expect(raw.status).toBe(400);
+        expect(raw.json).toMatchObject({ code: '28P01', severity: 'FATAL', message: expect.stringMatching(/^password authentication failed for user "/) });
+        neonConfig.fetchEndpoint = `${db.url}/sql`;
+        const viaDriver = await neon(connection).query('SELECT 1').catch((e: { code?: string }) => e.code);
+        expect(viaDriver).toBe('28P01');
+        expect(await sql.query("SELECT count(*)::int AS n FROM items WHERE name = 'intruder'")).toEqual([{ n: 0 }]);
+      });
+    }
 
     it('returns rows as arrays of text in array mode, objects otherwise', async () => {
       const arrays = await post(db, { query: 'SELECT 1::int AS one, NULL::text AS none, true AS yes', params: [] });
@@ -123,8 +143,38 @@ protocolSuite('PGlite backend', async () => {
 let postgres: PostgresServer | undefined;
 protocolSuite('real Postgres backend (DATABASE_URL)', async () => {
   postgres = await startPostgres();
-  const db = await openEmbeddedDb({ stateDir: '/nonexistent', port: 0, databaseUrl: postgres.url });
-  return { db, cleanup: async () => { await db.close(); postgres?.stop(); } };
+  const stateDir = await mkdtemp(join(tmpdir(), 'bb-edb-pg-'));
+  const db = await openEmbeddedDb({ stateDir, port: 0, databaseUrl: postgres.url });
+  return { db, cleanup: async () => { await db.close(); postgres?.stop(); await rm(stateDir, { recursive: true, force: true }); } };
+});
+
+describe('endpoint credentials', () => {
+  it('generates one random password per state folder, keeps it there (0600) and reuses it on the next start', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'bb-edb-cred-'));
+    const other = await mkdtemp(join(tmpdir(), 'bb-edb-cred2-'));
+    try {
+      const first = await openEmbeddedDb({ stateDir, port: 0, templateDir: sharedTemplateDir });
+      await first.close();
+      const file = join(stateDir, 'db.password');
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+      expect((await readFile(file, 'utf8')).trim()).toBe(first.credentials.password);
+      expect(first.credentials.password).toMatch(/^[0-9a-f]{48}$/);
+      const again = await openEmbeddedDb({ stateDir, port: 0, templateDir: sharedTemplateDir });
+      const elsewhere = await openEmbeddedDb({ stateDir: other, port: 0, templateDir: sharedTemplateDir });
+      expect(again.credentials).toEqual(first.credentials);
+      expect(elsewhere.credentials.password).not.toBe(first.credentials.password);
+      neonConfig.fetchEndpoint = `${again.url}/sql`;
+      await neon(again.connectionString('postgres')).query('CREATE DATABASE cred');
+      expect(await neon(again.connectionString('cred')).query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+      // One state folder's password does not open another's endpoint.
+      neonConfig.fetchEndpoint = `${elsewhere.url}/sql`;
+      expect(await neon(again.connectionString('postgres')).query('CREATE DATABASE cred').catch((e: { code?: string }) => e.code)).toBe('28P01');
+      await Promise.all([again.close(), elsewhere.close()]);
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+      await rm(other, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('PGlite lifecycle', () => {
@@ -138,6 +188,7 @@ describe('PGlite lifecycle', () => {
 
   it('closes idle databases, keeps at most maxOpen open, and loses no committed data', async () => {
     const db = await openEmbeddedDb({ stateDir, port: 0, templateDir: sharedTemplateDir, idleMs: 400, maxOpen: 2 });
+    const conn = (name: string) => db.connectionString(name);
     neonConfig.fetchEndpoint = `${db.url}/sql`;
     const admin = neon(conn('postgres'));
     for (const name of ['one', 'two', 'three']) {

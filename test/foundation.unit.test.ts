@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { corsHeaders, originAllowed } from '../workers/router/cors.ts';
+import { corsHeaders, originAllowed, preflightHeaders } from '../workers/router/cors.ts';
 import { appSubdomainOf, classify, classifyPath } from '../workers/router/routes.ts';
 import { ApiError, documentationUrl, errorCodes, toApiError } from '../workers/shared/errors.ts';
 import { splitStatements } from '../workers/shared/migrator.ts';
@@ -71,10 +71,38 @@ describe('CORS', () => {
     expect(originAllowed('https://b.example', ['https://a.example'])).toBe(false);
     expect(originAllowed('https://b.example', ['*'])).toBe(true);
   });
-  it('echoes an allowed origin and withholds the header from others', () => {
-    expect(corsHeaders('https://a.example', ['https://a.example'])['access-control-allow-origin']).toBe('https://a.example');
-    expect(corsHeaders('https://evil.example', ['https://a.example'])['access-control-allow-origin']).toBeUndefined();
+
+  // Never credentials with a wildcard or a reflected origin: only an explicitly listed origin is echoed.
+  const cases: { name: string; origin: string | null; allowed: string[] | null; credentials?: boolean; allowOrigin: string | undefined; allowCredentials: string | undefined }[] = [
+    { name: 'a platform route', origin: 'https://any.example', allowed: null, allowOrigin: '*', allowCredentials: undefined },
+    { name: 'an app left at the default ["*"]', origin: 'https://any.example', allowed: ['*'], allowOrigin: '*', allowCredentials: undefined },
+    { name: 'an explicitly listed origin', origin: 'https://a.example', allowed: ['https://a.example'], allowOrigin: 'https://a.example', allowCredentials: 'true' },
+    { name: 'a listed origin next to "*"', origin: 'https://a.example', allowed: ['*', 'https://a.example'], allowOrigin: 'https://a.example', allowCredentials: 'true' },
+    { name: 'an unlisted origin next to "*"', origin: 'https://b.example', allowed: ['*', 'https://a.example'], allowOrigin: '*', allowCredentials: undefined },
+    { name: 'a listed origin of an app that turned credentials off', origin: 'https://a.example', allowed: ['https://a.example'], credentials: false, allowOrigin: 'https://a.example', allowCredentials: undefined },
+    { name: 'an origin the app does not list', origin: 'https://evil.example', allowed: ['https://a.example'], allowOrigin: undefined, allowCredentials: undefined },
+    { name: 'the literal origin "null"', origin: 'null', allowed: ['https://a.example'], allowOrigin: undefined, allowCredentials: undefined },
+  ];
+  for (const c of cases) {
+    it(`${c.name} → Allow-Origin ${c.allowOrigin ?? '(none)'}, Allow-Credentials ${c.allowCredentials ?? '(none)'}`, () => {
+      const headers = corsHeaders(c.origin, c.allowed, { allowCredentials: c.credentials });
+      expect(headers['access-control-allow-origin']).toBe(c.allowOrigin);
+      expect(headers['access-control-allow-credentials']).toBe(c.allowCredentials);
+      expect(headers.vary).toBe('Origin');
+      if (headers['access-control-allow-credentials']) expect(headers['access-control-allow-origin']).not.toBe('*');
+    });
+  }
+  it('adds nothing without an Origin header', () => {
     expect(corsHeaders(null, ['*'])).toEqual({});
+    expect(corsHeaders(null, null)).toEqual({});
+  });
+  it("answers a preflight with the app's methods and headers, or the defaults when it set none", () => {
+    expect(preflightHeaders('x-custom')).toMatchObject({ 'access-control-allow-methods': 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS', 'access-control-allow-headers': 'x-custom' });
+    expect(preflightHeaders(null)['access-control-allow-headers']).toContain('authorization');
+    expect(preflightHeaders('x-custom', { allowedMethods: [], allowedHeaders: [] })['access-control-allow-headers']).toBe('x-custom');
+    expect(preflightHeaders('x-custom', { allowedMethods: ['GET', 'POST'], allowedHeaders: ['authorization', 'x-client'] })).toMatchObject({
+      'access-control-allow-methods': 'GET, POST', 'access-control-allow-headers': 'authorization, x-client',
+    });
   });
 });
 
@@ -122,6 +150,10 @@ describe('SQLSTATE mapping', () => {
     [pg('3D000'), 'APP_NOT_READY', 503],
     [pg('40001'), 'RESOURCE_CONFLICT', 409],
     [pg('42601'), 'INTERNAL_ERROR', 500],
+    [pg('08006'), 'EXTERNAL_DB_ERROR', 502],
+    [pg('28P01'), 'EXTERNAL_DB_ERROR', 502],
+    [pg('53300'), 'EXTERNAL_DB_ERROR', 502],
+    [pg('57P03'), 'EXTERNAL_DB_ERROR', 502],
     [new Error('fetch failed'), 'EXTERNAL_DB_ERROR', 502],
   ];
   for (const [error, code, status] of cases) {
@@ -129,6 +161,8 @@ describe('SQLSTATE mapping', () => {
       const mapped = pgErrorToApiError(error);
       expect(mapped.code).toBe(code);
       expect(mapped.status).toBe(status);
+      // An unavailable database is worth retrying; the answer says when.
+      expect(mapped.headers?.['retry-after']).toBe(code === 'EXTERNAL_DB_ERROR' ? '5' : undefined);
     });
   }
   it('keeps the NOT NULL column for the caller and the SQL detail private', () => {

@@ -248,7 +248,9 @@ describe('build a blog through the Inspector CLI, then use it over REST as end u
       ['app.created', 'init_app', true],
       ['schema.applied', 'manage_schema.apply', true],
       ['rls.user_isolation_created', 'manage_rls.create_user_isolation', true],
-      ['data.rows_seeded', 'seed_database', false],
+      // The data route records each row an MCP tool writes, against the app the router resolved.
+      ['data.row_inserted', 'seed_database', true],
+      ['data.row_inserted', 'seed_database', false],
       ['data.row_inserted', 'insert_row', true],
       ['data.row_inserted', 'insert_row', false],
     ];
@@ -263,13 +265,14 @@ describe('build a blog through the Inspector CLI, then use it over REST as end u
     for (const log of logs.filter((l) => l.event_data.via === 'mcp')) {
       expect(log).toMatchObject({ app_id: appId, actor_type: 'service_key', actor_id: keyId });
     }
-    const seeded = logs.find((l) => l.event_type === 'data.rows_seeded');
-    expect(seeded).toMatchObject({ resource_type: 'table', resource_id: 'posts', action: 'create' });
-    expect(seeded.event_data).toMatchObject({ inserted: 3, failed: 1, error_codes: ['VALIDATION_NOT_NULL_VIOLATION'] });
-    const refused = logs.find((l) => l.event_type === 'data.row_inserted' && !l.success);
+    const seeded = logs.filter((l) => l.event_type === 'data.row_inserted' && l.event_data.tool === 'seed_database');
+    expect(seeded.filter((l) => l.success)).toHaveLength(3);
+    expect(seeded.filter((l) => !l.success).map((l) => l.event_data.error_code)).toEqual(['VALIDATION_NOT_NULL_VIOLATION']);
+    for (const entry of seeded) expect(entry).toMatchObject({ resource_type: 'table', resource_id: 'posts', action: 'create' });
+    const refused = logs.find((l) => l.event_type === 'data.row_inserted' && l.event_data.tool === 'insert_row' && !l.success);
     expect(refused.event_data).toMatchObject({ as_role: 'anon', error_code: 'AUTH_RLS_REQUIRES_USER_JWT' });
     expect(refused.error_message).toEqual(expect.any(String));
-    const inserted = logs.find((l) => l.event_type === 'data.row_inserted' && l.success);
+    const inserted = logs.find((l) => l.event_type === 'data.row_inserted' && l.event_data.tool === 'insert_row' && l.success);
     expect(inserted.event_data).toMatchObject({ as_role: 'user', as_user: bob, row_id: expect.any(String) });
   });
 
@@ -437,7 +440,10 @@ describe('error paths through the Inspector CLI carry the REST code, message and
     });
   }
 
-  const restParity: { name: string; tool: string; args: () => Record<string, unknown>; rest: () => Parameters<typeof api>; status: number; code: string }[] = [
+  // `issuesOnly`: the tool checks the argument itself with the REST body's own schema (shared in
+  // workers/shared/schemas/), so it refuses before calling REST: same code, same field paths and
+  // messages in details; only the sentence around them names the tool instead of the body.
+  const restParity: { name: string; tool: string; args: () => Record<string, unknown>; rest: () => Parameters<typeof api>; status: number; code: string; issuesOnly?: boolean }[] = [
     {
       name: 'unknown app', tool: 'manage_app', args: () => ({ action: 'get_config', app_id: 'app_000000000000' }),
       rest: () => ['/v1/app_000000000000/config'], status: 404, code: 'APP_NOT_FOUND',
@@ -455,7 +461,7 @@ describe('error paths through the Inspector CLI carry the REST code, message and
     },
     {
       name: 'invalid config value', tool: 'manage_app', args: () => ({ action: 'update_cors', app_id: appId, allowed_origins: ['ftp://nope'] }),
-      rest: () => [`/v1/${appId}/config/cors`, { method: 'PATCH', body: { allowed_origins: ['ftp://nope'] } }], status: 400, code: 'VALIDATION_INVALID_SCHEMA',
+      rest: () => [`/v1/${appId}/config/cors`, { method: 'PATCH', body: { allowed_origins: ['ftp://nope'] } }], status: 400, code: 'VALIDATION_INVALID_SCHEMA', issuesOnly: true,
     },
     {
       name: 'unknown table', tool: 'insert_row', args: () => ({ app_id: appId, table: 'nope', data: { a: 1 } }),
@@ -469,7 +475,8 @@ describe('error paths through the Inspector CLI carry the REST code, message and
       expect(rest.status).toBe(c.status);
       expect(outcome.isError).toBe(true);
       expect(outcome.json.error.code).toBe(c.code);
-      expect(outcome.json.error).toEqual(rest.body.error);
+      if (c.issuesOnly) expect(outcome.json.error.details).toEqual(rest.body.error.details);
+      else expect(outcome.json.error).toEqual(rest.body.error);
       if (c.code === 'APP_NOT_FOUND') expect(outcome.json.error.remediation).toBe(errorCodes.APP_NOT_FOUND.remediation);
       if (c.code === 'SCHEMA_DESTRUCTIVE_CHANGE') expect(outcome.json.error.remediation).toMatch(/_dropColumns/);
     });

@@ -14,13 +14,14 @@ import { sharedTemplateDir } from './helpers/platform-process.ts';
 
 let db: EmbeddedDb;
 let stateDir: string;
-const url = 'postgresql://postgres:local@localhost/migrations_test';
+let url: string;
 
 beforeAll(async () => {
   stateDir = await mkdtemp(join(tmpdir(), 'bb-migrator-'));
   db = await openEmbeddedDb({ stateDir, port: 0, templateDir: sharedTemplateDir });
+  url = db.connectionString('migrations_test');
   neonConfig.fetchEndpoint = `${db.url}/sql`;
-  await neon('postgresql://postgres:local@localhost/postgres').query('CREATE DATABASE migrations_test');
+  await neon(db.connectionString('postgres')).query('CREATE DATABASE migrations_test');
 });
 
 afterAll(async () => {

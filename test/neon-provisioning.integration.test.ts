@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { neon, neonConfig } from '@neondatabase/serverless';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { endpointConnectionString, endpointCredentials } from '../embedded-db/credentials.ts';
 import { freePort, startPlatform, type Platform } from '../scripts/lib/platform.ts';
 import { api, uniqueName, waitForApp } from './helpers/api.ts';
 import { sharedTemplateDir, testLog } from './helpers/platform-process.ts';
@@ -57,7 +58,8 @@ beforeAll(async () => {
   fake = await startFakeNeonApi({
     ...neonSettings,
     sqlEndpoint: `http://127.0.0.1:${dbPort}/sql`,
-    adminConnection: 'postgresql://postgres:local@localhost/postgres',
+    // The platform's endpoint will take the password of this state folder (created here, before it starts).
+    adminConnection: endpointConnectionString(await endpointCredentials(stateDir), 'postgres'),
   });
   platform = await start();
 });
@@ -94,14 +96,16 @@ describe('Neon provisioner', () => {
     expect(status.provisioning_status).toBe('ready');
   });
 
-  it('reports a Neon refusal as failed with the reason, and /init again retries it', async () => {
-    fake.failNext({ method: 'POST', status: 422, message: 'databases limit exceeded' });
+  it('reports a Neon refusal as failed with a code and a public reason, and /init again retries it', async () => {
+    fake.failNext({ method: 'POST', status: 422, message: 'databases limit exceeded for project proj-quiet-sun-123' });
     const name = uniqueName('quota');
     const created = await call('/init', { body: { name } });
     const failed = await waitForApp(created.body.app_id, { baseUrl: platform.url, token: platform.serviceKey });
     expect(failed.provisioning_status).toBe('failed');
     expect(failed.db_provisioned).toBe(false);
-    expect(failed.provisioning_error).toContain('databases limit exceeded');
+    // Neon's own text (it names the project) stays in the platform's log; callers get the code and status.
+    expect(failed.provisioning_error).toBe('EXTERNAL_DB_ERROR: Neon could not create the app database (HTTP 422).');
+    expect(failed.provisioning_error).not.toContain('proj-');
     // The data plane does not pretend the app is usable.
     expect((await call(`/v1/${created.body.app_id}/posts`)).status).toBe(503);
 

@@ -371,7 +371,68 @@ describe('service keys', () => {
   });
 });
 
+describe('wire shapes the unmodified SDK and CLI expect (API.md §2, §14)', () => {
+  it('GET /v1/regions answers { regions: string[] }, with the detail in region_details', async () => {
+    const res = await api('/v1/regions', { token: null });
+    expect(res.status).toBe(200);
+    expect(res.body.regions).toEqual(expect.arrayContaining(['us-east-1']));
+    expect(res.body.regions.every((r: unknown) => typeof r === 'string')).toBe(true);
+    expect(res.body.region_details).toEqual(res.body.regions.map((id: string) => ({ id, open: true, default: id === res.body.default_region })));
+  });
+
+  it('PATCH config/cors takes the SDK\'s allowedOrigins and the CLI\'s methods, headers and credentials; GET config carries cors_allowed_origins', async () => {
+    const { appId } = await createReadyApp('sdkcors');
+    const camel = await api(`/v1/${appId}/config/cors`, {
+      method: 'PATCH',
+      body: { allowedOrigins: ['https://app.example/'], allowedMethods: ['get', 'POST'], allowedHeaders: ['X-Client-Version'], allowCredentials: false },
+    });
+    expect(camel.status, camel.text).toBe(200);
+    expect(camel.body).toMatchObject({ app_id: appId, allowed_origins: ['https://app.example'], allowed_methods: ['GET', 'POST'], allowed_headers: ['x-client-version'], allow_credentials: false });
+    // Only the fields sent change; empty lists mean the defaults again.
+    const reset = await api(`/v1/${appId}/config/cors`, { method: 'PATCH', body: { allowedMethods: [], allowedHeaders: [] } });
+    expect(reset.body).toMatchObject({ allowed_origins: ['https://app.example'], allowed_methods: [], allowed_headers: [], allow_credentials: false });
+    const config = await api(`/v1/${appId}/config`);
+    expect(config.body).toMatchObject({ allowed_origins: ['https://app.example'], cors_allowed_origins: ['https://app.example'], cors_allowed_methods: [], cors_allowed_headers: [], cors_allow_credentials: false });
+    const conflicting = await api(`/v1/${appId}/config/cors`, { method: 'PATCH', body: { allowed_origins: ['https://a.example'], allowedOrigins: ['https://b.example'] } });
+    expect(conflicting.status).toBe(400);
+    expect(conflicting.body.error.details.map((d: { path: string }) => d.path)).toContain('allowedOrigins');
+  });
+
+  it('PATCH config/storage takes the CLI\'s allowedContentTypes (MIME types, type/* wildcards) and refuses malformed ones', async () => {
+    const { appId } = await createReadyApp('sdkstore');
+    const ok = await api(`/v1/${appId}/config/storage`, { method: 'PATCH', body: { allowedContentTypes: ['image/*', 'Application/PDF'] } });
+    expect(ok.status, ok.text).toBe(200);
+    expect(ok.body.storage_config).toMatchObject({ allowedContentTypes: ['image/*', 'application/pdf'], maxFileSizeMb: 10 });
+    expect((await api(`/v1/${appId}/config`)).body.storage_config.allowedContentTypes).toEqual(['image/*', 'application/pdf']);
+    for (const bad of [[], ['image'], ['*/png'], ['text/plain; charset=utf-8']]) {
+      const res = await api(`/v1/${appId}/config/storage`, { method: 'PATCH', body: { allowedContentTypes: bad } });
+      expect(res.status, JSON.stringify(bad)).toBe(400);
+      expect(res.body.error.details[0].path, JSON.stringify(bad)).toMatch(/^allowedContentTypes/);
+    }
+  });
+});
+
 describe('CORS', () => {
+  it('never sends credentials with a wildcard: platform routes and default apps answer *, listed origins get themselves', async () => {
+    const { appId } = await createReadyApp('corscred');
+    const cases: { name: string; path: string; origin: string; allowOrigin: string | null; credentials: string | null }[] = [
+      { name: 'platform route', path: '/apps', origin: 'https://evil.example', allowOrigin: '*', credentials: null },
+      { name: 'app at the default ["*"]', path: `/v1/${appId}/config`, origin: 'https://evil.example', allowOrigin: '*', credentials: null },
+    ];
+    for (const c of cases) {
+      const res = await api(c.path, { headers: { origin: c.origin } });
+      expect(res.headers.get('access-control-allow-origin'), c.name).toBe(c.allowOrigin);
+      expect(res.headers.get('access-control-allow-credentials'), c.name).toBe(c.credentials);
+    }
+    await api(`/v1/${appId}/config/cors`, { method: 'PATCH', body: { allowed_origins: ['https://good.example'] } });
+    const listed = await api(`/v1/${appId}/config`, { headers: { origin: 'https://good.example' } });
+    expect(listed.headers.get('access-control-allow-origin')).toBe('https://good.example');
+    expect(listed.headers.get('access-control-allow-credentials')).toBe('true');
+    const other = await api(`/v1/${appId}/config`, { headers: { origin: 'https://evil.example' } });
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    expect(other.headers.get('access-control-allow-credentials')).toBeNull();
+  });
+
   it('answers preflight for allowed origins and withholds the header from others', async () => {
     const { appId } = await createReadyApp('cors');
     await api(`/v1/${appId}/config/cors`, { method: 'PATCH', body: { allowed_origins: ['https://good.example'] } });
@@ -398,13 +459,19 @@ describe('audit log', () => {
     let logs;
     for (let i = 0; i < 20; i++) {
       logs = await api(`/v1/${appId}/audit-logs?event_type=config.access_mode_updated`);
-      if (logs.body.total >= 1) break;
+      if (logs.body.total >= 2) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(logs!.body.total).toBe(1);
-    expect(logs!.body.logs[0]).toMatchObject({
+    // The refused attempt is in the log too, with what was sent and why it was refused.
+    expect(logs!.body.total).toBe(2);
+    const [refused, applied] = [logs!.body.logs.find((l: { success: boolean }) => !l.success), logs!.body.logs.find((l: { success: boolean }) => l.success)];
+    expect(applied).toMatchObject({
       app_id: appId, category: 'admin', action: 'update', actor_type: 'service_key', success: true,
       event_data: { change: { access_mode: 'authenticated' }, via: 'rest' },
+    });
+    expect(refused).toMatchObject({
+      app_id: appId, actor_type: 'service_key', success: false,
+      event_data: { request_body: '{"access_mode":"nope"}', error_code: 'VALIDATION_INVALID_SCHEMA', via: 'rest' },
     });
     const all = await api(`/v1/${appId}/audit-logs?limit=1`);
     expect(all.body).toMatchObject({ limit: 1, offset: 0 });

@@ -36,8 +36,10 @@ it('provisions two apps on one Postgres cluster, then deletes one with its datab
     const status = await waitForApp(app.body.app_id, { baseUrl: platform.url, token: platform.serviceKey });
     expect(status.provisioning_status).toBe('ready');
   }
-  const server = neon(postgres.url);
+  // Through the endpoint, which takes its own credentials in DATABASE_URL mode too.
+  const server = neon(platform.connections.admin);
   neonConfig.fetchEndpoint = `${platform.dbUrl}/sql`;
+  expect(await neon(postgres.url).query('SELECT 1').catch((e: { code?: string }) => e.code)).toBe('28P01');
   const databases = (await server.query('SELECT datname FROM pg_database')).map((r) => r.datname);
   expect(databases).toEqual(expect.arrayContaining(['butterbase_control', a.body.app_id, b.body.app_id]));
   const appDb = neon(platform.connections.appTemplate.replace('{db}', a.body.app_id));

@@ -12,13 +12,11 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { neon } from '@neondatabase/serverless';
 import { parse as parseToml } from 'smol-toml';
 import { openEmbeddedDb, type EmbeddedDb } from '../../embedded-db/open.ts';
 import { routerTargets, workerRegistry, workerSpec, type LocalSettings, type WorkerName } from '../../workers/registry.ts';
 import { randomBase64, randomHex } from '../../workers/shared/crypto.ts';
-import { mintServiceKey } from '../../workers/shared/keys.ts';
-import { ensureDatabase, migrateControlPlane, useFetchEndpoint } from './control-db.ts';
+import { createBootstrapKey, ensureDatabase, isLiveKey, migrateControlPlane, useFetchEndpoint } from './control-db.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -85,8 +83,6 @@ export interface Platform {
    */
   tick(scheduledTimeMs?: number): Promise<void>;
 }
-
-const localHost = 'postgresql://postgres:local@localhost';
 
 /** The local S3 endpoint of a running platform. */
 export interface LocalS3 {
@@ -155,31 +151,16 @@ interface BootstrapFile {
  */
 async function bootstrapAccount(stateDir: string, controlUrl: string): Promise<{ accountId: string; key: string; isNew: boolean }> {
   const path = join(stateDir, 'bootstrap.json');
-  const sql = neon(controlUrl);
   let stored: BootstrapFile | undefined;
   try {
     stored = JSON.parse(await readFile(path, 'utf8')) as BootstrapFile;
   } catch {
     stored = undefined;
   }
-  if (stored) {
-    const rows = await sql.query(
-      `SELECT k.id FROM api_keys k JOIN accounts a ON a.id = k.account_id
-        WHERE a.id = $1 AND k.key_hash = encode(sha256(convert_to($2, 'UTF8')), 'hex') AND k.revoked_at IS NULL`,
-      [stored.account_id, stored.service_key],
-    );
-    if (rows.length > 0) return { accountId: stored.account_id, key: stored.service_key, isNew: false };
+  if (stored && (await isLiveKey(controlUrl, stored.account_id, stored.service_key))) {
+    return { accountId: stored.account_id, key: stored.service_key, isNew: false };
   }
-  const [account] = await sql.query(
-    `INSERT INTO accounts (email, name) VALUES ('local@localhost', 'Local developer')
-     ON CONFLICT (email) DO UPDATE SET name = EXCLUDED.name RETURNING id`,
-  );
-  const accountId = String(account!.id);
-  const minted = await mintServiceKey();
-  await sql.query(
-    `INSERT INTO api_keys (account_id, name, key_prefix, key_hash, key_scope, scopes) VALUES ($1, 'bootstrap', $2, $3, 'account', ARRAY['*'])`,
-    [accountId, minted.prefix, minted.hash],
-  );
+  const { accountId, minted } = await createBootstrapKey(controlUrl);
   const file: BootstrapFile = { account_id: accountId, service_key: minted.plaintext };
   await writeFile(path, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
   await chmod(path, 0o600);
@@ -266,10 +247,11 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
   try {
     const fetchEndpoint = `${db.url}/sql`;
     useFetchEndpoint(fetchEndpoint);
+    // The endpoint refuses any other user or password (embedded-db/credentials.ts).
     const connections = {
-      admin: `${localHost}/postgres`,
-      control: `${localHost}/butterbase_control`,
-      appTemplate: `${localHost}/{db}`,
+      admin: db.connectionString('postgres'),
+      control: db.connectionString('butterbase_control'),
+      appTemplate: db.connectionString('{db}'),
     };
     await ensureDatabase(connections.admin, 'butterbase_control');
     const migrated = await migrateControlPlane(connections.control, join(repoRoot, 'migrations'));

@@ -4,14 +4,11 @@
  * three app roles).
  */
 import type { SqlResult, SqlStatement } from '../shared/contracts.ts';
-import { sqlClient, type Sql } from '../shared/db.ts';
 import { unwrap } from '../shared/rpc.ts';
 import type { Env } from './env.ts';
 
-/** The control-plane database. */
-export function controlSql(env: Pick<Env, 'CONTROL_DATABASE_URL' | 'NEON_FETCH_ENDPOINT'>): Sql {
-  return sqlClient(env.CONTROL_DATABASE_URL, env);
-}
+/** The control-plane database (drizzle), behind the error boundary of workers/shared/control-db.ts. */
+export { controlDb } from '../shared/control-db.ts';
 
 /**
  * Runs statements in one transaction on the app database as its owner (DbOwner entrypoint). The

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { AppGate } from '../shared/contracts.ts';
 import { ApiError, toApiError } from '../shared/errors.ts';
 import { appGateOf, clientIp, errorResponse, logApiError, onNotFound, principalOf, requestId } from '../shared/http.ts';
-import { keyCoversApp, type EndUserPrincipal, type ServiceKeyPrincipal } from '../shared/principal.ts';
+import { clientHeaders, keyCoversApp, type EndUserPrincipal, type ServiceKeyPrincipal } from '../shared/principal.ts';
 import { readJsonBody, zodToApiError } from '../shared/validation.ts';
 import type { Env } from './env.ts';
 import { takeAuthBudget, type LimitedRoute } from './services/rate-limit.ts';
@@ -140,7 +140,7 @@ export function requireEndUser(c: AuthContext, appId: string): EndUserPrincipal 
 
 /** How an owner change arrived, for audit event data (the MCP server names its tool in a header). */
 export function via(c: AuthContext): { via: 'mcp' | 'rest'; tool?: string } {
-  const tool = c.req.header('x-butterbase-mcp-tool');
+  const tool = c.req.header(clientHeaders.mcpTool);
   return tool ? { via: 'mcp', tool } : { via: 'rest' };
 }
 

@@ -1,7 +1,6 @@
-import { sqlClient, type Sql } from '../shared/db.ts';
-import type { Env } from './env.ts';
-
-/** The control-plane database. */
-export function controlSql(env: Pick<Env, 'CONTROL_DATABASE_URL' | 'NEON_FETCH_ENDPOINT'>): Sql {
-  return sqlClient(env.CONTROL_DATABASE_URL, env);
-}
+/**
+ * The control-plane database of the control Worker: `controlDb` (drizzle, typed by
+ * workers/shared/control-schema.ts) and `controlSql` (the raw query function), both behind the one
+ * error boundary of workers/shared/control-db.ts.
+ */
+export { controlDb, controlSql } from '../shared/control-db.ts';

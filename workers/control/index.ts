@@ -4,11 +4,13 @@
  */
 import { WorkerEntrypoint } from 'cloudflare:workers';
 import { Hono } from 'hono';
-import type { AuditEntry } from '../shared/audit.ts';
+import { auditEntry, type AuditEntry } from '../shared/audit.ts';
 import type { ControlRpc, GateRequest, GateResult, TickInput } from '../shared/contracts.ts';
 import { onError, onNotFound } from '../shared/http.ts';
 import { rpcResult, type RpcResult } from '../shared/rpc.ts';
-import { controlSql } from './db.ts';
+import { zodToApiError } from '../shared/validation.ts';
+import { sql } from 'drizzle-orm';
+import { controlDb } from './db.ts';
 import type { Env } from './env.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { appRoutes } from './routes/apps.ts';
@@ -47,7 +49,7 @@ export default class ControlWorker extends WorkerEntrypoint<Env> implements Cont
   ping(): Promise<RpcResult<{ databaseMs: number }>> {
     return rpcResult(async () => {
       const startedMs = Date.now();
-      await controlSql(this.env).query('SELECT 1');
+      await controlDb(this.env).execute(sql`SELECT 1`);
       return { databaseMs: Date.now() - startedMs };
     });
   }
@@ -60,10 +62,15 @@ export default class ControlWorker extends WorkerEntrypoint<Env> implements Cont
     return rpcResult(async () => ({ ...(await upgradeBehindApps(this.env)), ...(await resumeStalledProvisioning(this.env)) }));
   }
 
-  /** See {@link ControlRpc.recordAudit}. */
+  /**
+   * See {@link ControlRpc.recordAudit}. The entry is checked against `auditEntry` first (a malformed
+   * one → VALIDATION_* naming the field); its text may hold anything, the writer makes it storable.
+   */
   recordAudit(entry: AuditEntry): Promise<RpcResult<null>> {
     return rpcResult(async () => {
-      await recordAudit(this.env, entry);
+      const parsed = auditEntry.safeParse(entry);
+      if (!parsed.success) throw zodToApiError(parsed.error, entry, 'audit entry');
+      await recordAudit(this.env, parsed.data);
       return null;
     });
   }

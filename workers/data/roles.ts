@@ -15,9 +15,6 @@ import type { AppGate, DbCaller } from '../shared/contracts.ts';
 import { ApiError } from '../shared/errors.ts';
 import { keyCoversApp, type Principal } from '../shared/principal.ts';
 
-/** The role-simulation request headers (lowercase). */
-export const simulationHeaders = { role: 'x-butterbase-as-role', user: 'x-butterbase-as-user' } as const;
-
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What {@link resolveCaller} needs from the request. */

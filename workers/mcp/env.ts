@@ -1,11 +1,7 @@
-import type { ControlRpc } from '../shared/contracts.ts';
-
 /** Bindings of the MCP Worker (workers/mcp/wrangler.toml). */
 export interface Env {
   /** The router: tool calls go back through it as ordinary REST requests (same path, body, bearer). */
   ROUTER: Fetcher;
-  /** The control Worker: `recordAudit` for tool calls whose REST route does not audit itself. */
-  CONTROL: Fetcher & ControlRpc;
   /** Public API base, e.g. https://api.butterbase.ai (default: the request's origin). */
   PUBLIC_API_URL?: string;
 }

@@ -4,10 +4,13 @@
  * over the ROUTER service binding. Validation, auth, rate limit, pause gate, errors and route-level
  * audit are therefore literally the REST code path (DESIGN.md "no logic twice").
  */
-import { internalHeaders } from '../shared/principal.ts';
+import { clientHeaders, internalHeaders } from '../shared/principal.ts';
 
-/** The header naming the tool and action behind a request; control's `audited()` records it as event_data.tool. */
-export const mcpToolHeader = 'x-butterbase-mcp-tool';
+/**
+ * The header naming the tool and action behind a request; control's `audited()` and the data route's
+ * audit record it as event_data.tool.
+ */
+export const mcpToolHeader = clientHeaders.mcpTool;
 
 /** One REST call a tool makes. */
 export interface PlatformRequest {

@@ -6,16 +6,10 @@
  */
 import type { CallToolResult, Tool, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { AuditEntry } from '../shared/audit.ts';
 import { ApiError, isErrorCode, toApiError } from '../shared/errors.ts';
 import type { ServiceKeyPrincipal } from '../shared/principal.ts';
 import { zodToApiError } from '../shared/validation.ts';
 import type { PlatformClient, PlatformResponse } from './platform.ts';
-
-/** What a change a tool made (and its outcome) looks like in the audit log; the actor and request facts are added. */
-export type ToolAuditEntry = Pick<AuditEntry, 'appId' | 'eventType' | 'action' | 'resourceType' | 'resourceId' | 'success' | 'errorMessage'> & {
-  eventData: Record<string, unknown>;
-};
 
 /** What a tool may use. */
 export interface ToolContext {
@@ -23,8 +17,6 @@ export interface ToolContext {
   platform: PlatformClient;
   /** The caller (always a service key: /mcp refuses everything else). */
   caller: ServiceKeyPrincipal;
-  /** Writes an audit entry for a change whose REST route does not audit itself; resolves once written. */
-  audit(entry: ToolAuditEntry): Promise<void>;
 }
 
 type ActionOf<S extends z.ZodObject> = z.output<S> extends { action: infer A extends string } ? A : never;

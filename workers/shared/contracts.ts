@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { AuditEntry } from './audit.ts';
 import type { Principal } from './principal.ts';
 import type { RpcResult } from './rpc.ts';
+import { accessModes, provisioningStatuses } from './schemas/enums.ts';
 
 /** What the router needs to know about an app to gate a request (one control RPC per request). */
 export const appGate = z.object({
@@ -13,11 +14,11 @@ export const appGate = z.object({
   accountId: z.string(),
   name: z.string(),
   subdomain: z.string(),
-  provisioningStatus: z.enum(['provisioning', 'ready', 'failed', 'migrating', 'deleting']),
+  provisioningStatus: z.enum(provisioningStatuses),
   paused: z.boolean(),
   pausedReason: z.string().nullable(),
   allowedOrigins: z.array(z.string()),
-  accessMode: z.enum(['public', 'authenticated']),
+  accessMode: z.enum(accessModes),
   rateLimitPerMinute: z.number().int().positive(),
 });
 export type AppGate = z.infer<typeof appGate>;
@@ -61,9 +62,11 @@ export interface ControlRpc extends ScheduledRpc {
   /** Checks the control-plane database answers (`/health/ready`). */
   ping(): Promise<RpcResult<{ databaseMs: number }>>;
   /**
-   * Writes one audit entry (API.md §2 audit-logs) for a change whose REST route does not audit itself,
-   * e.g. an MCP data write (`insert_row`, `seed_database`). In: {@link AuditEntry}. Out: `null`.
-   * A failed write is logged by the control Worker, never raised.
+   * Writes one audit entry (API.md §2 audit-logs) for a change whose route does not reach the control
+   * Worker itself: the data Worker's MCP-tool writes (workers/data/audit.ts). Only trusted Workers
+   * bind it (data); they take `appId` from the router's gate, never from a client. In:
+   * {@link AuditEntry} (checked with `auditEntry`). Out: `null`. A failed write is logged by the
+   * control Worker, never raised; a malformed entry → VALIDATION_*.
    */
   recordAudit(entry: AuditEntry): Promise<RpcResult<null>>;
 }

@@ -184,12 +184,14 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 }
 
 /**
- * Normalises anything thrown into an ApiError; unknown failures become INTERNAL_ERROR with the
- * original message kept only in `internal`.
+ * Normalises anything thrown into an ApiError (also one carried as another error's `cause`); unknown
+ * failures become INTERNAL_ERROR with the original message kept only in `internal`.
  */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (isApiErrorWire(error)) return ApiError.fromWire(error);
+  // A library that wraps what a callback threw (drizzle's DrizzleQueryError) keeps our error as `cause`.
+  if (error instanceof Error && error.cause instanceof ApiError) return error.cause;
   const internal = error instanceof Error ? `${error.name}: ${error.message}\n${error.stack ?? ''}` : String(error);
   return new ApiError('INTERNAL_ERROR', 'An unexpected error occurred.', { internal, cause: error });
 }

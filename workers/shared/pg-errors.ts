@@ -23,6 +23,53 @@ export function isPgError(error: unknown): error is PgErrorFields & Error {
   return error instanceof Error && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
 }
 
+/** Seconds a caller should wait before retrying after the database was unreachable. */
+export const databaseRetryAfterSeconds = 5;
+
+/**
+ * SQLSTATEs that mean the database could not serve the statement at all, whatever it was:
+ * class 08 (connection exception), 28 (invalid authorization: our credentials), 53 (insufficient
+ * resources, e.g. too many connections), 57P01–57P03 (shutdown, crash, cannot connect now), 57014
+ * (statement timeout: overload). The statement was not at fault, so the caller may simply retry.
+ */
+function unavailableReason(code: string): string | undefined {
+  if (code.startsWith('08')) return 'the connection failed';
+  if (code.startsWith('28')) return "it refused the platform's credentials";
+  if (code.startsWith('53')) return 'it is out of resources (e.g. too many connections)';
+  if (code === '57P01' || code === '57P02' || code === '57P03') return 'it is shutting down or starting up';
+  if (code === '57014') return 'the statement timed out';
+  return undefined;
+}
+
+/** Why a driver error without a SQLSTATE happened, in words safe to show (no host names, no secrets). */
+function transportReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const status = /HTTP status (\d{3})/.exec(message)?.[1];
+  if (status) return `its endpoint answered HTTP ${status}`;
+  if (/Error connecting to database|fetch failed|ECONNREFUSED|network|socket/i.test(message)) return 'the connection failed';
+  return 'the driver reported an error';
+}
+
+/**
+ * The EXTERNAL_DB_ERROR (502, `Retry-After`) for a failure of the database itself rather than of the
+ * statement: any driver error without a SQLSTATE (fetch failed, the endpoint answered 5xx) and the
+ * SQLSTATEs of {@link unavailableReason}. The message names the subject and the kind of failure
+ * ("The control-plane database could not be reached: the connection failed."); the driver's own
+ * text (which may name hosts) goes only into `internal`.
+ * @returns undefined when `error` is an ordinary statement error (constraint, bad input, …).
+ */
+export function databaseUnavailable(error: unknown, subject = 'database'): ApiError | undefined {
+  if (error instanceof ApiError) return error.code === 'EXTERNAL_DB_ERROR' ? error : undefined;
+  const reason = isPgError(error) ? unavailableReason(error.code!) : transportReason(error);
+  if (!reason) return undefined;
+  const detail = error instanceof Error ? `${(error as PgErrorFields).code ?? ''} ${error.message}`.trim() : String(error);
+  return new ApiError('EXTERNAL_DB_ERROR', `The ${subject} could not be reached: ${reason}.`, {
+    internal: detail,
+    headers: { 'retry-after': String(databaseRetryAfterSeconds) },
+    cause: error,
+  });
+}
+
 /** Pulls the column out of a NOT NULL message when Postgres did not fill `column`. */
 function notNullColumn(error: PgErrorFields): string | undefined {
   return error.column ?? /column "([^"]+)"/.exec(error.message)?.[1];
@@ -34,7 +81,8 @@ function notNullColumn(error: PgErrorFields): string | undefined {
  * 23502 → _NOT_NULL_ (details.column), other 23 → VALIDATION_CONSTRAINT_VIOLATION,
  * class 22 → VALIDATION_INVALID_INPUT, 42501 → AUTH_RLS_POLICY_VIOLATION (RLS) or
  * AUTH_INSUFFICIENT_PERMISSIONS, 42P01 → VALIDATION_TABLE_NOT_FOUND, 42703 → VALIDATION_COLUMN_NOT_FOUND,
- * 3D000 → APP_NOT_READY, 40001/40P01 → RESOURCE_CONFLICT, no SQLSTATE → EXTERNAL_DB_ERROR,
+ * 3D000 → APP_NOT_READY, 40001/40P01 → RESOURCE_CONFLICT, no SQLSTATE or a SQLSTATE of an unavailable
+ * database (see {@link databaseUnavailable}) → EXTERNAL_DB_ERROR with `Retry-After`,
  * anything else → INTERNAL_ERROR (the statement was ours, so the caller cannot fix it).
  * Every mapped error carries `details.pg_code` (the SQLSTATE); errors of class 42 (syntax or access
  * rule) and 0A (feature not supported) also carry `details.pg_message`, which names the column,
@@ -54,12 +102,8 @@ export function pgErrorToApiError(error: unknown): ApiError {
 
 function mapPgError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
-  if (!isPgError(error)) {
-    return new ApiError('EXTERNAL_DB_ERROR', 'The database could not be reached.', {
-      internal: error instanceof Error ? error.message : String(error),
-      cause: error,
-    });
-  }
+  const unavailable = databaseUnavailable(error);
+  if (unavailable || !isPgError(error)) return unavailable!;
   const code = error.code!;
   const internal = `${code} ${error.message}${error.detail ? ` (${error.detail})` : ''}`;
   const pg = { code, severity: error.severity, message: error.message, detail: error.detail, hint: error.hint };
@@ -102,8 +146,6 @@ function mapPgError(error: unknown): ApiError {
       return new ApiError('APP_NOT_READY', 'The app database does not exist yet.', base);
     case code === '40001' || code === '40P01':
       return new ApiError('RESOURCE_CONFLICT', 'A concurrent change conflicted with this one; retry.', base);
-    case code === '57014':
-      return new ApiError('INTERNAL_ERROR', 'The statement timed out.', base);
     default:
       return new ApiError('INTERNAL_ERROR', 'An unexpected database error occurred.', base);
   }

@@ -45,6 +45,19 @@ export const internalHeaders = {
 } as const;
 
 /**
+ * Request headers clients send that more than one Worker reads (lowercase). Unlike
+ * {@link internalHeaders} they are not trusted: each reader checks who sent them.
+ */
+export const clientHeaders = {
+  /** The MCP tool and action behind a request (`manage_app.pause`); set by the MCP Worker, recorded in audit event data. */
+  mcpTool: 'x-butterbase-mcp-tool',
+  /** Role simulation (API.md §1.2): `anon` or `user`. Service keys only. */
+  asRole: 'x-butterbase-as-role',
+  /** Role simulation (API.md §1.2): the end user's id. Service keys only. */
+  asUser: 'x-butterbase-as-user',
+} as const;
+
+/**
  * Encodes a JSON value for an internal header: UTF-8 bytes, then base64. (`btoa` of the JSON text
  * throws on any character above U+00FF, e.g. an em dash in a pause reason.)
  */

@@ -61,30 +61,108 @@ export function zodToApiError(error: z.ZodError, input: unknown, where = 'body')
   return new ApiError(code, `Invalid ${where}: ${first.path}: ${first.message}${more}`, { details: issues });
 }
 
+/** Most NUL findings listed in `details` (the message names the first). */
+const maxNulIssues = 20;
+
+/** Shows a key that itself holds U+0000 without the raw character. */
+function printableKey(key: PropertyKey): PropertyKey {
+  return typeof key === 'string' ? key.replaceAll('\u0000', '\\u0000') : key;
+}
+
+/** A position in a value being walked: its key and the position it hangs off (paths are built only on a find). */
+interface Position {
+  key: PropertyKey | null;
+  parent: Position | null;
+}
+
+function pathOf(position: Position, last?: PropertyKey): PropertyKey[] {
+  const path: PropertyKey[] = last === undefined ? [] : [last];
+  for (let at: Position | null = position; at && at.key !== null; at = at.parent) path.unshift(at.key);
+  return path;
+}
+
 /**
- * Parses `input` with `schema` or throws the ApiError from {@link zodToApiError}.
- * @throws ApiError VALIDATION_MISSING_FIELD | VALIDATION_INVALID_TYPE | VALIDATION_INVALID_SCHEMA
+ * Every place in a JSON-like value where text holds U+0000: string values and object keys, with
+ * their paths. Walked with an explicit stack and parent links, so a deeply nested body costs linear
+ * time and cannot overflow the call stack.
+ */
+function nulPaths(input: unknown): PropertyKey[][] {
+  const found: PropertyKey[][] = [];
+  const stack: { value: unknown; at: Position }[] = [{ value: input, at: { key: null, parent: null } }];
+  while (stack.length > 0 && found.length < maxNulIssues) {
+    const { value, at } = stack.pop()!;
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) found.push(pathOf(at));
+    } else if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], at: { key: i, parent: at } });
+    } else if (value !== null && typeof value === 'object') {
+      const entries = Object.entries(value);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, child] = entries[i]!;
+        if (key.includes('\u0000')) found.push(pathOf(at, printableKey(key)));
+        else stack.push({ value: child, at: { key, parent: at } });
+      }
+    }
+  }
+  return found;
+}
+
+/**
+ * Refuses text holding the NUL character (U+0000) anywhere in `input`: Postgres `text` and `jsonb`
+ * cannot store it (SQLSTATE 22021 / 22P05), so it is refused here, at the edge, for every field of
+ * every body and query, naming each field.
+ * @throws ApiError VALIDATION_INVALID_INPUT with `details` = `[{ path, message, code: "nul_character" }]`
+ */
+export function assertNoNul(input: unknown, where = 'body'): void {
+  const paths = nulPaths(input);
+  if (paths.length === 0) return;
+  const details: ValidationIssue[] = paths.map((path) => ({
+    path: formatPath(path),
+    message: 'text may not contain the NUL character (U+0000)',
+    code: 'nul_character',
+  }));
+  const more = details.length > 1 ? ` (and ${details.length - 1} more)` : '';
+  throw new ApiError('VALIDATION_INVALID_INPUT', `Invalid ${where}: ${details[0]!.path}: ${details[0]!.message}${more}`, {
+    remediation: 'Remove the NUL character (\\u0000) from the field named in details; Postgres cannot store it in text.',
+    details,
+  });
+}
+
+/**
+ * Parses `input` with `schema` or throws. Text holding U+0000 is refused first ({@link assertNoNul}).
+ * @throws ApiError VALIDATION_INVALID_INPUT (NUL) | VALIDATION_MISSING_FIELD | VALIDATION_INVALID_TYPE |
+ *   VALIDATION_INVALID_SCHEMA (see {@link zodToApiError})
  */
 export function parseWith<S extends z.ZodType>(schema: S, input: unknown, where = 'body'): z.output<S> {
+  assertNoNul(input, where);
   const result = schema.safeParse(input);
   if (!result.success) throw zodToApiError(result.error, input, where);
   return result.data;
 }
 
 /**
- * Reads a request body as JSON. An empty body is `{}` (the SDK and MCP send body-less POST/DELETE,
- * API.md §1.1). Malformed JSON → 400 VALIDATION_INVALID_SCHEMA naming the parse problem.
+ * Parses a request body's text as JSON. An empty body is `{}` (the SDK and MCP send body-less
+ * POST/DELETE, API.md §1.1).
+ * @throws ApiError VALIDATION_INVALID_SCHEMA (malformed JSON, naming the parse problem),
+ *   VALIDATION_INVALID_INPUT (text holding U+0000, see {@link assertNoNul})
  */
-export async function readJsonBody(request: Request): Promise<unknown> {
-  const text = await request.text();
+export function parseJsonText(text: string): unknown {
   if (text.trim() === '') return {};
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (error) {
     throw new ApiError('VALIDATION_INVALID_SCHEMA', `Malformed JSON body: ${(error as Error).message}`, {
       details: [{ path: '(root)', message: 'body is not valid JSON', code: 'invalid_json' }],
     });
   }
+  assertNoNul(value, 'body');
+  return value;
+}
+
+/** Reads a request body as JSON ({@link parseJsonText}). */
+export async function readJsonBody(request: Request): Promise<unknown> {
+  return parseJsonText(await request.text());
 }
 
 /** Reads and validates a JSON body in one step. */

@@ -2,9 +2,10 @@
  * Auth events in the audit log (API.md §2 audit-logs, category `auth`; §6 "Audit event types").
  * Written to the control-plane database after the response is sent (waitUntil), never failing it.
  */
-import { writeAudit, type AuditEntry } from '../../shared/audit.ts';
+import { writeAudit } from '../../shared/audit.ts';
+import type { AuditAction } from '../../shared/schemas/enums.ts';
 import type { Principal } from '../../shared/principal.ts';
-import { controlSql } from '../db.ts';
+import { controlDb } from '../db.ts';
 import type { AuthCall } from '../http.ts';
 
 /** Every auth event type this Worker writes, with its audit action. */
@@ -24,7 +25,7 @@ const eventActions = {
   user_deleted: 'delete',
   'config.auth_updated': 'update',
   signing_key_rotated: 'update',
-} as const satisfies Record<string, AuditEntry['action']>;
+} as const satisfies Record<string, AuditAction>;
 
 export type AuthEventType = keyof typeof eventActions;
 
@@ -61,7 +62,7 @@ export function recordAuthEvent(call: AuthCall, event: AuthEvent): void {
       ? { kind: 'end_user', appId: call.app.id, userId: user.id, email: user.email, emailVerified: user.email_verified }
       : { kind: 'anonymous' });
   call.waitUntil(
-    writeAudit(controlSql(call.env), {
+    writeAudit(controlDb(call.env), {
       appId: call.app.id,
       category: event.category ?? 'auth',
       eventType: event.type,

@@ -7,6 +7,7 @@
 import { SignJWT } from 'jose';
 import { randomBase64, sha256Hex } from '../../shared/crypto.ts';
 import { ApiError } from '../../shared/errors.ts';
+import { accessTokenIssuer } from '../../shared/tokens.ts';
 import { runAuthSql } from '../db.ts';
 import type { AuthCall } from '../http.ts';
 import { recordAuthEvent } from './events.ts';
@@ -24,10 +25,6 @@ export interface LoginResponse {
   user: ReturnType<typeof publicUser>;
 }
 
-/** The access token issuer for an app; the router tells end-user tokens apart by this prefix. */
-export function issuerFor(appId: string): string {
-  return `butterbase:app:${appId}`;
-}
 
 /** `userColumns` qualified with a table alias. */
 export function userColumnsOf(alias: string): string {
@@ -59,7 +56,7 @@ export function signAccessToken(key: SigningKey, appId: string, user: Pick<UserR
   return new SignJWT({ email: user.email, email_verified: user.email_verified, app_id: appId })
     .setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'JWT' })
     .setSubject(user.id)
-    .setIssuer(issuerFor(appId))
+    .setIssuer(accessTokenIssuer(appId))
     .setIssuedAt(nowSeconds)
     .setExpirationTime(nowSeconds + ttlSeconds)
     .sign(key.privateKey);

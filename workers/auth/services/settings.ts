@@ -3,8 +3,10 @@
  * /config/jwt) and `auth_config` (`requireEmailVerification`, default false), read together with the
  * app's active signing key in one query.
  */
+import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { controlSql } from '../db.ts';
+import { appSigningKeys, apps, authConfig, jwtConfig } from '../../shared/control-schema.ts';
+import { controlDb } from '../db.ts';
 import type { Env } from '../env.ts';
 
 /** What token-issuing routes need. */
@@ -26,6 +28,10 @@ export function parseTtlSeconds(ttl: unknown): number {
   return seconds > 0 && Number.isSafeInteger(seconds) ? seconds : 900;
 }
 
+/**
+ * The JSON columns as the token routes read them: leniently, so a stored value the owner routes would
+ * not accept falls back to the default (900 s / 7 days / no verification) instead of failing sign-ins.
+ */
 const settingsRow = z.object({
   jwt_config: z.object({ accessTokenTtl: z.unknown(), refreshTokenTtlDays: z.unknown() }).partial().nullable(),
   auth_config: z.object({ requireEmailVerification: z.unknown() }).partial().nullable(),
@@ -34,19 +40,24 @@ const settingsRow = z.object({
 });
 
 /**
- * Loads the settings and the active signing key.
+ * Loads the settings and the active signing key, in one query.
  * @returns null when the app row is gone (deleted between the router's lookup and now)
+ * @throws ApiError EXTERNAL_DB_ERROR (control database unreachable)
  */
 export async function loadAuthSettings(env: Env, appId: string): Promise<AuthSettings | null> {
-  const rows = await controlSql(env).query(
-    `SELECT a.jwt_config, a.auth_config, k.kid, k.private_jwk_sealed
-       FROM apps a
-       LEFT JOIN LATERAL (
-         SELECT kid, private_jwk_sealed FROM app_signing_keys
-          WHERE app_id = a.id AND retired_at IS NULL ORDER BY created_at DESC LIMIT 1) k ON true
-      WHERE a.id = $1`,
-    [appId],
-  );
+  const db = controlDb(env);
+  const active = db
+    .select({ kid: appSigningKeys.kid, private_jwk_sealed: appSigningKeys.private_jwk_sealed })
+    .from(appSigningKeys)
+    .where(and(eq(appSigningKeys.app_id, apps.id), isNull(appSigningKeys.retired_at)))
+    .orderBy(desc(appSigningKeys.created_at))
+    .limit(1)
+    .as('k');
+  const rows = await db
+    .select({ jwt_config: apps.jwt_config, auth_config: apps.auth_config, kid: active.kid, private_jwk_sealed: active.private_jwk_sealed })
+    .from(apps)
+    .leftJoinLateral(active, sql`true`)
+    .where(eq(apps.id, appId));
   if (rows.length === 0) return null;
   const row = settingsRow.parse(rows[0]);
   const days = Number(row.jwt_config?.refreshTokenTtlDays);
@@ -69,31 +80,27 @@ export interface AuthConfigView {
   jwt_config: { accessTokenTtl: string; refreshTokenTtlDays: number };
 }
 
-function view(row: Record<string, unknown>): AuthConfigView {
-  const auth = (row.auth_config ?? {}) as Record<string, unknown>;
-  const jwt = (row.jwt_config ?? {}) as Record<string, unknown>;
+function view(appId: string, row: { auth_config: unknown; jwt_config: unknown } | undefined): AuthConfigView {
+  const auth = authConfig.safeParse(row?.auth_config ?? {});
+  const jwt = jwtConfig.safeParse(row?.jwt_config ?? {});
   return {
-    app_id: String(row.id),
-    auth_config: { requireEmailVerification: auth.requireEmailVerification === true },
-    jwt_config: {
-      accessTokenTtl: typeof jwt.accessTokenTtl === 'string' ? jwt.accessTokenTtl : '1h',
-      refreshTokenTtlDays: typeof jwt.refreshTokenTtlDays === 'number' ? jwt.refreshTokenTtlDays : 7,
-    },
+    app_id: appId,
+    auth_config: { requireEmailVerification: auth.success ? auth.data.requireEmailVerification : false },
+    jwt_config: jwt.success ? jwt.data : { accessTokenTtl: '1h', refreshTokenTtlDays: 7 },
   };
 }
 
 /** Reads the auth settings for the owner. */
 export async function readAuthConfig(env: Env, appId: string): Promise<AuthConfigView> {
-  const rows = await controlSql(env).query('SELECT id, auth_config, jwt_config FROM apps WHERE id = $1', [appId]);
-  return view(rows[0] ?? { id: appId });
+  const [row] = await controlDb(env).select({ auth_config: apps.auth_config, jwt_config: apps.jwt_config }).from(apps).where(eq(apps.id, appId));
+  return view(appId, row);
 }
 
 /** Merges `body` into `apps.auth_config` in one UPDATE. */
 export async function updateAuthConfig(env: Env, appId: string, body: AuthConfigBody): Promise<AuthConfigView> {
-  const rows = await controlSql(env).query(
-    `UPDATE apps SET auth_config = COALESCE(auth_config, '{}'::jsonb) || $2::jsonb, updated_at = now()
-      WHERE id = $1 RETURNING id, auth_config, jwt_config`,
-    [appId, JSON.stringify(body)],
-  );
-  return view(rows[0] ?? { id: appId });
+  const [row] = await controlDb(env).update(apps)
+    .set({ auth_config: sql`COALESCE(${apps.auth_config}, '{}'::jsonb) || ${JSON.stringify(body)}::jsonb`, updated_at: sql`now()` })
+    .where(eq(apps.id, appId))
+    .returning({ auth_config: apps.auth_config, jwt_config: apps.jwt_config });
+  return view(appId, row);
 }

@@ -8,10 +8,13 @@
  * verifier accepts a retired key only for tokens issued before `retired_at`), and the JWKS lists it
  * for as long as such tokens can live.
  */
+import { and, desc, eq, gt, isNull, notExists, or, sql } from 'drizzle-orm';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import { appSigningKeys, apps, publicJwk } from '../../shared/control-schema.ts';
 import { decryptSecret, encryptSecret } from '../../shared/crypto.ts';
 import { ApiError } from '../../shared/errors.ts';
-import { controlSql } from '../db.ts';
+import { signingKeyClockSkewSeconds } from '../../shared/tokens.ts';
+import { controlDb } from '../db.ts';
 import type { Env } from '../env.ts';
 
 /** A key ready to sign. */
@@ -27,7 +30,7 @@ export interface StoredKey {
 }
 
 /** Clock skew allowed between this Worker and the database when judging a retired key (seconds). */
-export const keyClockSkewSeconds = 60;
+export const keyClockSkewSeconds = signingKeyClockSkewSeconds;
 
 /** Imported private keys by kid; a kid's key never changes, so this cache never goes stale. */
 const privateKeys = new Map<string, CryptoKey>();
@@ -62,24 +65,31 @@ async function mintKeyPair(env: Pick<Env, 'PLATFORM_MASTER_KEY'>): Promise<{ kid
  */
 async function createKey(env: Env, appId: string, rotate: boolean): Promise<{ active: StoredKey; retired: string[] }> {
   const minted = await mintKeyPair(env);
-  const sql = controlSql(env);
-  const [, retired, , active] = (await sql.transaction([
-    sql.query('SELECT id FROM apps WHERE id = $1 FOR UPDATE', [appId]),
+  const db = controlDb(env);
+  const activeKeyOf = (app: string) => and(eq(appSigningKeys.app_id, app), isNull(appSigningKeys.retired_at));
+  const [, retired, , active] = await db.batch([
+    db.select({ id: apps.id }).from(apps).where(eq(apps.id, appId)).for('update'),
     rotate
-      ? sql.query('UPDATE app_signing_keys SET retired_at = now() WHERE app_id = $1 AND retired_at IS NULL RETURNING kid', [appId])
-      : sql.query('SELECT NULL AS kid WHERE false'),
-    sql.query(
-      `INSERT INTO app_signing_keys (kid, app_id, alg, public_jwk, private_jwk_sealed)
-       SELECT $2, $1, 'RS256', $3::jsonb, $4
-        WHERE EXISTS (SELECT 1 FROM apps WHERE id = $1)
-          AND NOT EXISTS (SELECT 1 FROM app_signing_keys WHERE app_id = $1 AND retired_at IS NULL)`,
-      [appId, minted.kid, JSON.stringify(minted.publicJwk), minted.sealed],
+      ? db.update(appSigningKeys).set({ retired_at: sql`now()` }).where(activeKeyOf(appId)).returning({ kid: appSigningKeys.kid })
+      : db.select({ kid: appSigningKeys.kid }).from(appSigningKeys).where(sql`false`),
+    // Only while the app exists and has no active key: concurrent first sign-ins (serialised by the
+    // row lock above) agree on one key.
+    db.insert(appSigningKeys).select(
+      db.select({
+        kid: sql<string>`${minted.kid}`.as('kid'),
+        app_id: apps.id,
+        alg: sql<string>`'RS256'`.as('alg'),
+        public_jwk: sql`${JSON.stringify(minted.publicJwk)}::jsonb`.as('public_jwk'),
+        private_jwk_sealed: sql<string>`${minted.sealed}`.as('private_jwk_sealed'),
+        created_at: sql<Date>`now()`.as('created_at'),
+        retired_at: sql<Date | null>`NULL::timestamptz`.as('retired_at'),
+      })
+        .from(apps)
+        .where(and(eq(apps.id, appId), notExists(db.select({ one: sql`1` }).from(appSigningKeys).where(activeKeyOf(appId))))),
     ),
-    sql.query(
-      'SELECT kid, private_jwk_sealed FROM app_signing_keys WHERE app_id = $1 AND retired_at IS NULL ORDER BY created_at DESC LIMIT 1',
-      [appId],
-    ),
-  ])) as unknown as [unknown, { kid: string }[], unknown, { kid: string; private_jwk_sealed: string }[]];
+    db.select({ kid: appSigningKeys.kid, private_jwk_sealed: appSigningKeys.private_jwk_sealed })
+      .from(appSigningKeys).where(activeKeyOf(appId)).orderBy(desc(appSigningKeys.created_at)).limit(1),
+  ]);
   const row = active[0];
   if (!row) throw new ApiError('APP_NOT_FOUND', 'App not found');
   return { active: { kid: row.kid, privateJwkSealed: row.private_jwk_sealed }, retired: retired.map((r) => r.kid) };
@@ -112,11 +122,13 @@ export async function rotateSigningKey(env: Env, appId: string): Promise<{ kid: 
  */
 export async function jwks(env: Env, appId: string, active: StoredKey | null, accessTokenTtlSeconds: number): Promise<{ keys: JWK[] }> {
   if (!active) await createKey(env, appId, false);
-  const rows = (await controlSql(env).query(
-    `SELECT public_jwk FROM app_signing_keys
-      WHERE app_id = $1 AND (retired_at IS NULL OR retired_at > now() - make_interval(secs => $2))
-      ORDER BY created_at DESC`,
-    [appId, accessTokenTtlSeconds + keyClockSkewSeconds],
-  )) as { public_jwk: JWK }[];
-  return { keys: rows.map((r) => r.public_jwk) };
+  const rows = await controlDb(env)
+    .select({ public_jwk: appSigningKeys.public_jwk })
+    .from(appSigningKeys)
+    .where(and(
+      eq(appSigningKeys.app_id, appId),
+      or(isNull(appSigningKeys.retired_at), gt(appSigningKeys.retired_at, sql`now() - make_interval(secs => ${accessTokenTtlSeconds + keyClockSkewSeconds})`)),
+    ))
+    .orderBy(desc(appSigningKeys.created_at));
+  return { keys: rows.map((r) => publicJwk.parse(r.public_jwk)) };
 }

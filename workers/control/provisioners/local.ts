@@ -5,7 +5,7 @@
  */
 import { sqlClient, type DbEnv } from '../../shared/db.ts';
 import { ApiError } from '../../shared/errors.ts';
-import { isPgError } from '../../shared/pg-errors.ts';
+import { databaseRetryAfterSeconds, isPgError } from '../../shared/pg-errors.ts';
 import { identifierPattern } from '../../shared/validation.ts';
 import type { Provisioner } from './provisioner.ts';
 
@@ -39,7 +39,11 @@ function assertName(name: string): void {
   if (!identifierPattern.test(name)) throw new ApiError('INTERNAL_ERROR', 'Invalid database name.', { internal: name });
 }
 
+/** The driver's text stays internal: it can name hosts and roles, and it ends up in `provisioning_error`. */
 function dbError(action: string, name: string, error: unknown): ApiError {
-  const detail = error instanceof Error ? error.message : String(error);
-  return new ApiError('EXTERNAL_DB_ERROR', `Could not ${action} the app database: ${detail}`, { internal: `${action} ${name}: ${detail}` });
+  const detail = error instanceof Error ? `${(error as { code?: string }).code ?? ''} ${error.message}`.trim() : String(error);
+  return new ApiError('EXTERNAL_DB_ERROR', `Could not ${action} the app database.`, {
+    internal: `${action} ${name}: ${detail}`,
+    headers: { 'retry-after': String(databaseRetryAfterSeconds) },
+  });
 }

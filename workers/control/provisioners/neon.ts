@@ -3,10 +3,11 @@
  * (https://api-docs.neon.tech: POST/DELETE /projects/{project_id}/branches/{branch_id}/databases,
  * GET /projects/{project_id}/operations/{operation_id}). Database changes are asynchronous
  * operations; we wait until each finishes. 423 (another operation is running), 429 and 5xx are
- * retried with backoff; other failures are reported with Neon's message.
+ * retried with backoff; other failures are reported with Neon's HTTP status (its message is logged).
  */
 import pRetry, { AbortError } from 'p-retry';
 import { ApiError } from '../../shared/errors.ts';
+import { databaseRetryAfterSeconds } from '../../shared/pg-errors.ts';
 import type { Provisioner } from './provisioner.ts';
 
 /** Settings for {@link NeonProvisioner}. */
@@ -108,11 +109,18 @@ export class NeonProvisioner implements Provisioner {
     }
   }
 
+  /** Neon's own message stays internal (it can name projects and branches); callers see the HTTP status. */
   #wrap(action: string, error: unknown): ApiError {
     const message = error instanceof Error ? error.message : String(error);
     const status = error instanceof NeonHttpError ? error.status : 0;
-    return new ApiError(status === 0 ? 'EXTERNAL_NETWORK_ERROR' : 'EXTERNAL_DB_ERROR', `Neon could not ${action} the app database: ${message}`, {
-      internal: `neon ${action} failed (HTTP ${status}): ${message}`,
+    const retry = { 'retry-after': String(databaseRetryAfterSeconds) };
+    if (status === 0) {
+      return new ApiError('EXTERNAL_NETWORK_ERROR', `Neon's API could not be reached to ${action} the app database.`, {
+        internal: `neon ${action} failed (no response): ${message}`, headers: retry,
+      });
+    }
+    return new ApiError('EXTERNAL_DB_ERROR', `Neon could not ${action} the app database (HTTP ${status}).`, {
+      internal: `neon ${action} failed (HTTP ${status}): ${message}`, headers: retry,
     });
   }
 }

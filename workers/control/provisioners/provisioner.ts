@@ -4,7 +4,7 @@
  * a database per app on one branch). Both are idempotent: creating an existing database and
  * dropping a missing one succeed, so an interrupted provisioning can simply run again.
  */
-import { ApiError } from '../../shared/errors.ts';
+import { ApiError, toApiError } from '../../shared/errors.ts';
 import type { Env } from '../env.ts';
 import { LocalProvisioner } from './local.ts';
 import { NeonProvisioner } from './neon.ts';
@@ -37,4 +37,16 @@ export function provisionerFor(env: Env): Provisioner {
 function required(value: string | undefined, name: string): string {
   if (!value) throw new ApiError('INTERNAL_ERROR', 'The platform is misconfigured.', { internal: `${name} is not set` });
   return value;
+}
+
+/**
+ * The text recorded in `apps.provisioning_error` (shown by GET /apps/{id}/status and init_app) for a
+ * failed attempt: `CODE: public message`. Provisioner errors carry public-safe messages already; an
+ * error Postgres raised during bootstrap (it carries `pg` diagnostics, whose message is Postgres's
+ * own text) is shown by its code only. The full detail is in the ApiError's `internal`, for the log.
+ */
+export function provisioningErrorText(error: unknown): string {
+  const apiError = toApiError(error);
+  const message = apiError.pg ? `The app database refused a bootstrap statement (SQLSTATE ${apiError.pg.code}).` : apiError.message;
+  return `${apiError.code}: ${message}`;
 }

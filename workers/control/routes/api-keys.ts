@@ -1,9 +1,8 @@
 /** Routes: POST/GET /api-keys, DELETE /api-keys/:id (API.md §2). Account keys only. */
 import { Hono } from 'hono';
 import { principalOf } from '../../shared/http.ts';
-import { parseJsonBody } from '../../shared/validation.ts';
 import { requireAccountKey } from '../authz.ts';
-import { audited } from '../context.ts';
+import { audited, jsonBody } from '../context.ts';
 import type { Env } from '../env.ts';
 import { createApiKey, createApiKeyBody, listApiKeys, revokeApiKey } from '../services/api-keys.ts';
 
@@ -11,8 +10,14 @@ export const apiKeyRoutes = new Hono<{ Bindings: Env }>();
 
 apiKeyRoutes.post('/api-keys', async (c) => {
   const caller = requireAccountKey(principalOf(c));
-  const body = await parseJsonBody(c.req.raw, createApiKeyBody);
-  const created = await audited(c, { appId: body.target_app_id ?? null, eventType: 'api_key.created', action: 'create', resourceType: 'api_key', data: { name: body.name } }, () => createApiKey(c.env, caller, body));
+  const created = await audited(c, { appId: null, eventType: 'api_key.created', action: 'create', resourceType: 'api_key' }, async (target) => {
+    const body = await jsonBody(c, createApiKeyBody);
+    target.appId = body.target_app_id ?? null;
+    target.data = { name: body.name };
+    const key = await createApiKey(c.env, caller, body);
+    target.resourceId = key.id;
+    return key;
+  });
   return c.json(created, 201);
 });
 

@@ -1,8 +1,7 @@
 /** Routes: POST /init, GET /apps, GET /apps/:app/status, DELETE /apps/:app (API.md §2). */
 import { Hono } from 'hono';
-import { parseJsonBody } from '../../shared/validation.ts';
 import { requireAccountKey } from '../authz.ts';
-import { appContext, audited } from '../context.ts';
+import { appContext, audited, jsonBody } from '../context.ts';
 import type { Env } from '../env.ts';
 import { appStatus, deleteApp, initApp, initAppBody, listApps } from '../services/apps.ts';
 import { principalOf } from '../../shared/http.ts';
@@ -11,7 +10,7 @@ export const appRoutes = new Hono<{ Bindings: Env }>();
 
 appRoutes.post('/init', async (c) => {
   requireAccountKey(principalOf(c));
-  const body = await parseJsonBody(c.req.raw, initAppBody);
+  const body = await jsonBody(c, initAppBody);
   const context = appContext(c);
   const result = await initApp(context, body);
   if (result.status === 201) {

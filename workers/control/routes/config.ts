@@ -1,8 +1,7 @@
 /** Routes: GET /v1/:app/config, PATCH /v1/:app/config/*, GET/PATCH /v1/:app/env (API.md §2). */
 import { Hono } from 'hono';
 import type { z } from 'zod';
-import { parseJsonBody } from '../../shared/validation.ts';
-import { audited, ownedApp, type ControlContext } from '../context.ts';
+import { audited, jsonBody, ownedApp, type ControlContext } from '../context.ts';
 import type { Env } from '../env.ts';
 import { configOf, type AppRow } from '../services/apps.ts';
 import {
@@ -26,8 +25,11 @@ function patchRoute<S extends z.ZodType>(
 ) {
   configRoutes.patch(path, async (c: ControlContext) => {
     const { app } = await ownedApp(c);
-    const body = await parseJsonBody(c.req.raw, schema);
-    const result = await audited(c, { appId: app.id, eventType, action: 'update', resourceType: 'app_config', resourceId: app.id, data: { change: body as Record<string, unknown> } }, () => apply(c.env, app, body));
+    const result = await audited(c, { appId: app.id, eventType, action: 'update', resourceType: 'app_config', resourceId: app.id }, async (target) => {
+      const body = await jsonBody(c, schema);
+      target.data = { change: body as Record<string, unknown> };
+      return apply(c.env, app, body);
+    });
     return c.json(result);
   });
 }
@@ -38,6 +40,16 @@ patchRoute('/v1/:app/config/storage', storageBody, 'config.storage_updated', upd
 patchRoute('/v1/:app/config/pause', pauseBody, 'config.pause_updated', updatePause);
 patchRoute('/v1/:app/config/access-mode', accessModeBody, 'config.access_mode_updated', updateAccessMode);
 
+/** The variable names a refused env body held (never its values), for the audit entry. */
+function envNamesOf(text: string): Record<string, unknown> {
+  try {
+    const vars = (JSON.parse(text) as { envVars?: unknown }).envVars;
+    return vars !== null && typeof vars === 'object' ? { keys: Object.keys(vars).slice(0, 100) } : {};
+  } catch {
+    return {};
+  }
+}
+
 configRoutes.get('/v1/:app/env', async (c) => {
   const { app } = await ownedApp(c);
   return c.json(envKeys(app));
@@ -45,8 +57,11 @@ configRoutes.get('/v1/:app/env', async (c) => {
 
 configRoutes.patch('/v1/:app/env', async (c) => {
   const { app } = await ownedApp(c);
-  const body = await parseJsonBody(c.req.raw, envBody);
-  // Values never reach the audit log: only the names that changed.
-  const result = await audited(c, { appId: app.id, eventType: 'config.env_updated', action: 'update', resourceType: 'app_env', resourceId: app.id, data: { keys: Object.keys(body.envVars) } }, () => updateEnv(c.env, app, body));
+  // Values never reach the audit log: only the names that changed (or were sent, when refused).
+  const result = await audited(c, { appId: app.id, eventType: 'config.env_updated', action: 'update', resourceType: 'app_env', resourceId: app.id }, async (target) => {
+    const body = await jsonBody(c, envBody);
+    target.data = { keys: Object.keys(body.envVars) };
+    return updateEnv(c.env, app, body);
+  }, { refusedBody: envNamesOf });
   return c.json(result);
 });

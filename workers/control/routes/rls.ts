@@ -6,8 +6,7 @@
  * (reads also while migrating), else 503 APP_NOT_READY before anything changes.
  */
 import { Hono } from 'hono';
-import { parseJsonBody } from '../../shared/validation.ts';
-import { audited, ownedApp } from '../context.ts';
+import { audited, jsonBody, ownedApp } from '../context.ts';
 import type { Env } from '../env.ts';
 import { createPolicyBody, enableRlsBody, secureAppBody, updatePolicyBody, userIsolationBody } from '../rls/bodies.ts';
 import { secureApp } from '../rls/secure.ts';
@@ -24,31 +23,43 @@ rlsRoutes.get('/v1/:app/rls', async (c) => {
 
 rlsRoutes.post('/v1/:app/rls/enable', async (c) => {
   const { app } = await ownedApp(c);
-  const body = await parseJsonBody(c.req.raw, enableRlsBody);
-  const target = { appId: app.id, eventType: 'rls.enabled', action: 'enable' as const, resourceType: 'table', resourceId: body.table_name };
-  return c.json(await audited(c, target, () => enableRls(ownerExecutor(c.env, app, 'write'), body)));
+  return c.json(await audited(c, { appId: app.id, eventType: 'rls.enabled', action: 'enable', resourceType: 'table' }, async (target) => {
+    const body = await jsonBody(c, enableRlsBody);
+    target.resourceId = body.table_name;
+    target.data = {};
+    return enableRls(ownerExecutor(c.env, app, 'write'), body);
+  }));
 });
 
 rlsRoutes.post('/v1/:app/rls/policies', async (c) => {
   const { app } = await ownedApp(c);
-  const body = await parseJsonBody(c.req.raw, createPolicyBody);
-  const target = { appId: app.id, eventType: 'rls.policy_created', action: 'create' as const, resourceType: 'rls_policy', resourceId: `${body.table_name}.${body.policy_name}`, data: { ...body } };
-  return c.json(await audited(c, target, () => createPolicy(ownerExecutor(c.env, app, 'write'), body)));
+  return c.json(await audited(c, { appId: app.id, eventType: 'rls.policy_created', action: 'create', resourceType: 'rls_policy' }, async (target) => {
+    const body = await jsonBody(c, createPolicyBody);
+    target.resourceId = `${body.table_name}.${body.policy_name}`;
+    target.data = { ...body };
+    return createPolicy(ownerExecutor(c.env, app, 'write'), body);
+  }));
 });
 
 rlsRoutes.patch('/v1/:app/rls/policies/:policy', async (c) => {
   const { app } = await ownedApp(c);
-  const body = await parseJsonBody(c.req.raw, updatePolicyBody);
   const policy = c.req.param('policy');
-  const target = { appId: app.id, eventType: 'rls.policy_updated', action: 'update' as const, resourceType: 'rls_policy', resourceId: `${body.table_name}.${policy}`, data: { ...body } };
-  return c.json(await audited(c, target, () => updatePolicy(ownerExecutor(c.env, app, 'write'), policy, body)));
+  return c.json(await audited(c, { appId: app.id, eventType: 'rls.policy_updated', action: 'update', resourceType: 'rls_policy', resourceId: policy }, async (target) => {
+    const body = await jsonBody(c, updatePolicyBody);
+    target.resourceId = `${body.table_name}.${policy}`;
+    target.data = { ...body };
+    return updatePolicy(ownerExecutor(c.env, app, 'write'), policy, body);
+  }));
 });
 
 rlsRoutes.post('/v1/:app/rls', async (c) => {
   const { app } = await ownedApp(c);
-  const body = await parseJsonBody(c.req.raw, userIsolationBody);
-  const target = { appId: app.id, eventType: 'rls.user_isolation_created', action: 'create' as const, resourceType: 'table', resourceId: body.table_name, data: { ...body } };
-  return c.json(await audited(c, target, () => createUserIsolation(ownerExecutor(c.env, app, 'write'), body)));
+  return c.json(await audited(c, { appId: app.id, eventType: 'rls.user_isolation_created', action: 'create', resourceType: 'table' }, async (target) => {
+    const body = await jsonBody(c, userIsolationBody);
+    target.resourceId = body.table_name;
+    target.data = { ...body };
+    return createUserIsolation(ownerExecutor(c.env, app, 'write'), body);
+  }));
 });
 
 rlsRoutes.delete('/v1/:app/rls/:table', async (c) => {
@@ -68,7 +79,9 @@ rlsRoutes.delete('/v1/:app/rls/:table/:policy', async (c) => {
 
 rlsRoutes.post('/v1/:app/secure', async (c) => {
   const { app } = await ownedApp(c);
-  const body = await parseJsonBody(c.req.raw, secureAppBody);
-  const target = { appId: app.id, eventType: 'app.secured', action: 'update' as const, resourceType: 'app', resourceId: app.id, data: { tables: (body.tables ?? []).map((t) => t.table_name) } };
-  return c.json(await audited(c, target, () => secureApp(c.env, ownerExecutor(c.env, app, 'write'), app, body)));
+  return c.json(await audited(c, { appId: app.id, eventType: 'app.secured', action: 'update', resourceType: 'app', resourceId: app.id }, async (target) => {
+    const body = await jsonBody(c, secureAppBody);
+    target.data = { tables: (body.tables ?? []).map((t) => t.table_name) };
+    return secureApp(c.env, ownerExecutor(c.env, app, 'write'), app, body);
+  }));
 });

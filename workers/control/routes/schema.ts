@@ -1,7 +1,7 @@
 /** Routes: GET /v1/:app/schema, POST /v1/:app/schema/apply, GET /v1/:app/migrations (API.md §3.2). Owner auth. */
 import { Hono } from 'hono';
-import { readJsonBody } from '../../shared/validation.ts';
-import { audited, ownedApp } from '../context.ts';
+import { parseJsonText } from '../../shared/validation.ts';
+import { audited, auditedParse, ownedApp } from '../context.ts';
 import type { Env } from '../env.ts';
 import {
   applyPlan, defaultMigrationName, dryRunResult, getSchema, isUpToDate, listMigrations, ownerExecutor, planApply, upToDateResult,
@@ -18,7 +18,9 @@ schemaRoutes.get('/v1/:app/schema', async (c) => {
 
 schemaRoutes.post('/v1/:app/schema/apply', async (c) => {
   const { app } = await ownedApp(c);
-  const body = parseApplySchemaBody(await readJsonBody(c.req.raw));
+  // A body that does not parse is recorded as a refused apply (it may hold an attack); a dry run is not a change.
+  const refused = { appId: app.id, eventType: 'schema.applied', action: 'update' as const, resourceType: 'schema' };
+  const body = await auditedParse(c, refused, async () => parseApplySchemaBody(parseJsonText(await c.req.text())));
   const execute = ownerExecutor(c.env, app, 'write');
   const plan = await planApply(execute, body.schema);
   if (body.dry_run) return c.json(dryRunResult(plan));

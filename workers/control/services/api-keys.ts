@@ -2,38 +2,19 @@
  * Service keys (API.md §1.2, §2 /api-keys): minted once, stored as SHA-256, listed by prefix,
  * revoked immediately (the gate looks keys up on every request; nothing caches them).
  */
+import { and, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { apiKeys, apps } from '../../shared/control-schema.ts';
 import { ApiError } from '../../shared/errors.ts';
 import { mintServiceKey } from '../../shared/keys.ts';
 import type { ServiceKeyPrincipal } from '../../shared/principal.ts';
-import { appIdPattern } from '../../shared/validation.ts';
+import { createApiKeyBody, type CreateApiKeyBody } from '../../shared/schemas/api-keys.ts';
+import type { KeyScope } from '../../shared/schemas/enums.ts';
 import { keyManagesApp } from '../authz.ts';
-import { controlSql } from '../db.ts';
+import { controlDb } from '../db.ts';
 import type { Env } from '../env.ts';
 
-const extraScope = z.enum(['ai:gateway', 'substrate']);
-
-/** Body of POST /api-keys. `scopes` is the legacy form and may not be mixed with the new fields. */
-export const createApiKeyBody = z.object({
-  name: z.string().trim().min(1).max(100),
-  key_scope: z.enum(['account', 'app']).optional(),
-  target_app_id: z.string().regex(appIdPattern, 'must be an app id (app_ + 12 characters)').optional(),
-  additional_scopes: z.array(extraScope).max(2).optional(),
-  scopes: z.array(z.string().regex(/^(\*|app:app_[0-9a-z]{12}|ai:gateway|substrate)$/, 'must be "*", "app:{app_id}", "ai:gateway" or "substrate"')).min(1).optional(),
-  scope: z.enum(['app', 'substrate', 'both']).optional(),
-  organization_id: z.string().optional(),
-}).strict().superRefine((body, ctx) => {
-  if (body.scopes && (body.key_scope || body.additional_scopes)) {
-    ctx.addIssue({ code: 'custom', path: ['scopes'], message: 'legacy "scopes" cannot be combined with key_scope or additional_scopes' });
-  }
-  if (body.key_scope === 'app' && !body.target_app_id) {
-    ctx.addIssue({ code: 'custom', path: ['target_app_id'], message: 'required when key_scope is "app"' });
-  }
-  if (body.key_scope !== 'app' && body.target_app_id && !body.scopes) {
-    ctx.addIssue({ code: 'custom', path: ['target_app_id'], message: 'only valid with key_scope "app"' });
-  }
-});
-export type CreateApiKeyBody = z.infer<typeof createApiKeyBody>;
+export { createApiKeyBody, type CreateApiKeyBody };
 
 /** Response of POST /api-keys (the SDK's `{id, key, name, created_at}` fields included). */
 export interface CreatedApiKey {
@@ -43,11 +24,11 @@ export interface CreatedApiKey {
   prefix: string;
   name: string;
   scopes: string[];
-  key_scope: 'account' | 'app';
+  key_scope: KeyScope;
   created_at: string;
 }
 
-function scopesFor(body: CreateApiKeyBody): { scopes: string[]; keyScope: 'account' | 'app'; appIds: string[] } {
+function scopesFor(body: CreateApiKeyBody): { scopes: string[]; keyScope: KeyScope; appIds: string[] } {
   if (body.scopes) {
     const appIds = body.scopes.filter((s) => s.startsWith('app:')).map((s) => s.slice(4));
     return { scopes: body.scopes, keyScope: body.scopes.includes('*') ? 'account' : 'app', appIds };
@@ -66,54 +47,43 @@ export async function createApiKey(env: Env, caller: ServiceKeyPrincipal, body: 
     throw new ApiError('FEATURE_NOT_AVAILABLE', 'Substrate keys (bb_sub_) are not available on this deployment.');
   }
   const { scopes, keyScope, appIds } = scopesFor(body);
-  const sql = controlSql(env);
+  const db = controlDb(env);
   if (appIds.length > 0) {
-    const owned = await sql.query('SELECT id, account_id FROM apps WHERE id = ANY($1)', [appIds]);
+    const owned = await db.select({ id: apps.id, account_id: apps.account_id }).from(apps).where(inArray(apps.id, appIds));
     for (const appId of appIds) {
-      const app = owned.find((a) => a.id === appId) as { id: string; account_id: string } | undefined;
+      const app = owned.find((a) => a.id === appId);
       if (!app || !keyManagesApp(caller, app)) throw new ApiError('APP_NOT_FOUND', `App ${appId} not found.`);
     }
   }
   const minted = await mintServiceKey();
-  const [row] = await sql.query(
-    `INSERT INTO api_keys (account_id, name, key_prefix, key_hash, key_scope, target_app_id, scopes)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, created_at`,
-    [caller.accountId, body.name, minted.prefix, minted.hash, keyScope, appIds[0] ?? null, scopes],
-  );
-  const id = String(row!.id);
+  const [row] = await db.insert(apiKeys)
+    .values({ account_id: caller.accountId, name: body.name, key_prefix: minted.prefix, key_hash: minted.hash, key_scope: keyScope, target_app_id: appIds[0] ?? null, scopes })
+    .returning({ id: apiKeys.id, created_at: apiKeys.created_at });
   return {
     key: minted.plaintext,
-    keyId: id,
-    id,
+    keyId: row!.id,
+    id: row!.id,
     prefix: minted.prefix,
     name: body.name,
     scopes,
     key_scope: keyScope,
-    created_at: new Date(row!.created_at as string).toISOString(),
+    created_at: row!.created_at.toISOString(),
   };
 }
 
 /** Lists the account's keys (never the key itself): prefix, name, scopes, last use. */
 export async function listApiKeys(env: Env, caller: ServiceKeyPrincipal, scope?: string) {
-  const rows = await controlSql(env).query(
-    `SELECT id, key_prefix, name, scopes, key_scope, target_app_id, last_used_at, expires_at, created_at, revoked_at
-       FROM api_keys WHERE account_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC`,
-    [caller.accountId],
-  );
+  const rows = await controlDb(env)
+    .select({
+      id: apiKeys.id, key_prefix: apiKeys.key_prefix, name: apiKeys.name, scopes: apiKeys.scopes, key_scope: apiKeys.key_scope,
+      target_app_id: apiKeys.target_app_id, last_used_at: apiKeys.last_used_at, expires_at: apiKeys.expires_at, created_at: apiKeys.created_at,
+    })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.account_id, caller.accountId), isNull(apiKeys.revoked_at)))
+    .orderBy(desc(apiKeys.created_at));
   const keys = rows
     .filter((r) => scope !== 'me' || r.id === caller.keyId)
-    .map((r) => ({
-      id: r.id,
-      key_prefix: r.key_prefix,
-      name: r.name,
-      scopes: r.scopes,
-      scope: 'app',
-      key_scope: r.key_scope,
-      target_app_id: r.target_app_id,
-      last_used_at: r.last_used_at,
-      expires_at: r.expires_at,
-      created_at: r.created_at,
-    }));
+    .map((r) => ({ ...r, scope: 'app' }));
   return { keys };
 }
 
@@ -124,10 +94,10 @@ export async function listApiKeys(env: Env, caller: ServiceKeyPrincipal, scope?:
 export async function revokeApiKey(env: Env, caller: ServiceKeyPrincipal, keyId: string): Promise<{ revoked: true }> {
   // Only a well-formed UUID reaches Postgres: anything else would fail its uuid cast (a 500).
   if (!z.guid().safeParse(keyId).success) throw new ApiError('RESOURCE_NOT_FOUND', `API key ${keyId} not found.`);
-  const rows = await controlSql(env).query(
-    'UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL RETURNING id',
-    [keyId, caller.accountId],
-  );
+  const rows = await controlDb(env).update(apiKeys)
+    .set({ revoked_at: sql`now()` })
+    .where(and(eq(apiKeys.id, keyId), eq(apiKeys.account_id, caller.accountId), isNull(apiKeys.revoked_at)))
+    .returning({ id: apiKeys.id });
   if (rows.length === 0) throw new ApiError('RESOURCE_NOT_FOUND', `API key ${keyId} not found.`);
   return { revoked: true };
 }

@@ -1,61 +1,23 @@
 /**
  * Apps (API.md §2): create (idempotent per owner + name), list, status, delete, config.
  */
-import { z } from 'zod';
+import { and, desc, eq, sql } from 'drizzle-orm';
+import { isUniqueViolation } from '../../shared/control-db.ts';
+import { apiKeys, appRecord, apps, type AppRow } from '../../shared/control-schema.ts';
 import { randomBase64, randomString } from '../../shared/crypto.ts';
 import { ApiError } from '../../shared/errors.ts';
 import { newAppId } from '../../shared/ids.ts';
-import { isPgError } from '../../shared/pg-errors.ts';
 import type { ServiceKeyPrincipal } from '../../shared/principal.ts';
+import { initAppBody, type InitAppBody } from '../../shared/schemas/apps.ts';
 import { appIdPattern } from '../../shared/validation.ts';
 import { keyManagesApp } from '../authz.ts';
-import { controlSql } from '../db.ts';
+import { controlDb } from '../db.ts';
 import type { Env } from '../env.ts';
 import { provisionerFor } from '../provisioners/provisioner.ts';
 import { needsProvisioning, provisionApp } from './provisioning.ts';
 import { invalidateAppGate } from './gate-cache.ts';
 
-const subdomainPattern = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
-
-/** Body of POST /init (strict: only these fields). */
-export const initAppBody = z.object({
-  name: z.string().min(1).max(63).regex(/^[a-z0-9][a-z0-9_-]*$/, 'must start with a lowercase letter or digit and contain only a-z, 0-9, "_" and "-"'),
-  subdomain: z.string().min(1).max(63).regex(subdomainPattern, 'must be lowercase letters, digits and inner hyphens').optional(),
-  region: z.string().min(1).max(40).optional(),
-  organization_id: z.string().max(100).optional(),
-}).strict();
-export type InitAppBody = z.infer<typeof initAppBody>;
-
-/** An apps row as read back. */
-export interface AppRow {
-  id: string;
-  account_id: string;
-  name: string;
-  subdomain: string;
-  db_name: string;
-  region: string;
-  provisioning_status: 'provisioning' | 'ready' | 'failed' | 'migrating' | 'deleting';
-  provisioning_error: string | null;
-  provisioning_lease_until: string | null;
-  db_provisioned: boolean;
-  anon_key: string;
-  allowed_origins: string[];
-  storage_config: Record<string, unknown>;
-  jwt_config: { accessTokenTtl: string; refreshTokenTtlDays: number };
-  auth_config: Record<string, unknown>;
-  auth_hook_function: string | null;
-  access_mode: 'public' | 'authenticated';
-  paused: boolean;
-  paused_at: string | null;
-  paused_reason: string | null;
-  rate_limit_per_minute: number | null;
-  visibility: string;
-  listed: boolean;
-  env_vars: Record<string, string>;
-  env_updated_at: string | null;
-  created_at: string;
-  updated_at: string;
-}
+export { initAppBody, type AppRow, type InitAppBody };
 
 /** Context every app operation needs. */
 export interface AppContext {
@@ -75,13 +37,20 @@ function appUrl(env: Env, subdomain: string): string {
   return (env.APP_URL_TEMPLATE || 'https://{subdomain}.butterbase.dev').replace('{subdomain}', subdomain);
 }
 
-function initResponse(c: AppContext, row: AppRow) {
+/** The provisioning state of an app as GET /apps/{id}/status shows it (API.md §2). */
+function statusOf(row: AppRow) {
   return {
     app_id: row.id,
     name: row.name,
     db_provisioned: row.db_provisioned,
     provisioning_status: row.provisioning_status,
     provisioning_error: row.provisioning_error,
+  };
+}
+
+function initResponse(c: AppContext, row: AppRow) {
+  return {
+    ...statusOf(row),
     api_url: `${c.apiBase}/v1/${row.id}`,
     subdomain: row.subdomain,
     url: appUrl(c.env, row.subdomain),
@@ -118,7 +87,7 @@ export async function initApp(c: AppContext, body: InitAppBody): Promise<{ statu
       remediation: `Pick one of: ${regions.join(', ')} (GET /v1/regions).`,
     });
   }
-  const sql = controlSql(env);
+  const db = controlDb(env);
   const existing = await findByName(env, c.caller.accountId, body.name);
   if (existing) return { status: 200, body: initResponse(c, await retryIfFailed(c, existing)) };
 
@@ -126,24 +95,22 @@ export async function initApp(c: AppContext, body: InitAppBody): Promise<{ statu
     const subdomain = body.subdomain ?? (attempt === 0 ? subdomainFromName(body.name) : `${subdomainFromName(body.name)}-${randomString(4, 'abcdefghijklmnopqrstuvwxyz0123456789')}`);
     const id = newAppId();
     try {
-      const rows = (await sql.query(
-        `INSERT INTO apps (id, account_id, name, subdomain, db_name, region, anon_key)
-         VALUES ($1, $2, $3, $4, $1, $5, $6)
-         ON CONFLICT (account_id, name) DO NOTHING RETURNING *`,
-        [id, c.caller.accountId, body.name, subdomain, region, randomBase64(32)],
-      )) as unknown as AppRow[];
-      const row = rows[0];
-      if (!row) {
+      const [inserted] = await db.insert(apps)
+        .values({ id, account_id: c.caller.accountId, name: body.name, subdomain, db_name: id, region, anon_key: randomBase64(32) })
+        .onConflictDoNothing({ target: [apps.account_id, apps.name] })
+        .returning();
+      if (!inserted) {
         // A concurrent /init with the same name won the race: return its app.
         const winner = await findByName(env, c.caller.accountId, body.name);
         if (winner) return { status: 200, body: initResponse(c, winner) };
         continue;
       }
+      const row = appRecord(inserted);
       invalidateAppGate(row.id);
       c.ctx.waitUntil(provisionApp(env, row.id));
       return { status: 201, body: initResponse(c, row) };
     } catch (error) {
-      if (isPgError(error) && error.code === '23505' && error.constraint === 'apps_subdomain_key') {
+      if (isUniqueViolation(error, 'apps_subdomain_key')) {
         if (body.subdomain) {
           throw new ApiError('RESOURCE_ALREADY_EXISTS', `Subdomain "${body.subdomain}" is already taken.`, {
             remediation: 'Choose another subdomain, or omit it to get one derived from the name.',
@@ -160,18 +127,17 @@ export async function initApp(c: AppContext, body: InitAppBody): Promise<{ statu
 }
 
 async function findByName(env: Env, accountId: string, name: string): Promise<AppRow | undefined> {
-  const rows = (await controlSql(env).query('SELECT * FROM apps WHERE account_id = $1 AND name = $2', [accountId, name])) as unknown as AppRow[];
-  return rows[0];
+  const [row] = await controlDb(env).select().from(apps).where(and(eq(apps.account_id, accountId), eq(apps.name, name)));
+  return row && appRecord(row);
 }
 
 async function retryIfFailed(c: AppContext, row: AppRow): Promise<AppRow> {
   if (row.provisioning_status === 'failed') {
-    const rows = (await controlSql(c.env).query(
-      `UPDATE apps SET provisioning_status = 'provisioning', provisioning_error = NULL, provisioning_lease_until = NULL, updated_at = now()
-        WHERE id = $1 AND provisioning_status = 'failed' RETURNING *`,
-      [row.id],
-    )) as unknown as AppRow[];
-    row = rows[0] ?? row;
+    const [retried] = await controlDb(c.env).update(apps)
+      .set({ provisioning_status: 'provisioning', provisioning_error: null, provisioning_lease_until: null, updated_at: sql`now()` })
+      .where(and(eq(apps.id, row.id), eq(apps.provisioning_status, 'failed')))
+      .returning();
+    row = retried ? appRecord(retried) : row;
     invalidateAppGate(row.id);
   }
   if (needsProvisioning(row)) c.ctx.waitUntil(provisionApp(c.env, row.id));
@@ -184,18 +150,16 @@ async function retryIfFailed(c: AppContext, row: AppRow): Promise<AppRow> {
  */
 export async function loadOwnedApp(env: Env, caller: ServiceKeyPrincipal, appId: string): Promise<AppRow> {
   if (!appIdPattern.test(appId)) throw new ApiError('APP_NOT_FOUND', `App ${appId} not found.`);
-  const rows = (await controlSql(env).query('SELECT * FROM apps WHERE id = $1', [appId])) as unknown as AppRow[];
-  const row = rows[0];
+  const [row] = await controlDb(env).select().from(apps).where(eq(apps.id, appId));
   if (!row || !keyManagesApp(caller, row)) throw new ApiError('APP_NOT_FOUND', `App ${appId} not found.`);
-  return row;
+  return appRecord(row);
 }
 
 /** GET /apps: the caller's apps, newest first. Stalled provisioning is resumed in the background. */
 export async function listApps(c: AppContext) {
-  const rows = (await controlSql(c.env).query(
-    'SELECT * FROM apps WHERE account_id = $1 ORDER BY created_at DESC, id',
-    [c.caller.accountId],
-  )) as unknown as AppRow[];
+  const rows = await controlDb(c.env).select().from(apps)
+    .where(eq(apps.account_id, c.caller.accountId))
+    .orderBy(desc(apps.created_at), apps.id);
   const visible = rows.filter((r) => keyManagesApp(c.caller, r));
   for (const row of visible) if (needsProvisioning(row)) c.ctx.waitUntil(provisionApp(c.env, row.id));
   return {
@@ -218,13 +182,7 @@ export async function listApps(c: AppContext) {
 export async function appStatus(c: AppContext, appId: string) {
   const row = await loadOwnedApp(c.env, c.caller, appId);
   if (needsProvisioning(row)) c.ctx.waitUntil(provisionApp(c.env, row.id));
-  return {
-    app_id: row.id,
-    name: row.name,
-    db_provisioned: row.db_provisioned,
-    provisioning_status: row.provisioning_status,
-    provisioning_error: row.provisioning_error,
-  };
+  return statusOf(row);
 }
 
 /**
@@ -234,13 +192,13 @@ export async function appStatus(c: AppContext, appId: string) {
  */
 export async function deleteApp(c: AppContext, appId: string): Promise<{ message: string; app_id: string }> {
   const row = await loadOwnedApp(c.env, c.caller, appId);
-  const sql = controlSql(c.env);
-  await sql.query(`UPDATE apps SET provisioning_status = 'deleting', updated_at = now() WHERE id = $1`, [row.id]);
+  const db = controlDb(c.env);
+  await db.update(apps).set({ provisioning_status: 'deleting', updated_at: sql`now()` }).where(eq(apps.id, row.id));
   invalidateAppGate(row.id);
   await provisionerFor(c.env).dropDatabase(row.db_name);
-  await sql.transaction([
-    sql.query('DELETE FROM api_keys WHERE target_app_id = $1', [row.id]),
-    sql.query('DELETE FROM apps WHERE id = $1', [row.id]),
+  await db.batch([
+    db.delete(apiKeys).where(eq(apiKeys.target_app_id, row.id)),
+    db.delete(apps).where(eq(apps.id, row.id)),
   ]);
   invalidateAppGate(row.id);
   await purgeStorage(c.env, row.id);
@@ -262,7 +220,11 @@ async function purgeStorage(env: AppContext['env'], appId: string): Promise<void
   }
 }
 
-/** GET /v1/{app}/config: the app record (§2) plus the public anon key and pause state. */
+/**
+ * GET /v1/{app}/config: the app record (§2) plus the public anon key and pause state, the CORS
+ * methods/headers/credentials, and the SDK's `cors_allowed_origins` alias of `allowed_origins`
+ * (API.md §2 Gap: the SDK's AppConfig type names it so).
+ */
 export function configOf(row: AppRow) {
   return {
     id: row.id,
@@ -273,6 +235,10 @@ export function configOf(row: AppRow) {
     provisioning_status: row.provisioning_status,
     region: row.region,
     allowed_origins: row.allowed_origins,
+    cors_allowed_origins: row.allowed_origins,
+    cors_allowed_methods: row.cors_allowed_methods,
+    cors_allowed_headers: row.cors_allowed_headers,
+    cors_allow_credentials: row.cors_allow_credentials,
     storage_config: row.storage_config,
     jwt_config: row.jwt_config,
     auth_hook_function: row.auth_hook_function,

@@ -29,21 +29,7 @@ mcpRoutes.all('/mcp', async (c) => {
     clientIp: clientIp(c),
     userAgent: c.req.header('user-agent') ?? null,
   };
-  const context: ToolContext = {
-    platform: new PlatformClient(c.env.ROUTER, facts),
-    caller,
-    async audit(entry) {
-      const result = await c.env.CONTROL.recordAudit({
-        ...entry,
-        category: 'admin',
-        actor: caller,
-        ipAddress: facts.clientIp,
-        userAgent: facts.userAgent,
-        correlationId: facts.requestId,
-      });
-      if (!result.ok) console.error(`[mcp] audit write failed: ${result.error.code} ${result.error.message}`);
-    },
-  };
+  const context: ToolContext = { platform: new PlatformClient(c.env.ROUTER, facts), caller };
   const server = buildServer(context);
   const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
   await server.connect(transport);

@@ -4,6 +4,9 @@
 import pRetry, { AbortError } from 'p-retry';
 import { z } from 'zod';
 import { ApiError } from '../../shared/errors.ts';
+import { initAppBody } from '../../shared/schemas/apps.ts';
+import { accessModeBody, corsFields, envBody, pauseBody } from '../../shared/schemas/config.ts';
+import type { ProvisioningStatus } from '../../shared/schemas/enums.ts';
 import { defineTool, jsonResult, restError, restResult } from '../tool.ts';
 import { appId, segment } from './fields.ts';
 
@@ -23,7 +26,7 @@ function slugify(name: string): string {
 
 interface AppStatus {
   app_id: string;
-  provisioning_status: 'provisioning' | 'ready' | 'failed' | 'migrating' | 'deleting';
+  provisioning_status: ProvisioningStatus;
   db_provisioned: boolean;
   provisioning_error: string | null;
 }
@@ -41,10 +44,11 @@ export const initApp = defineTool({
     'Create a Butterbase app (its own Postgres database, REST API and end-user auth) and wait until it is ready. ' +
     'Idempotent per name: calling it again with the same name returns the existing app. Returns app_id, api_url and the public anon_key. ' +
     'Next: manage_schema (action "dry_run", then "apply") to create tables.',
+  // The REST body's fields, except that any name is accepted here and slugified before POST /init.
   input: z.object({
     name: z.string().min(1).max(63).describe('App name, e.g. "blog"; lowercased and slugified to [a-z0-9_-].'),
-    region: z.string().min(1).max(40).optional().describe('Region, e.g. "us-east-1" (default: the platform default).'),
-    organization_id: z.string().max(100).optional().describe('Organization to create the app in (optional).'),
+    region: initAppBody.shape.region.describe('Region, e.g. "us-east-1" (default: the platform default).'),
+    organization_id: initAppBody.shape.organization_id.describe('Organization to create the app in (optional).'),
   }).strict(),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run(args, { platform }) {
@@ -117,16 +121,16 @@ export const manageApp = defineTool({
   input: z.object({
     action: z.enum(manageAppActions).describe('What to do.'),
     app_id: appId.optional(),
-    paused: z.boolean().optional().describe('pause: true pauses the data plane (503 APP_PAUSED), false resumes.'),
-    reason: z.string().max(500).optional().describe('pause: why (shown to callers in details.paused_reason).'),
-    access_mode: z.enum(['public', 'authenticated']).optional().describe('update_access_mode: "authenticated" refuses anonymous data API calls.'),
+    paused: pauseBody.shape.paused.optional().describe('pause: true pauses the data plane (503 APP_PAUSED), false resumes.'),
+    reason: pauseBody.shape.reason.describe('pause: why (shown to callers in details.paused_reason).'),
+    access_mode: accessModeBody.shape.access_mode.optional().describe('update_access_mode: "authenticated" refuses anonymous data API calls.'),
     tables: z.array(z.object({
       table_name: z.string().min(1).max(63),
       user_column: z.string().min(1).max(63),
       public_read_column: z.string().min(1).max(63).optional(),
     }).strict()).optional().describe('secure: tables to isolate per user (default none: only switches to authenticated mode).'),
-    allowed_origins: z.array(z.string()).min(1).optional().describe('update_cors: browser origins allowed to call the app, e.g. ["http://localhost:5173"] or ["*"].'),
-    env: z.record(z.string(), z.string().nullable()).optional().describe('update_env: variables to set; null deletes one. Names starting with BUTTERBASE_ are reserved.'),
+    allowed_origins: corsFields.shape.allowed_origins.describe('update_cors: browser origins allowed to call the app, e.g. ["http://localhost:5173"] or ["*"].'),
+    env: envBody.shape.envVars.optional().describe('update_env: variables to set; null deletes one. Names starting with BUTTERBASE_ are reserved.'),
   }).strict(),
   requires: {
     delete: ['app_id'],

@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import { ApiError } from '../../shared/errors.ts';
+import { createApiKeyFields } from '../../shared/schemas/api-keys.ts';
+import { jwtFields } from '../../shared/schemas/config.ts';
 import { defineTool, missingField, restResult } from '../tool.ts';
 import { appId, segment } from './fields.ts';
 
@@ -18,12 +20,12 @@ export const manageAuthConfig = defineTool({
     action: z.enum(['configure_auth_hook', 'update_jwt', 'generate_service_key']).describe('What to do.'),
     app_id: appId.optional(),
     post_auth_function: z.string().min(1).max(100).nullable().optional().describe('configure_auth_hook: function name, or null to remove the hook.'),
-    accessTokenTtl: z.string().optional().describe('update_jwt: access token lifetime, a number with s, m, h or d, e.g. "15m" (default "1h").'),
-    refreshTokenTtlDays: z.number().int().positive().optional().describe('update_jwt: refresh token lifetime in days (default 7).'),
-    name: z.string().min(1).max(100).optional().describe('generate_service_key: a label for the key, e.g. "ci".'),
-    key_scope: z.enum(['account', 'app']).optional().describe('generate_service_key: "account" (all your apps, default) or "app" (only app_id).'),
-    additional_scopes: z.array(z.enum(['ai:gateway', 'substrate'])).optional().describe('generate_service_key: extra scopes.'),
-    organization_id: z.string().max(100).optional().describe('generate_service_key: organization to create the key in (optional).'),
+    accessTokenTtl: jwtFields.shape.accessTokenTtl.describe('update_jwt: access token lifetime, a number with s, m, h or d, e.g. "15m" (default "1h").'),
+    refreshTokenTtlDays: jwtFields.shape.refreshTokenTtlDays.describe('update_jwt: refresh token lifetime in days (default 7).'),
+    name: createApiKeyFields.shape.name.optional().describe('generate_service_key: a label for the key, e.g. "ci".'),
+    key_scope: createApiKeyFields.shape.key_scope.describe('generate_service_key: "account" (all your apps, default) or "app" (only app_id).'),
+    additional_scopes: createApiKeyFields.shape.additional_scopes.describe('generate_service_key: extra scopes.'),
+    organization_id: createApiKeyFields.shape.organization_id.describe('generate_service_key: organization to create the key in (optional).'),
   }).strict(),
   requires: {
     configure_auth_hook: ['app_id', 'post_auth_function'],

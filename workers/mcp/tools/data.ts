@@ -1,19 +1,20 @@
 /**
  * Tools `select_rows`, `insert_row`, `seed_database` (API.md §13 → §5: GET/POST /v1/{app}/{table}).
- * Data writes are not audited by the data Worker, so these tools record one audit entry per call.
+ * The data route audits every write these tools make (it sees the x-butterbase-mcp-tool header and
+ * takes the app from the router's gate), so the tools themselves only make the REST calls.
  */
 import { z } from 'zod';
-import type { ErrorEnvelope } from '../../shared/errors.ts';
-import { invalidCredentialCodes } from '../../shared/principal.ts';
+import type { ErrorCode, ErrorEnvelope } from '../../shared/errors.ts';
+import { clientHeaders } from '../../shared/principal.ts';
 import type { PlatformResponse } from '../platform.ts';
-import { defineTool, errorResult, jsonResult, restError, restResult, type ToolContext } from '../tool.ts';
+import { defineTool, errorResult, jsonResult, restError, restResult } from '../tool.ts';
 import { appId, asRole, asUser, segment, tableName } from './fields.ts';
 
 /** The role-simulation headers of API.md §1.2, passed as given (the data API checks the combination). */
 function roleHeaders(args: { as_role?: 'anon' | 'user'; as_user?: string }): Record<string, string> {
   const headers: Record<string, string> = {};
-  if (args.as_role) headers['x-butterbase-as-role'] = args.as_role;
-  if (args.as_user) headers['x-butterbase-as-user'] = args.as_user;
+  if (args.as_role) headers[clientHeaders.asRole] = args.as_role;
+  if (args.as_user) headers[clientHeaders.asUser] = args.as_user;
   return headers;
 }
 
@@ -22,22 +23,20 @@ function errorOf(response: PlatformResponse): ErrorEnvelope['error'] {
   return restError(response).toEnvelope().error;
 }
 
-/** A failure caused by the row itself (bad value, constraint, policy), as opposed to one every row would hit. */
-function rowSpecific(response: PlatformResponse): boolean {
-  const code = errorOf(response).code;
-  return (response.status === 400 || response.status === 409 || code === 'AUTH_RLS_POLICY_VIOLATION') && code !== 'VALIDATION_TABLE_NOT_FOUND';
-}
-
 /**
- * Answers that never reached one of the caller's apps: the app is not theirs, or the router refused the
- * key itself (e.g. revoked during the call), which it does before checking who owns the app.
+ * Error codes caused by the row itself (a bad value, a constraint, a policy): the next row may well
+ * succeed. Any other code (unknown table, rate limit, paused app, a revoked key, an outage) would
+ * fail every row, so seeding stops.
  */
-const unreached = new Set<string>(['APP_NOT_FOUND', ...invalidCredentialCodes]);
+const rowSpecificCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'VALIDATION_INVALID_SCHEMA', 'VALIDATION_MISSING_FIELD', 'VALIDATION_INVALID_TYPE', 'VALIDATION_INVALID_INPUT',
+  'VALIDATION_CONSTRAINT_VIOLATION', 'VALIDATION_UNIQUE_CONSTRAINT_VIOLATION', 'VALIDATION_FOREIGN_KEY_VIOLATION',
+  'VALIDATION_CHECK_CONSTRAINT_VIOLATION', 'VALIDATION_NOT_NULL_VIOLATION', 'AUTH_RLS_POLICY_VIOLATION', 'RESOURCE_CONFLICT',
+]);
 
-/** Audits a data write unless it never reached the caller's app (the entry would land on an app the caller may not own). */
-async function auditWrite(context: ToolContext, entry: Parameters<ToolContext['audit']>[0], outcome: PlatformResponse): Promise<void> {
-  if (!outcome.ok && unreached.has(errorOf(outcome).code)) return;
-  await context.audit(entry);
+/** A failure caused by the row itself, judged by its error code (never by the HTTP status). */
+function rowSpecific(response: PlatformResponse): boolean {
+  return rowSpecificCodes.has(errorOf(response).code);
 }
 
 export const selectRows = defineTool({
@@ -86,27 +85,9 @@ export const insertRow = defineTool({
     as_user: asUser.optional(),
   }).strict(),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  async run(args, context) {
+  async run(args, { platform }) {
     const headers = roleHeaders(args);
-    const response = await context.platform.call({ method: 'POST', path: `/v1/${segment(args.app_id)}/${segment(args.table)}`, body: args.data, headers, tool: 'insert_row' });
-    const row = response.ok ? (response.json as Record<string, unknown> | undefined) : undefined;
-    await auditWrite(context, {
-      appId: args.app_id,
-      eventType: 'data.row_inserted',
-      action: 'create',
-      resourceType: 'table',
-      resourceId: args.table,
-      success: response.ok,
-      errorMessage: response.ok ? null : errorOf(response).message,
-      eventData: {
-        tool: 'insert_row',
-        via: 'mcp',
-        ...(row && row.id !== undefined ? { row_id: row.id } : {}),
-        ...(args.as_role || args.as_user ? { as_role: args.as_role ?? 'user', as_user: args.as_user ?? null } : {}),
-        ...(response.ok ? {} : { error_code: errorOf(response).code }),
-      },
-    }, response);
-    return restResult(response);
+    return restResult(await platform.call({ method: 'POST', path: `/v1/${segment(args.app_id)}/${segment(args.table)}`, body: args.data, headers, tool: 'insert_row' }));
   },
 });
 
@@ -122,14 +103,14 @@ export const seedDatabase = defineTool({
     rows: z.array(z.record(z.string(), z.unknown())).min(1).max(100).describe('The rows: [{column: value}, …].'),
   }).strict(),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  async run(args, context) {
+  async run(args, { platform }) {
     const path = `/v1/${segment(args.app_id)}/${segment(args.table)}`;
     const rows: unknown[] = [];
     const errors: { row_index: number; error: ErrorEnvelope['error'] }[] = [];
     let last: PlatformResponse | undefined;
     let stoppedAt: number | null = null;
     for (const [index, row] of args.rows.entries()) {
-      last = await context.platform.call({ method: 'POST', path, body: row, tool: 'seed_database' });
+      last = await platform.call({ method: 'POST', path, body: row, tool: 'seed_database' });
       if (last.ok) {
         rows.push(last.json);
         continue;
@@ -140,22 +121,6 @@ export const seedDatabase = defineTool({
         break;
       }
     }
-    await auditWrite(context, {
-      appId: args.app_id,
-      eventType: 'data.rows_seeded',
-      action: 'create',
-      resourceType: 'table',
-      resourceId: args.table,
-      success: errors.length === 0,
-      errorMessage: errors[0]?.error.message ?? null,
-      eventData: {
-        tool: 'seed_database',
-        via: 'mcp',
-        inserted: rows.length,
-        failed: errors.length,
-        ...(errors.length > 0 ? { error_codes: [...new Set(errors.map((e) => e.error.code))] } : {}),
-      },
-    }, last!);
     if (rows.length === 0 && stoppedAt !== null) return errorResult(restError(last!));
     const summary = jsonResult({
       inserted: rows.length,

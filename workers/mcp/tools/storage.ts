@@ -4,6 +4,7 @@
  * same REST call an SDK makes, so answers and errors are the REST ones (camelCase, as the wire is).
  */
 import { z } from 'zod';
+import { storageFields } from '../../shared/schemas/config.ts';
 import { contentTypeField, filenameField, sizeBytesField } from '../../shared/schemas/storage.ts';
 import { defineTool, restResult } from '../tool.ts';
 import { appId, segment } from './fields.ts';
@@ -28,10 +29,10 @@ export const manageStorage = defineTool({
     size_bytes: sizeBytesField.optional().describe('upload_url: the exact file size in bytes.'),
     public: z.boolean().optional().describe('upload_url: anyone (even anonymous) may get a download URL for it. Default false.'),
     object_id: z.string().min(1).max(100).optional().describe('download_url / delete: the objectId from upload_url or list (not the objectKey).'),
-    publicReadEnabled: z.boolean().optional().describe('update_config: any signed-in user of the app may download any file.'),
-    storageLimitBytes: z.number().int().positive().optional().describe('update_config: the app\'s total storage quota in bytes (default 1 GiB, plan cap 10 GiB).'),
-    maxFileSizeMb: z.number().int().positive().optional().describe('update_config: the largest file in MB (default 10).'),
-    allowedContentTypes: z.array(z.string()).min(1).optional().describe('update_config: the MIME types uploads may have, e.g. ["image/*", "application/pdf"] (default ["*/*"]).'),
+    publicReadEnabled: storageFields.shape.publicReadEnabled.describe('update_config: any signed-in user of the app may download any file.'),
+    storageLimitBytes: storageFields.shape.storageLimitBytes.describe('update_config: the app\'s total storage quota in bytes (default 1 GiB, plan cap 10 GiB).'),
+    maxFileSizeMb: storageFields.shape.maxFileSizeMb.describe('update_config: the largest file in MB (default 10, at most 5120).'),
+    allowedContentTypes: storageFields.shape.allowedContentTypes.describe('update_config: the MIME types uploads may have, e.g. ["image/*", "application/pdf"] (default ["*/*"]).'),
   }).strict(),
   requires: {
     upload_url: ['filename', 'content_type', 'size_bytes'],

@@ -48,12 +48,3 @@ export const completeUploadBody = z.object({
   }).strict()).min(1).max(10_000),
 }).strict();
 export type CompleteUploadBody = z.infer<typeof completeUploadBody>;
-
-/** `apps.storage_config` read back (API.md §2 defaults for keys an older row lacks). */
-export const storageConfig = z.object({
-  maxFileSizeMb: z.number().int().positive().default(10),
-  allowedContentTypes: z.array(z.string()).default(['*/*']),
-  publicReadEnabled: z.boolean().default(false),
-  storageLimitBytes: z.number().int().positive().optional(),
-});
-export type StorageConfig = z.infer<typeof storageConfig>;

@@ -16,7 +16,7 @@ import { r2 } from '../services/bucket.ts';
 import { recordLanded } from '../services/events.ts';
 import { isUuid } from '../services/names.ts';
 import { deleteObjectRecord, findObject, listObjects, type ObjectRecord } from '../services/records.ts';
-import { controlSql, loadStorageSettings } from '../services/settings.ts';
+import { controlDb, loadStorageSettings } from '../services/settings.ts';
 import { checkLimits, reserveUpload } from '../services/uploads.ts';
 import { downloadUrl, ttls, uploadUrl } from '../services/urls.ts';
 
@@ -35,7 +35,7 @@ export function callerOf(c: StorageContext): { appId: string; caller: StorageCal
 
 /** Writes an audit entry after the answer (storage changes are `admin` events, as the reference logs them). */
 export function auditLater(c: StorageContext, entry: Omit<AuditEntry, 'actor' | 'category' | 'ipAddress' | 'userAgent' | 'correlationId'>): void {
-  c.executionCtx.waitUntil(writeAudit(controlSql(c.env), {
+  c.executionCtx.waitUntil(writeAudit(controlDb(c.env), {
     ...entry,
     category: 'admin',
     actor: principalOf(c),

@@ -1,12 +1,15 @@
 /**
- * What the storage Worker reads from and writes to the control-plane database: an app's
- * `storage_config` (API.md §2 PATCH config/storage) and the reaper's due list
- * (`storage_reap_due`, migrations/control/0004_storage.sql), both with parameters only.
+ * What the storage Worker reads from and writes to the control-plane database (drizzle over
+ * workers/shared/control-db.ts, whose error boundary maps every failure to §1.4): an app's
+ * `storage_config` (API.md §2 PATCH config/storage) and the reaper's due list (`storage_reap_due`).
  */
+import { and, asc, eq, lte, sql } from 'drizzle-orm';
+import { controlDb } from '../../shared/control-db.ts';
+import { apps, storageConfig, storageReapDue, type StorageConfig } from '../../shared/control-schema.ts';
 import { ApiError } from '../../shared/errors.ts';
-import { sqlClient, type Sql } from '../../shared/db.ts';
-import { storageConfig, type StorageConfig } from '../../shared/schemas/storage.ts';
 import type { Env } from '../env.ts';
+
+export { controlDb };
 
 /** An app's storage limits as the upload routes apply them. */
 export interface StorageSettings {
@@ -17,29 +20,23 @@ export interface StorageSettings {
   maxFileBytes: number;
 }
 
-/** The control-plane database. */
-export function controlSql(env: Pick<Env, 'CONTROL_DATABASE_URL' | 'NEON_FETCH_ENDPOINT'>): Sql {
-  return sqlClient(env.CONTROL_DATABASE_URL, env);
-}
-
-function settingsOf(env: Env, raw: unknown): StorageSettings {
-  const config = storageConfig.parse(raw ?? {});
-  return {
-    config,
-    limitBytes: config.storageLimitBytes ?? Number(env.DEFAULT_STORAGE_LIMIT_BYTES ?? 1024 ** 3),
-    maxFileBytes: config.maxFileSizeMb * 1024 * 1024,
-  };
-}
-
 /**
  * Reads an app's storage settings.
  * @throws ApiError APP_NOT_FOUND when the app row is gone; EXTERNAL_DB_ERROR when the control
- *   database cannot be reached; QUOTA_STORAGE_ERROR when the stored config is malformed.
+ *   database cannot be reached; QUOTA_STORAGE_ERROR when the stored config is malformed
  */
 export async function loadStorageSettings(env: Env, appId: string): Promise<StorageSettings> {
-  const rows = await queryControl(env, 'SELECT storage_config FROM apps WHERE id = $1', [appId]);
-  if (!rows[0]) throw new ApiError('APP_NOT_FOUND', `App ${appId} not found.`);
-  return parseSettings(env, rows[0].storage_config);
+  const [row] = await controlDb(env).select({ storage_config: apps.storage_config }).from(apps).where(eq(apps.id, appId));
+  if (!row) throw new ApiError('APP_NOT_FOUND', `App ${appId} not found.`);
+  const parsed = storageConfig.safeParse(row.storage_config ?? {});
+  if (!parsed.success) {
+    throw new ApiError('QUOTA_STORAGE_ERROR', 'The app\'s storage settings could not be read.', { internal: parsed.error.message });
+  }
+  return {
+    config: parsed.data,
+    limitBytes: parsed.data.storageLimitBytes ?? Number(env.DEFAULT_STORAGE_LIMIT_BYTES ?? 1024 ** 3),
+    maxFileBytes: parsed.data.maxFileSizeMb * 1024 * 1024,
+  };
 }
 
 /**
@@ -48,18 +45,10 @@ export async function loadStorageSettings(env: Env, appId: string): Promise<Stor
  * @throws ApiError EXTERNAL_DB_ERROR when the control database cannot be reached
  */
 export async function markReapDue(env: Env, appId: string, dueAt: Date): Promise<void> {
-  await queryControl(env,
-    `INSERT INTO storage_reap_due (app_id, due_at) SELECT id, $2 FROM apps WHERE id = $1
-     ON CONFLICT (app_id) DO UPDATE SET due_at = LEAST(storage_reap_due.due_at, EXCLUDED.due_at), marks = storage_reap_due.marks + 1`,
-    [appId, dueAt.toISOString()]);
-}
-
-function parseSettings(env: Env, raw: unknown): StorageSettings {
-  try {
-    return settingsOf(env, raw);
-  } catch (error) {
-    throw new ApiError('QUOTA_STORAGE_ERROR', 'The app\'s storage settings could not be read.', { internal: String(error) });
-  }
+  await controlDb(env).insert(storageReapDue).values({ app_id: appId, due_at: dueAt }).onConflictDoUpdate({
+    target: storageReapDue.app_id,
+    set: { due_at: sql`LEAST(${storageReapDue.due_at}, excluded.due_at)`, marks: sql`${storageReapDue.marks} + 1` },
+  });
 }
 
 /** An app the reaper should visit, and how many reservations had been recorded when it looked. */
@@ -70,9 +59,9 @@ export interface DueApp {
 
 /** Apps whose reservations may have expired by `nowMs`, earliest first (at most `limit`). */
 export async function dueApps(env: Env, nowMs: number, limit: number): Promise<DueApp[]> {
-  const rows = await queryControl(env, 'SELECT app_id, marks::float8 AS marks FROM storage_reap_due WHERE due_at <= $1 ORDER BY due_at LIMIT $2',
-    [new Date(nowMs).toISOString(), limit]);
-  return rows.map((row) => ({ appId: String(row.app_id), marks: Number(row.marks) }));
+  const rows = await controlDb(env).select({ appId: storageReapDue.app_id, marks: storageReapDue.marks }).from(storageReapDue)
+    .where(lte(storageReapDue.due_at, new Date(nowMs))).orderBy(asc(storageReapDue.due_at)).limit(limit);
+  return rows;
 }
 
 /**
@@ -81,25 +70,12 @@ export async function dueApps(env: Env, nowMs: number, limit: number): Promise<D
  * and the next tick looks again, so a new reservation is never forgotten.
  */
 export async function rescheduleApp(env: Env, seen: DueApp, nextDueMs: number | null): Promise<void> {
-  if (nextDueMs === null) {
-    await queryControl(env, 'DELETE FROM storage_reap_due WHERE app_id = $1 AND marks = $2', [seen.appId, seen.marks]);
-  } else {
-    await queryControl(env, 'UPDATE storage_reap_due SET due_at = $3 WHERE app_id = $1 AND marks = $2',
-      [seen.appId, seen.marks, new Date(nextDueMs).toISOString()]);
-  }
+  const unchanged = and(eq(storageReapDue.app_id, seen.appId), eq(storageReapDue.marks, seen.marks));
+  if (nextDueMs === null) await controlDb(env).delete(storageReapDue).where(unchanged);
+  else await controlDb(env).update(storageReapDue).set({ due_at: new Date(nextDueMs) }).where(unchanged);
 }
 
 /** True when the app row exists (an object whose app is gone is an orphan). */
 export async function appExists(env: Env, appId: string): Promise<boolean> {
-  return (await queryControl(env, 'SELECT 1 FROM apps WHERE id = $1', [appId])).length > 0;
-}
-
-async function queryControl(env: Env, query: string, params: unknown[]): Promise<Record<string, unknown>[]> {
-  try {
-    return (await controlSql(env).query(query, params)) as Record<string, unknown>[];
-  } catch (error) {
-    throw new ApiError('EXTERNAL_DB_ERROR', 'The platform database could not be reached.', {
-      internal: String(error), headers: { 'retry-after': '5' },
-    });
-  }
+  return (await controlDb(env).select({ id: apps.id }).from(apps).where(eq(apps.id, appId))).length > 0;
 }
