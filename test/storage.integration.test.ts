@@ -171,7 +171,7 @@ describe('§7 error paths', () => {
     ['filename missing', { contentType: 'image/png', sizeBytes: 10 }, 400, 'VALIDATION_MISSING_FIELD'],
     ['filename empty', { ...valid, filename: '' }, 400, 'VALIDATION_INVALID_SCHEMA'],
     ['filename of 300 characters', { ...valid, filename: `${'x'.repeat(296)}.png` }, 400, 'VALIDATION_INVALID_SCHEMA'],
-    ['filename with NUL', { ...valid, filename: 'a\u0000b.png' }, 400, 'VALIDATION_INVALID_SCHEMA'],
+    ['filename with NUL', { ...valid, filename: 'a\u0000b.png' }, 400, 'VALIDATION_INVALID_INPUT'],
     ['filename with a newline', { ...valid, filename: 'a\nb.png' }, 400, 'VALIDATION_INVALID_SCHEMA'],
     ['contentType empty', { ...valid, contentType: '' }, 400, 'VALIDATION_INVALID_SCHEMA'],
     ['contentType not a MIME type', { ...valid, contentType: 'png please' }, 400, 'VALIDATION_INVALID_SCHEMA'],
