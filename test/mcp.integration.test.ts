@@ -339,7 +339,7 @@ describe('manage_storage through the Inspector CLI makes the storage REST calls'
     const gone = await callTool('manage_storage', { action: 'download_url', app_id: appId, object_id: upload.objectId });
     expect(gone.json.error.code).toBe('RESOURCE_NOT_FOUND');
     expect(gone.json).toEqual((await api(`/storage/${appId}/download/${upload.objectId}`)).body);
-  });
+  }, 120_000);
 });
 
 describe('error paths through the Inspector CLI carry the REST code, message and remediation', () => {

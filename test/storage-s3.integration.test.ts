@@ -22,6 +22,8 @@ import { raiseRateLimit } from './helpers/control-db.ts';
 import { bucketUrl, eventually, headObject, listKeys, localS3, requestUpload, s3Client, s3ErrorCode } from './helpers/storage.ts';
 
 const awsCli = '/usr/bin/aws';
+/** The 40 MB and 64 MiB transfers take 10–20 s on a quiet machine; a busy shared one needs more. */
+const bigTransferTimeoutMs = 180_000;
 let scratch = '';
 
 beforeAll(async () => {
@@ -86,7 +88,7 @@ describe('Debian aws cli against the local S3 endpoint', () => {
     const removed = await aws(['s3', 'rm', `s3://${localS3().bucket}/${prefix}/big.bin`, '--only-show-errors']);
     expect(removed.code, removed.stderr).toBe(0);
     expect(await headObject(`${prefix}/big.bin`)).toBe(404);
-  });
+  }, bigTransferTimeoutMs);
 
   it('wrong credentials get S3 errors the cli reports', async () => {
     const s3 = localS3();
@@ -267,7 +269,7 @@ describe('resumable uploads through the storage API', () => {
     expect(Buffer.from(await seam.arrayBuffer()).equals(bytes.subarray(4 * 8 * MiB - 5, 4 * 8 * MiB + 5))).toBe(true);
     const listed = await api(`/storage/${appId}/objects`);
     expect(listed.body.objects.find((o: { id: string }) => o.id === upload.objectId)).toMatchObject({ size_bytes: 64 * MiB, content_type: 'video/mp4', uploaded_at: expect.any(String) });
-  });
+  }, bigTransferTimeoutMs);
 
   it('an aborted upload leaves nothing behind: no record, no object, its part URLs are dead, its quota is free', async () => {
     const before = (await requestUpload(appId, { filename: 'probe.txt', contentType: 'text/plain', sizeBytes: 1 })).body._meta.resource_info.storage_used_bytes as number;
