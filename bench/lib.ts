@@ -44,12 +44,20 @@ export async function startBenchPlatform(): Promise<Platform> {
 }
 
 /** Starts the hello Worker under its own `wrangler dev` (same workerd); returns its URL and a stop function. */
-export async function startHelloWorker(): Promise<{ url: string; stop: () => Promise<void> }> {
+export function startHelloWorker(): Promise<{ url: string; stop: () => Promise<void> }> {
+  return startBenchWorker('bench/hello/wrangler.toml');
+}
+
+/**
+ * Starts one bench Worker (its wrangler.toml, relative to the repo) under its own `wrangler dev` in
+ * the same workerd as the platform; resolves once `/` answers 200.
+ */
+export async function startBenchWorker(config: string): Promise<{ url: string; stop: () => Promise<void> }> {
   const port = await freePort();
-  const stateDir = await mkdtemp(join(tmpdir(), 'bb-hello-'));
+  const stateDir = await mkdtemp(join(tmpdir(), 'bb-bench-worker-'));
   const child = spawn(
     join(repoRoot, 'node_modules/.bin/wrangler'),
-    ['dev', '-c', join(repoRoot, 'bench/hello/wrangler.toml'), '--ip', '127.0.0.1', '--port', String(port),
+    ['dev', '-c', join(repoRoot, config), '--ip', '127.0.0.1', '--port', String(port),
       '--inspector-port', String(await freePort()), '--persist-to', stateDir, '--log-level', 'error', '--show-interactive-dev-session=false'],
     { cwd: repoRoot, detached: true, stdio: 'ignore', env: { ...process.env, WRANGLER_REGISTRY_PATH: join(stateDir, 'registry'), WRANGLER_SEND_METRICS: 'false' } },
   );

@@ -1,6 +1,7 @@
 /**
  * `npm run dev`: the whole platform on this machine — embedded Postgres (PGlite, or DATABASE_URL),
- * every Worker under one `wrangler dev` — then prints the URL and the service key.
+ * every Worker under one `wrangler dev` — then prints the URL, the service key and the local S3
+ * endpoint's key pair.
  * Env: BB_PORT (8787), BB_DB_PORT (5488), BB_STATE_DIR (.butterbase), DATABASE_URL, BB_LOG_LEVEL.
  * Ctrl-C stops wrangler and closes every database; nothing is left running.
  */
@@ -28,6 +29,8 @@ Butterbase is running.
   API:      ${platform.url}
   MCP:      ${platform.url}/mcp
   Database: ${platform.dbUrl}/sql (Neon SQL-over-HTTP)
+  S3:       ${platform.s3.endpoint} (bucket ${platform.s3.bucket}, region ${platform.s3.region}; key pair in ${join(stateDir, 's3-credentials.json')})
+            AWS_ACCESS_KEY_ID=${platform.s3.accessKeyId} AWS_SECRET_ACCESS_KEY=${platform.s3.secretAccessKey}
   ${keyLine}
 
 Try it:

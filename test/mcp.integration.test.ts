@@ -80,6 +80,11 @@ const expectedTools: Record<string, { required: string[]; optional: string[]; ac
   select_rows: { required: ['app_id', 'table'], optional: ['filters', 'select', 'order', 'limit', 'offset', 'as_role', 'as_user'] },
   insert_row: { required: ['app_id', 'table', 'data'], optional: ['as_role', 'as_user'] },
   seed_database: { required: ['app_id', 'table', 'rows'], optional: [] },
+  manage_storage: {
+    required: ['action', 'app_id'],
+    optional: ['filename', 'content_type', 'size_bytes', 'public', 'object_id', 'publicReadEnabled', 'storageLimitBytes', 'maxFileSizeMb', 'allowedContentTypes'],
+    actions: ['upload_url', 'download_url', 'list', 'delete', 'update_config'],
+  },
   manage_auth_config: {
     required: ['action'],
     optional: ['app_id', 'post_auth_function', 'accessTokenTtl', 'refreshTokenTtlDays', 'name', 'key_scope', 'additional_scopes', 'organization_id'],
@@ -100,7 +105,7 @@ const expectedTools: Record<string, { required: string[]; optional: string[]; ac
 
 /** Every tool name API.md §13 knows, registered here or not (to check that prompts name only registered ones). */
 const allSection13Tools = [
-  ...Object.keys(expectedTools), 'list_regions', 'manage_migrations', 'manage_oauth', 'manage_storage', 'manage_kv', 'deploy_function',
+  ...Object.keys(expectedTools), 'list_regions', 'manage_migrations', 'manage_oauth', 'manage_kv', 'deploy_function',
   'invoke_function', 'manage_function', 'manage_realtime', 'create_frontend_deployment', 'manage_frontend', 'manage_edge_ssr',
   'manage_durable_objects', 'manage_rag_content', 'rag_query', 'manage_ai', 'deploy_frontend', 'apply_schema', 'get_schema',
 ];
@@ -310,6 +315,33 @@ describe('build a blog through the Inspector CLI, then use it over REST as end u
   });
 });
 
+describe('manage_storage through the Inspector CLI makes the storage REST calls', () => {
+  it('upload_url → PUT the bytes → download_url → list → delete, update_config, and the REST errors', async () => {
+    const { appId } = await createReadyApp('mcp-files');
+    const upload = await ok('manage_storage', { action: 'upload_url', app_id: appId, filename: 'notes.txt', content_type: 'text/plain', size_bytes: 11 });
+    expect(upload).toMatchObject({ uploadUrl: expect.any(String), objectId: expect.any(String), objectKey: expect.stringContaining(`${appId}/service/`), expiresIn: 300 });
+    expect((await fetch(upload.uploadUrl, { method: 'PUT', headers: { 'content-type': 'text/plain' }, body: 'hello agent' })).status).toBe(200);
+    const download = await ok('manage_storage', { action: 'download_url', app_id: appId, object_id: upload.objectId });
+    expect(download).toMatchObject({ filename: 'notes.txt', expiresIn: 3600 });
+    expect(await (await fetch(download.downloadUrl)).text()).toBe('hello agent');
+    const listed = await ok('manage_storage', { action: 'list', app_id: appId });
+    expect(listed.objects.map((o: { id: string }) => o.id)).toEqual([upload.objectId]);
+    const config = await ok('manage_storage', { action: 'update_config', app_id: appId, maxFileSizeMb: 1, allowedContentTypes: ['text/*'] });
+    expect(config.storage_config).toMatchObject({ maxFileSizeMb: 1, allowedContentTypes: ['text/*'] });
+    const tooBig = await callTool('manage_storage', { action: 'upload_url', app_id: appId, filename: 'big.txt', content_type: 'text/plain', size_bytes: 2 * 1024 * 1024 });
+    expect(tooBig.isError).toBe(true);
+    expect(tooBig.json.error.code).toBe('QUOTA_FILE_SIZE_EXCEEDED');
+    const wrongType = await callTool('manage_storage', { action: 'upload_url', app_id: appId, filename: 'x.png', content_type: 'image/png', size_bytes: 2 });
+    expect(wrongType.json.error.code).toBe('VALIDATION_INVALID_TYPE');
+    const missing = await callTool('manage_storage', { action: 'download_url', app_id: appId });
+    expect(missing.json.error).toMatchObject({ code: 'VALIDATION_MISSING_FIELD', message: 'Error: object_id is required for action download_url.' });
+    expect(await ok('manage_storage', { action: 'delete', app_id: appId, object_id: upload.objectId })).toEqual({ ok: true });
+    const gone = await callTool('manage_storage', { action: 'download_url', app_id: appId, object_id: upload.objectId });
+    expect(gone.json.error.code).toBe('RESOURCE_NOT_FOUND');
+    expect(gone.json).toEqual((await api(`/storage/${appId}/download/${upload.objectId}`)).body);
+  }, 120_000);
+});
+
 describe('error paths through the Inspector CLI carry the REST code, message and remediation', () => {
   let appId = '';
   beforeAll(async () => {
@@ -507,11 +539,15 @@ describe('the SDK client: initialize, instructions, the quickstart prompt and th
     try {
       const overview = await docs({});
       expect(overview).toContain('What this deployment serves');
-      expect(overview).toMatch(/storage, serverless functions, realtime.*not yet/);
+      expect(overview).toMatch(/file storage .*\| available \| MCP `manage_storage`/);
+      expect(overview).toMatch(/serverless functions, realtime.*not yet/);
       const mcp = await docs({ topic: 'mcp' });
       for (const name of Object.keys(expectedTools)) expect(mcp, `mcp topic documents ${name}`).toContain(`### ${name}`);
       expect(mcp).toContain('create_user_isolation needs table_name, user_column');
-      expect(await docs({ topic: 'storage' })).toMatch(/^# Storage\n\n> \*\*Not available on this deployment yet\.\*\*/);
+      const storage = await docs({ topic: 'storage' });
+      expect(storage).toMatch(/^# Storage\n/);
+      expect(storage).not.toContain('Not available on this deployment yet');
+      expect(storage).toContain('POST /storage/{app_id}/upload');
       expect(await docs({ topic: 'billing' })).toMatch(/Out of scope for this deployment/);
       const destructive = await docs({ topic: 'schema', query: 'destructive' });
       expect(destructive).toContain('SCHEMA_DESTRUCTIVE_CHANGE');

@@ -22,6 +22,9 @@ export interface LocalSettings {
   publicUrl: string;
   /** The router's port (app hosts are `{subdomain}.localhost:{port}`). */
   port: number;
+  /** The local S3 endpoint's key pair (generated per state folder, like the service key). */
+  s3AccessKeyId: string;
+  s3SecretAccessKey: string;
 }
 
 /** One Worker of the platform. */
@@ -83,6 +86,22 @@ export const workerRegistry = [
       CONTROL_DATABASE_URL: local.controlDatabaseUrl,
       PLATFORM_MASTER_KEY: local.masterKey,
       MAIL_PROVIDER: 'dev',
+    }),
+  },
+  {
+    name: 'storage',
+    script: 'butterbase-storage',
+    config: 'workers/storage/wrangler.toml',
+    routerBinding: 'STORAGE',
+    entrypoints: ['Presigner'],
+    scheduled: true,
+    localVars: (local) => ({
+      NEON_FETCH_ENDPOINT: local.fetchEndpoint,
+      CONTROL_DATABASE_URL: local.controlDatabaseUrl,
+      S3_ENDPOINT: `${local.publicUrl}/s3`,
+      S3_ACCESS_KEY_ID: local.s3AccessKeyId,
+      S3_SECRET_ACCESS_KEY: local.s3SecretAccessKey,
+      S3_LOCAL_ENDPOINT: 'true',
     }),
   },
   {

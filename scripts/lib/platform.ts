@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseToml } from 'smol-toml';
 import { openEmbeddedDb, type EmbeddedDb } from '../../embedded-db/open.ts';
 import { routerTargets, workerRegistry, workerSpec, type LocalSettings, type WorkerName } from '../../workers/registry.ts';
-import { randomBase64 } from '../../workers/shared/crypto.ts';
+import { randomBase64, randomHex } from '../../workers/shared/crypto.ts';
 import { createBootstrapKey, ensureDatabase, isLiveKey, migrateControlPlane, useFetchEndpoint } from './control-db.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -59,6 +59,11 @@ export interface Platform {
   url: string;
   /** The bootstrap account's service key. */
   serviceKey: string;
+  /**
+   * The local S3-compatible endpoint (path style, `{endpoint}/{bucket}/{key}`) and its key pair, for
+   * S3 clients such as the aws cli (`--endpoint-url`). Kept in `<stateDir>/s3-credentials.json`.
+   */
+  s3: LocalS3;
   /** True when this start created the key (it has not been shown before). */
   serviceKeyIsNew: boolean;
   accountId: string;
@@ -77,6 +82,38 @@ export interface Platform {
    * housekeeping, cron functions) and resolves when it finished. `scheduledTimeMs` fixes the clock.
    */
   tick(scheduledTimeMs?: number): Promise<void>;
+}
+
+/** The local S3 endpoint of a running platform. */
+export interface LocalS3 {
+  endpoint: string;
+  bucket: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+interface S3CredentialsFile {
+  access_key_id: string;
+  secret_access_key: string;
+}
+
+/**
+ * The local S3 key pair, created on first run (file mode 0600) like the service key: 32 and 64 hex
+ * characters, the shape of an R2 API token's S3 credentials.
+ */
+async function localS3Credentials(stateDir: string): Promise<S3CredentialsFile> {
+  const path = join(stateDir, 's3-credentials.json');
+  try {
+    const stored = JSON.parse(await readFile(path, 'utf8')) as S3CredentialsFile;
+    if (/^[0-9a-f]{32}$/.test(stored.access_key_id) && /^[0-9a-f]{64}$/.test(stored.secret_access_key)) return stored;
+  } catch {
+    /* created below */
+  }
+  const created: S3CredentialsFile = { access_key_id: randomHex(16), secret_access_key: randomHex(32) };
+  await writeFile(path, `${JSON.stringify(created, null, 2)}\n`, { mode: 0o600 });
+  await chmod(path, 0o600);
+  return created;
 }
 
 /** Finds a free TCP port on 127.0.0.1. */
@@ -221,6 +258,7 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
     if (migrated.applied.length > 0) log(`[db] applied control-plane migrations: ${migrated.applied.join(', ')}`);
     const masterKey = await readOrCreateSecret(join(stateDir, 'master.key'), () => randomBase64(32));
     const account = await bootstrapAccount(stateDir, connections.control);
+    const s3Credentials = await localS3Credentials(stateDir);
 
     const port = options.port === 0 ? await freePort() : options.port;
     const inspectorPort = await freePort();
@@ -232,6 +270,8 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
       masterKey,
       publicUrl: `http://127.0.0.1:${port}`,
       port,
+      s3AccessKeyId: s3Credentials.access_key_id,
+      s3SecretAccessKey: s3Credentials.secret_access_key,
     };
     const configFiles: string[] = [];
     for (const worker of workerRegistry) {
@@ -286,6 +326,13 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
       tick,
       url,
       serviceKey: account.key,
+      s3: {
+        endpoint: `${url}/s3`,
+        bucket: String(((await readWorkerConfig('storage')).vars as Record<string, string>).S3_BUCKET),
+        region: 'auto',
+        accessKeyId: s3Credentials.access_key_id,
+        secretAccessKey: s3Credentials.secret_access_key,
+      },
       serviceKeyIsNew: account.isNew,
       accountId: account.accountId,
       dbUrl: db.url,

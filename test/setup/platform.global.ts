@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startPlatform } from '../../scripts/lib/platform.ts';
+import { startPlatform, type LocalS3 } from '../../scripts/lib/platform.ts';
 import { sharedTemplateDir, testLog } from '../helpers/platform-process.ts';
 
 declare module 'vitest' {
@@ -17,6 +17,8 @@ declare module 'vitest' {
     dbUrl: string;
     controlConnection: string;
     appConnectionTemplate: string;
+    /** The local S3 endpoint and its key pair. */
+    s3: LocalS3;
   }
 }
 
@@ -36,6 +38,7 @@ export default async function setup(project: TestProject) {
   project.provide('dbUrl', platform.dbUrl);
   project.provide('controlConnection', platform.connections.control);
   project.provide('appConnectionTemplate', platform.connections.appTemplate);
+  project.provide('s3', platform.s3);
   return async () => {
     await platform.stop();
     await rm(stateDir, { recursive: true, force: true });

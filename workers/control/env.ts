@@ -1,4 +1,4 @@
-import type { DbOwnerRpc } from '../shared/contracts.ts';
+import type { DbOwnerRpc, StoragePurgeMessage } from '../shared/contracts.ts';
 import type { DbEnv } from '../shared/db.ts';
 
 /** Bindings of the control Worker (workers/control/wrangler.toml; secrets via `wrangler secret put`). */
@@ -32,4 +32,6 @@ export interface Env extends DbEnv {
   GATE_CACHE_TTL_MS?: string;
   /** The owner entrypoint of DbGateway (DDL, bootstrap, upgrades). */
   DB_OWNER: Fetcher & DbOwnerRpc;
+  /** The storage Worker's purge queue: a deleted app's objects are removed from the bucket. */
+  STORAGE_PURGE?: Queue<StoragePurgeMessage>;
 }

@@ -18,6 +18,7 @@ import platform from '../../docs/topics/platform.md';
 import rest from '../../docs/topics/rest.md';
 import schema from '../../docs/topics/schema.md';
 import sdk from '../../docs/topics/sdk.md';
+import storage from '../../docs/topics/storage.md';
 
 /** Every topic name of API.md §13, `all` first. */
 export const docTopics = [
@@ -40,7 +41,7 @@ const topicText: Record<Exclude<DocTopic, 'all'>, string> = {
   mcp,
   rest,
   auth: `${auth}\n---\n\n${authProduct}`,
-  storage: `# Storage\n\n${notServed('File storage (presigned upload/download URLs, object ACLs, quotas)', ['manage_storage'], true)}\n---\n\n${storageProduct}`,
+  storage: `${storage}\n---\n\n${storageProduct}`,
   functions: `# Serverless functions\n\n${notServed('Serverless functions (deploy, invoke, logs, cron and webhook triggers)', ['deploy_function', 'invoke_function', 'manage_function'], true)}`,
   frontend: `# Frontend and edge SSR hosting\n\n${notServed('Static frontend and edge SSR hosting', ['create_frontend_deployment', 'manage_frontend', 'manage_edge_ssr'], true)}`,
   ai: `# AI gateway\n\n${notServed('The AI gateway (chat, embeddings, models, BYOK, usage)', ['manage_ai'], true)}\n---\n\n${aiProduct}`,

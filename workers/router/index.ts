@@ -10,7 +10,7 @@ import { encodeAppGate, errorResponse } from '../shared/http.ts';
 import { encodePrincipal, internalHeaders, keyCoversApp, type Principal } from '../shared/principal.ts';
 import { unwrap } from '../shared/rpc.ts';
 import type { AppGate } from '../shared/contracts.ts';
-import { scheduledWorkers } from '../registry.ts';
+import { scheduledWorkers, type RouterTarget } from '../registry.ts';
 import { corsHeaders, preflightHeaders, type CorsSettings } from './cors.ts';
 import { classify, type RouteDecision } from './routes.ts';
 import type { Env } from './env.ts';
@@ -40,6 +40,8 @@ export default {
     try {
       if (decision.kind === 'health') return finish(await health(env, decision.ready), id, origin, null, {});
       if (decision.kind === 'app_host') return finish(await appHost(env, request, decision.subdomain), id, null, null, {});
+      // Presigned URLs carry their own SigV4 authorisation and CORS; no caller or app gate applies.
+      if (decision.kind === 'object_store') return finish(await objectStore(env, decision.target, request, id), id, null, null, {});
       if (decision.kind === 'not_found') {
         throw new ApiError('RESOURCE_NOT_FOUND', `No route for ${request.method} ${url.pathname}.`, {
           remediation: 'Check the path against the API reference (butterbase_docs topic "rest").',
@@ -118,6 +120,14 @@ async function appHost(env: Env, request: Request, subdomain: string): Promise<R
     ? `The app ${gate.app.name} (${gate.app.id}) has no site deployed yet.`
     : `No app is served at ${subdomain}.${env.APPS_DOMAIN ?? ''}.`;
   return htmlPage(404, title, text);
+}
+
+/** Forwards a request to the local S3-compatible endpoint with only the request id added. */
+function objectStore(env: Env, target: RouterTarget, request: Request, id: string): Promise<Response> {
+  const headers = new Headers(request.headers);
+  for (const name of [...headers.keys()]) if (name.startsWith('x-bb-')) headers.delete(name);
+  headers.set(internalHeaders.requestId, id);
+  return env[target].fetch(new Request(request, { headers }));
 }
 
 function htmlPage(status: number, title: string, text: string): Response {

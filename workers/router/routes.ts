@@ -13,6 +13,8 @@ export type RouteDecision =
   | { kind: 'forward'; target: RouterTarget; appId: string | null; family: Family; dataPlane: boolean }
   | { kind: 'unavailable'; feature: string; appId: string | null; family: Family; dataPlane: boolean }
   | { kind: 'app_host'; subdomain: string }
+  /** The local S3-compatible endpoint (`/s3/{bucket}/{key}`): SigV4-signed, no Butterbase bearer. */
+  | { kind: 'object_store'; target: RouterTarget }
   | { kind: 'not_found' };
 
 /** Path families: `app` = `/v1/{app_id}/…` and `/storage/{app_id}/…`, `auth` = `/auth/{app_id}/…`, `platform` = the rest. */
@@ -63,9 +65,8 @@ export function classifyPath(pathname: string): RouteDecision {
   if (first === 'mcp' || (first === '.well-known' && second === 'oauth-protected-resource')) return forward('mcp', null, 'platform', false);
   if (first === 'init' || first === 'apps' || first === 'api-keys' || first === 'suggestions') return forward('control', null, 'platform', false);
   if (first === 'auth' && second !== undefined) return forward('auth', second, 'auth', false);
-  if (first === 'storage' && second !== undefined) {
-    return { kind: 'unavailable', feature: 'storage', appId: second, family: 'app', dataPlane: true };
-  }
+  if (first === 'storage' && second !== undefined) return forward('storage', second, 'app', true);
+  if (first === 's3' && second !== undefined) return { kind: 'object_store', target: workerSpec('storage').routerBinding as RouterTarget };
   if (first === 'v1' && second === 'regions' && parts.length === 2) return forward('control', null, 'platform', false);
   // Region moves (API.md §14) are reserved for a later feature.
   if (first === 'v1' && (second === 'source-replicas' || (second === 'apps' && (parts[3] === 'move' || parts[3] === 'migrations')))) {

@@ -157,3 +157,73 @@ export interface CommitListenerRpc {
   /** Called after the transaction committed; a failure is logged by the caller, never raised. */
   committed(write: CommittedWrite): Promise<void>;
 }
+
+/**
+ * An R2 event notification as R2 delivers it to a Queue (Cloudflare R2 docs, "Event notifications",
+ * message format). Locally the storage Worker's S3 endpoint sends the same shape.
+ */
+export const r2EventNotification = z.object({
+  account: z.string(),
+  bucket: z.string(),
+  eventTime: z.string(),
+  action: z.enum(['PutObject', 'CopyObject', 'CompleteMultipartUpload', 'DeleteObject', 'LifecycleDeletion']),
+  object: z.object({ key: z.string(), size: z.number().int().nonnegative().optional(), eTag: z.string().optional() }),
+  copySource: z.object({ bucket: z.string(), object: z.string() }).optional(),
+});
+export type R2EventNotification = z.infer<typeof r2EventNotification>;
+
+/**
+ * The internal event sent once per object when its bytes have landed (queue
+ * `butterbase-storage-uploads`): the hook point for functions with an `s3_upload` trigger and for RAG
+ * ingestion.
+ */
+export const storageUploadEvent = z.object({
+  type: z.literal('storage.upload_completed'),
+  app_id: z.string(),
+  object_id: z.string(),
+  key: z.string(),
+  filename: z.string(),
+  content_type: z.string(),
+  size_bytes: z.number().int().positive(),
+  /** The end user who uploaded it; null for service-key uploads. */
+  user_id: z.string().nullable(),
+  etag: z.string().nullable(),
+  uploaded_at: z.string(),
+});
+export type StorageUploadEvent = z.infer<typeof storageUploadEvent>;
+
+/** Sent by control when an app is deleted (queue `butterbase-storage-purge`): remove its objects. */
+export const storagePurgeMessage = z.object({ type: z.literal('app_deleted'), appId: z.string() });
+export type StoragePurgeMessage = z.infer<typeof storagePurgeMessage>;
+
+/** Input of {@link PresignerRpc.putUrl}. */
+export interface PresignPutRequest {
+  /** Object key in the platform bucket (not under an app's storage prefix, e.g. `_deployments/{app}/{id}.zip`). */
+  key: string;
+  /** The Content-Type the upload must carry (signed). */
+  contentType: string;
+  /** The exact body size in bytes (signed as Content-Length). */
+  sizeBytes: number;
+  /** Validity in seconds (default 300, at most 604 800). */
+  expiresInSeconds?: number;
+}
+
+/** Output of {@link PresignerRpc.putUrl}. */
+export interface PresignedPut {
+  url: string;
+  method: 'PUT';
+  /** Headers the client must send exactly (they are signed). */
+  headers: { 'content-type': string; 'content-length': string };
+  expiresIn: number;
+}
+
+/**
+ * Presigned URLs for other platform Workers (storage Worker, entrypoint `Presigner`): e.g. hosting's
+ * deployment uploads. Keys under `app_…/` are the storage API's and are refused here.
+ */
+export interface PresignerRpc {
+  /** A presigned PUT for `key` that only accepts `contentType` and exactly `sizeBytes` bytes. */
+  putUrl(input: PresignPutRequest): Promise<RpcResult<PresignedPut>>;
+  /** A presigned GET for `key` (default 3600 s), with `Content-Disposition` naming `filename` when given. */
+  getUrl(input: { key: string; expiresInSeconds?: number; filename?: string }): Promise<RpcResult<{ url: string; expiresIn: number }>>;
+}

@@ -11,7 +11,7 @@
  * are read").
  */
 import { sql } from 'drizzle-orm';
-import { boolean, check, index, integer, jsonb, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, index, integer, jsonb, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import type { JWK } from 'jose';
 import { z } from 'zod';
 import { accessModes, auditCategories, keyScopes, provisioningStatuses } from './schemas/enums.ts';
@@ -138,8 +138,19 @@ export const suggestions = pgTable('suggestions', {
   created_at: createdAt(),
 });
 
+/**
+ * `storage_reap_due` (migrations/control/0004_storage.sql): apps whose upload reservations may run
+ * out, the earliest time one does, and how many reservations were recorded (so the reaper never
+ * clears a due time a reservation changed while it worked).
+ */
+export const storageReapDue = pgTable('storage_reap_due', {
+  app_id: text('app_id').primaryKey().references(() => apps.id, { onDelete: 'cascade' }),
+  due_at: timestamp('due_at', { withTimezone: true }).notNull(),
+  marks: bigint('marks', { mode: 'number' }).notNull().default(1),
+}, (t) => [index('storage_reap_due_at_idx').on(t.due_at)]);
+
 /** Every control-plane table, for `drizzle(client, { schema })`. */
-export const controlSchema = { accounts, apiKeys, apps, appSigningKeys, auditLogs, suggestions };
+export const controlSchema = { accounts, apiKeys, apps, appSigningKeys, auditLogs, suggestions, storageReapDue };
 
 // ── JSON columns, checked when read back ──
 

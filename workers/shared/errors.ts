@@ -13,6 +13,9 @@
  * - SCHEMA_DESTRUCTIVE_CHANGE 409 (wire, §3.2): a conflict with existing data, not malformed input.
  * - SCHEMA_MIGRATION_FAILED 400 (wire): DDL fails because of what the caller asked for.
  * - VALIDATION_TABLE_NOT_FOUND 404 (wire on the data API, where callers meet it most).
+ * - QUOTA_STORAGE_EXCEEDED 429 and QUOTA_FILE_SIZE_EXCEEDED 400 (wire, API.md §7 and the storage
+ *   skill the agents read; the SDK picks its error class by the QUOTA_ prefix, not the status).
+ * - S3_ERROR 503 (wire, §7 and the storage skill: a transient object-store failure, retry).
  */
 export const errorCodes = {
   VALIDATION_INVALID_SCHEMA: { status: 400, remediation: 'Fix the request body or query so it matches the documented shape; details lists each problem with its field path.' },
@@ -42,8 +45,8 @@ export const errorCodes = {
   APP_NOT_FOUND: { status: 404, remediation: 'Check the app id (GET /apps lists your apps) or create the app with POST /init.' },
   RESOURCE_ALREADY_EXISTS: { status: 409, remediation: 'A resource with this name already exists; pick another name or use the existing one.' },
   RESOURCE_CONFLICT: { status: 409, remediation: 'The resource is in a state that conflicts with this request; read its current state and retry.' },
-  QUOTA_STORAGE_EXCEEDED: { status: 402, remediation: 'Delete files or raise storageLimitBytes (PATCH /v1/{app_id}/config/storage).' },
-  QUOTA_FILE_SIZE_EXCEEDED: { status: 413, remediation: 'Upload a smaller file or raise maxFileSizeMb (PATCH /v1/{app_id}/config/storage).' },
+  QUOTA_STORAGE_EXCEEDED: { status: 429, remediation: 'Delete files or raise storageLimitBytes (PATCH /v1/{app_id}/config/storage).' },
+  QUOTA_FILE_SIZE_EXCEEDED: { status: 400, remediation: 'Upload a smaller file or raise maxFileSizeMb (PATCH /v1/{app_id}/config/storage).' },
   QUOTA_STORAGE_ERROR: { status: 500, remediation: 'Retry shortly; the storage quota could not be checked.' },
   QUOTA_RATE_LIMIT: { status: 429, remediation: 'Too many requests; wait for the number of seconds in the Retry-After header, then retry.' },
   QUOTA_TABLE_LIMIT: { status: 402, remediation: 'The plan allows no more tables; drop unused tables.' },
@@ -61,6 +64,7 @@ export const errorCodes = {
   REALTIME_NOT_CONFIGURED: { status: 400, remediation: 'Enable realtime for the table first.' },
   REALTIME_CONNECTION_LIMIT: { status: 429, remediation: 'Too many realtime connections; close unused ones.' },
   FUNCTION_TIMEOUT: { status: 504, remediation: 'The function ran past its timeout; make it faster or raise timeoutMs.' },
+  S3_ERROR: { status: 503, remediation: 'The object store failed for a moment; retry shortly.' },
   EXTERNAL_DB_ERROR: { status: 502, remediation: 'The database could not be reached; retry shortly.' },
   EXTERNAL_NETWORK_ERROR: { status: 502, remediation: 'An upstream service could not be reached; retry shortly.' },
   EXTERNAL_CLOUDFLARE_ERROR: { status: 502, remediation: 'A Cloudflare API call failed; retry shortly.' },

@@ -201,7 +201,23 @@ export async function deleteApp(c: AppContext, appId: string): Promise<{ message
     db.delete(apps).where(eq(apps.id, row.id)),
   ]);
   invalidateAppGate(row.id);
+  await purgeStorage(c.env, row.id);
   return { message: `App ${row.id} and its database were deleted.`, app_id: row.id };
+}
+
+/**
+ * Asks the storage Worker (queue STORAGE_PURGE) to delete the app's objects. A queue rather than an
+ * RPC: the purge of a large app outlasts one request, is retried until it is done, and storage
+ * needs no binding back to control. A failed send is logged; the app is gone either way, and the
+ * storage Worker deletes objects of apps that no longer exist when their notifications arrive.
+ */
+async function purgeStorage(env: AppContext['env'], appId: string): Promise<void> {
+  if (!env.STORAGE_PURGE) return;
+  try {
+    await env.STORAGE_PURGE.send({ type: 'app_deleted', appId });
+  } catch (error) {
+    console.error(`[apps] storage purge of ${appId} not queued: ${String(error)}`);
+  }
 }
 
 /**

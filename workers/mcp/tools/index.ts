@@ -10,6 +10,7 @@ import { butterbaseDocs } from './docs.ts';
 import { manageApiKeys } from './keys.ts';
 import { manageRls } from './rls.ts';
 import { manageSchema } from './schema.ts';
+import { manageStorage } from './storage.ts';
 import { submitSuggestion } from './suggestions.ts';
 
 /** Every tool, in the order tools/list shows them (the build-an-app order). */
@@ -21,6 +22,7 @@ export const tools: readonly ToolDefinition[] = [
   selectRows,
   insertRow,
   seedDatabase,
+  manageStorage,
   manageAuthConfig,
   manageAuthUsers,
   manageApiKeys,
