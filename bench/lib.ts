@@ -30,16 +30,17 @@ export const defaultSettings: RunSettings = {
   durationSeconds: Number(process.env.BENCH_SECONDS ?? 10),
 };
 
-/** Starts a platform in a temporary state folder with the per-app budget out of the way. */
-export async function startBenchPlatform(): Promise<Platform> {
+/** Starts a platform in a temporary state folder with the per-app budget out of the way (plus `vars` per Worker). */
+export async function startBenchPlatform(vars: NonNullable<Parameters<typeof startPlatform>[0]['vars']> = {}): Promise<Platform> {
   const stateDir = await mkdtemp(join(tmpdir(), 'bb-bench-'));
   return startPlatform({
     stateDir,
     port: 0,
     dbPort: 0,
     templateDir: join(repoRoot, 'node_modules/.cache/butterbase/pglite-template'),
-    log: () => {},
-    vars: { control: { RATE_LIMIT_PER_MINUTE: '100000000' } },
+    log: process.env.BENCH_LOG ? (line) => process.stderr.write(`${line}\n`) : () => {},
+    logLevel: process.env.BENCH_LOG ? 'log' : undefined,
+    vars: { ...vars, control: { RATE_LIMIT_PER_MINUTE: '100000000', ...vars.control } },
   });
 }
 

@@ -85,6 +85,7 @@ const expectedTools: Record<string, { required: string[]; optional: string[]; ac
     optional: ['filename', 'content_type', 'size_bytes', 'public', 'object_id', 'publicReadEnabled', 'storageLimitBytes', 'maxFileSizeMb', 'allowedContentTypes'],
     actions: ['upload_url', 'download_url', 'list', 'delete', 'update_config'],
   },
+  manage_realtime: { required: ['action', 'app_id'], optional: ['tables'], actions: ['configure', 'get'] },
   manage_auth_config: {
     required: ['action'],
     optional: ['app_id', 'post_auth_function', 'accessTokenTtl', 'refreshTokenTtlDays', 'name', 'key_scope', 'additional_scopes', 'organization_id'],
@@ -204,6 +205,13 @@ describe('build a blog through the Inspector CLI, then use it over REST as end u
     expect(isolation.public_read_policies).toEqual(expect.arrayContaining(['posts_public_read_user', 'posts_public_read_anon']));
   });
 
+  it('manage_realtime configures the posts for realtime and reports the trigger', async () => {
+    expect(await ok('manage_realtime', { action: 'configure', app_id: appId, tables: ['posts'] })).toEqual({ configured: [{ table: 'posts', status: 'enabled' }] });
+    const config = await ok('manage_realtime', { action: 'get', app_id: appId });
+    expect(config.tables).toEqual([expect.objectContaining({ table_name: 'posts', enabled: true, trigger_installed: true, drift: false })]);
+    expect(config.websocket_url).toMatch(new RegExp(`^ws://.+/v1/${appId}/realtime$`));
+  });
+
   it('seed_database inserts the good rows and reports the bad one with its index and code', async () => {
     const seeded = await ok('seed_database', {
       app_id: appId,
@@ -248,6 +256,7 @@ describe('build a blog through the Inspector CLI, then use it over REST as end u
       ['app.created', 'init_app', true],
       ['schema.applied', 'manage_schema.apply', true],
       ['rls.user_isolation_created', 'manage_rls.create_user_isolation', true],
+      ['realtime.configure', 'manage_realtime.configure', true],
       // The data route records each row an MCP tool writes, against the app the router resolved.
       ['data.row_inserted', 'seed_database', true],
       ['data.row_inserted', 'seed_database', false],
@@ -417,6 +426,10 @@ describe('error paths through the Inspector CLI carry the REST code, message and
       code: 'VALIDATION_MISSING_FIELD', message: /user_column is required for action create_user_isolation/, remediation: /user_column/,
     },
     {
+      name: 'missing tables for realtime', tool: 'manage_realtime', args: () => ({ action: 'configure', app_id: appId }),
+      code: 'VALIDATION_MISSING_FIELD', message: /tables is required for action configure/, remediation: /tables/,
+    },
+    {
       name: 'missing schema for dry_run', tool: 'manage_schema', args: () => ({ action: 'dry_run', app_id: appId }),
       code: 'VALIDATION_MISSING_FIELD', message: /schema is required for action dry_run/, remediation: /schema/,
     },
@@ -540,7 +553,8 @@ describe('the SDK client: initialize, instructions, the quickstart prompt and th
       const overview = await docs({});
       expect(overview).toContain('What this deployment serves');
       expect(overview).toMatch(/file storage .*\| available \| MCP `manage_storage`/);
-      expect(overview).toMatch(/serverless functions, realtime.*not yet/);
+      expect(overview).toMatch(/realtime change feeds.*available/);
+      expect(overview).toMatch(/serverless functions,.*not yet/);
       const mcp = await docs({ topic: 'mcp' });
       for (const name of Object.keys(expectedTools)) expect(mcp, `mcp topic documents ${name}`).toContain(`### ${name}`);
       expect(mcp).toContain('create_user_isolation needs table_name, user_column');

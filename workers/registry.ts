@@ -110,6 +110,12 @@ export const workerRegistry = [
     config: 'workers/mcp/wrangler.toml',
     routerBinding: 'MCP',
   },
+  {
+    name: 'realtime',
+    script: 'butterbase-realtime',
+    config: 'workers/realtime/wrangler.toml',
+    routerBinding: 'REALTIME',
+  },
 ] as const satisfies readonly WorkerSpec[];
 
 type Registry = typeof workerRegistry;

@@ -15,6 +15,7 @@ import cli from '../../docs/topics/cli.md';
 import mcp from '../../docs/topics/mcp.md';
 import overview from '../../docs/topics/overview.md';
 import platform from '../../docs/topics/platform.md';
+import realtime from '../../docs/topics/realtime.md';
 import rest from '../../docs/topics/rest.md';
 import schema from '../../docs/topics/schema.md';
 import sdk from '../../docs/topics/sdk.md';
@@ -52,7 +53,7 @@ const topicText: Record<Exclude<DocTopic, 'all'>, string> = {
   schema,
   sdk,
   cli,
-  realtime: `# Realtime\n\n${notServed('Realtime (WebSocket change feeds and presence)', ['manage_realtime'], true)}\n---\n\n${realtimeProduct}`,
+  realtime: `${realtime}\n---\n\n${realtimeProduct}`,
   rag: `# RAG\n\n${notServed('RAG collections (ingest, semantic search, synthesized answers)', ['manage_rag_content', 'rag_query'], true)}\n---\n\n${ragProduct}`,
   integrations: `# Integrations\n\n${notServed('Third-party integrations', ['manage_integrations'], false)}`,
   substrate: `# Substrate\n\n${notServed('Substrate (bb_sub_ keys)', ['manage_substrate'], false)}`,

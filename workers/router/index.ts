@@ -5,10 +5,11 @@
  * being upgraded, then forwards to the concern Worker over a service binding (DESIGN.md "Request
  * flow"). Its scheduled handler is the platform's minute tick.
  */
-import { ApiError } from '../shared/errors.ts';
-import { encodeAppGate, errorResponse } from '../shared/http.ts';
+import { ApiError, toApiError } from '../shared/errors.ts';
+import { encodeAppGate, errorResponse, logApiError } from '../shared/http.ts';
 import { encodePrincipal, internalHeaders, keyCoversApp, type Principal } from '../shared/principal.ts';
 import { unwrap } from '../shared/rpc.ts';
+import { isWebSocketUpgrade, websocketRefusal } from '../shared/websocket.ts';
 import type { AppGate } from '../shared/contracts.ts';
 import { scheduledWorkers, type RouterTarget } from '../registry.ts';
 import { corsHeaders, preflightHeaders, type CorsSettings } from './cors.ts';
@@ -47,7 +48,7 @@ export default {
           remediation: 'Check the path against the API reference (butterbase_docs topic "rest").',
         });
       }
-      const gate = unwrap(await env.CONTROL.resolveGate({ appId: decision.appId, bearer: bearerOf(request) }));
+      const gate = unwrap(await env.CONTROL.resolveGate({ appId: decision.appId, bearer: bearerOf(request, url) }));
       const app = gate.app;
       if (decision.family !== 'platform' && app) cors = { origins: app.allowedOrigins, settings: app.cors };
       if (request.method === 'OPTIONS' && request.headers.has('access-control-request-method')) {
@@ -86,6 +87,12 @@ export default {
       const response = await forward(env, decision, request, id, gate.principal, app);
       return finish(response, id, origin, cors, extraHeaders);
     } catch (error) {
+      // A WebSocket client cannot read an HTTP error: it gets the error as a message and a close code.
+      if (isWebSocketUpgrade(request)) {
+        const apiError = toApiError(error);
+        logApiError(apiError, id);
+        return websocketRefusal(apiError);
+      }
       return finish(errorResponse(error, id), id, origin, cors, extraHeaders);
     }
   },
@@ -136,9 +143,13 @@ function htmlPage(status: number, title: string, text: string): Response {
   return new Response(body, { status, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' } });
 }
 
-function bearerOf(request: Request): string | null {
+/**
+ * The bearer token: `Authorization: Bearer …`, or for a WebSocket upgrade without that header the
+ * `?token=` query parameter (browsers cannot set headers on a WebSocket, API.md §9).
+ */
+function bearerOf(request: Request, url?: URL): string | null {
   const header = request.headers.get('authorization');
-  if (!header) return null;
+  if (!header) return url && isWebSocketUpgrade(request) ? url.searchParams.get('token') || null : null;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return match ? match[1]! : null;
 }
@@ -185,6 +196,12 @@ async function forward(
   headers.set(internalHeaders.principal, encodePrincipal(principal));
   headers.set(internalHeaders.clientIp, request.headers.get('cf-connecting-ip') ?? 'unknown');
   if (app) headers.set(internalHeaders.app, encodeAppGate(app));
+  // The query-string token has been resolved into the principal; it goes no further (logs, user code).
+  const url = new URL(request.url);
+  if (isWebSocketUpgrade(request) && url.searchParams.has('token')) {
+    url.searchParams.delete('token');
+    return env[decision.target].fetch(new Request(url, { method: request.method, headers }));
+  }
   return env[decision.target].fetch(new Request(request, { headers }));
 }
 

@@ -4,7 +4,7 @@
  * `{subdomain}.localhost:{port}`) go to the app's site.
  */
 import { workerSpec, type RouterTarget, type WorkerName } from '../registry.ts';
-import { reservedSegment } from '../shared/reserved-segments.ts';
+import { isDataPlane, reservedSegment } from '../shared/reserved-segments.ts';
 import { appIdPattern } from '../shared/validation.ts';
 
 /** What the router does with a request. */
@@ -76,8 +76,9 @@ export function classifyPath(pathname: string): RouteDecision {
     if (third === undefined) return { kind: 'not_found' };
     const reserved = reservedSegment(third);
     if (!reserved) return forward('data', second, 'app', true);
-    if (reserved.worker === null) return { kind: 'unavailable', feature: reserved.feature, appId: second, family: 'app', dataPlane: reserved.dataPlane };
-    return forward(reserved.worker, second, 'app', reserved.dataPlane);
+    const dataPlane = isDataPlane(reserved, parts.slice(3));
+    if (reserved.worker === null) return { kind: 'unavailable', feature: reserved.feature, appId: second, family: 'app', dataPlane };
+    return forward(reserved.worker, second, 'app', dataPlane);
   }
   return { kind: 'not_found' };
 }

@@ -227,3 +227,32 @@ export interface PresignerRpc {
   /** A presigned GET for `key` (default 3600 s), with `Content-Disposition` naming `filename` when given. */
   getUrl(input: { key: string; expiresInSeconds?: number; filename?: string }): Promise<RpcResult<{ url: string; expiresIn: number }>>;
 }
+
+/** Input of {@link FunctionEventRpc.invokeEvent}: a realtime `event` message (API.md §9). */
+export interface FunctionEventRequest {
+  appId: string;
+  /** The event name; the function whose websocket trigger has `config.event` equal to it runs. */
+  event: string;
+  /** The message's `payload`, as sent. */
+  payload: unknown;
+  /** The socket's end user (sent to the function as `x-user-id`), or null. */
+  userId: string | null;
+}
+
+/** Output of {@link FunctionEventRpc.invokeEvent}. */
+export interface FunctionEventResult {
+  /** False when no enabled websocket trigger has this event. */
+  found: boolean;
+  /** The function's HTTP status. */
+  status: number;
+  /** The function's reply: parsed JSON, or the text when it is not JSON. */
+  data: unknown;
+}
+
+/**
+ * The functions Worker's entry for realtime events (API.md §9 `event` → `event_response`): runs the
+ * function with POST body `{event, payload}` and header `x-user-id`.
+ */
+export interface FunctionEventRpc {
+  invokeEvent(input: FunctionEventRequest): Promise<RpcResult<FunctionEventResult>>;
+}

@@ -11,12 +11,17 @@ export interface ReservedSegment {
   feature: string;
   /** The Worker that serves it, or null while the feature is not built (the router answers 501). */
   worker: WorkerName | null;
-  /** True for the data plane: paused apps get 503 APP_PAUSED there (API.md §1.2 "Gates"). */
-  dataPlane: boolean;
+  /**
+   * True for the data plane: paused apps get 503 APP_PAUSED there (API.md §1.2 "Gates"). A function
+   * decides per path from the segments after this one (e.g. realtime: the WebSocket is data plane,
+   * its owner config routes are not).
+   */
+  dataPlane: boolean | ((rest: readonly string[]) => boolean);
 }
 
 const control = (feature: string): ReservedSegment => ({ feature, worker: 'control', dataPlane: false });
 const auth = (feature: string): ReservedSegment => ({ feature, worker: 'auth', dataPlane: false });
+const realtime: ReservedSegment = { feature: 'realtime', worker: 'realtime', dataPlane: (rest) => rest.length === 0 };
 const unbuilt = (feature: string, dataPlane: boolean): ReservedSegment => ({ feature, worker: null, dataPlane });
 
 /** Every reserved segment. A new feature flips its entry from `unbuilt` to its Worker. */
@@ -33,7 +38,7 @@ export const reservedSegments: Readonly<Record<string, ReservedSegment>> = {
   functions: unbuilt('functions', false),
   fn: unbuilt('functions', true),
   webhook: unbuilt('functions', true),
-  realtime: unbuilt('realtime', true),
+  realtime,
   frontend: unbuilt('frontend', false),
   'edge-ssr': unbuilt('edge-ssr', false),
   'durable-objects': unbuilt('durable-objects', false),
@@ -55,4 +60,9 @@ export const reservedSegments: Readonly<Record<string, ReservedSegment>> = {
 /** The reserved segment `name`, or undefined when `name` is free (a table name). */
 export function reservedSegment(name: string): ReservedSegment | undefined {
   return Object.hasOwn(reservedSegments, name) ? reservedSegments[name] : undefined;
+}
+
+/** Whether `/v1/{app}/{segment}/{...rest}` is data plane (see {@link ReservedSegment.dataPlane}). */
+export function isDataPlane(segment: ReservedSegment, rest: readonly string[]): boolean {
+  return typeof segment.dataPlane === 'function' ? segment.dataPlane(rest) : segment.dataPlane;
 }

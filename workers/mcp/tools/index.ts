@@ -8,6 +8,7 @@ import { manageAuthConfig, manageAuthUsers } from './auth.ts';
 import { insertRow, seedDatabase, selectRows } from './data.ts';
 import { butterbaseDocs } from './docs.ts';
 import { manageApiKeys } from './keys.ts';
+import { manageRealtime } from './realtime.ts';
 import { manageRls } from './rls.ts';
 import { manageSchema } from './schema.ts';
 import { manageStorage } from './storage.ts';
@@ -23,6 +24,7 @@ export const tools: readonly ToolDefinition[] = [
   insertRow,
   seedDatabase,
   manageStorage,
+  manageRealtime,
   manageAuthConfig,
   manageAuthUsers,
   manageApiKeys,

@@ -1,0 +1,154 @@
+/**
+ * `npm run bench:realtime`: change → delivery latency of realtime with 100 and 1,000 subscribers on
+ * one app (half end users, half anonymous; user isolation + public read, so RLS is evaluated for
+ * every batch), while one writer inserts rows over REST at a steady rate. Prints, per run: delivery
+ * latency p50/p95/p99 (from the change's trigger time, `timestamp`, to its arrival at a socket),
+ * deliveries per second, and the REST write latency measured in the same run.
+ * Env: BENCH_WRITES_PER_SECOND (20), BENCH_SECONDS (10), BENCH_USERS (distinct end users, default
+ * subscribers / 10, at least 10; each user's sockets share the load of one RLS group).
+ */
+import WebSocket from 'ws';
+import { startBenchPlatform } from './lib.ts';
+
+const writesPerSecond = Number(process.env.BENCH_WRITES_PER_SECOND ?? 20);
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+
+interface Run {
+  subscribers: number;
+  users: number;
+  writes: number;
+  deliveries: number;
+  expected: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  deliveriesPerSecond: number;
+  restP50: number;
+  restP99: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+const platform = await startBenchPlatform({ realtime: { REALTIME_MAX_CONNECTIONS_PER_APP: '10000' } });
+try {
+  const service = { authorization: `Bearer ${platform.serviceKey}`, 'content-type': 'application/json' };
+  const post = async (path: string, body: unknown, headers: Record<string, string> = service) => {
+    const res = await fetch(`${platform.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${text}`);
+    return JSON.parse(text) as any;
+  };
+  const { app_id: appId } = await post('/init', { name: 'bench-realtime' });
+  for (;;) {
+    const status = await (await fetch(`${platform.url}/apps/${appId}/status`, { headers: service })).json() as { provisioning_status: string };
+    if (status.provisioning_status === 'ready') break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await post(`/v1/${appId}/schema/apply`, {
+    schema: { tables: { messages: { columns: {
+      id: { type: 'uuid', primaryKey: true, default: 'gen_random_uuid()' },
+      user_id: { type: 'uuid' },
+      body: { type: 'text', nullable: false },
+      published: { type: 'boolean', default: 'false' },
+    } } } },
+  });
+  await post(`/v1/${appId}/rls`, { table_name: 'messages', user_column: 'user_id', public_read_column: 'published' });
+  await post(`/v1/${appId}/realtime/configure`, { tables: ['messages'] });
+
+  // Each sign-up comes from its own client IP (the router passes cf-connecting-ip on), past the per-IP auth limits.
+  const anon = (i: number) => ({ 'content-type': 'application/json', 'cf-connecting-ip': `10.9.${i >> 8}.${i & 255}` });
+  const tokens: string[] = [];
+  const account = async (i: number, email: string) => {
+    await post(`/auth/${appId}/signup`, { email, password: 'Bench!pass1' }, anon(i));
+    return (await post(`/auth/${appId}/login`, { email, password: 'Bench!pass1' }, anon(i))).access_token as string;
+  };
+  const signUp = async (i: number) => {
+    tokens[i] = await account(i, `bench-${i}@example.com`);
+  };
+  const writer = await account(4000, 'writer@example.com');
+
+  const runs: Run[] = [];
+  for (const subscribers of [100, 1000]) {
+    const users = Number(process.env.BENCH_USERS ?? Math.max(10, Math.floor(subscribers / 10)));
+    for (let i = tokens.length; i < users; i += 8) await Promise.all(Array.from({ length: Math.min(8, users - i) }, (_, k) => signUp(i + k)));
+    const latencies: number[] = [];
+    let deliveries = 0;
+    let lastDeliveryMs = 0;
+    const sockets: WebSocket[] = [];
+    const base = `${platform.url.replace(/^http/, 'ws')}/v1/${appId}/realtime`;
+    for (let i = 0; i < subscribers; i += 50) {
+      await Promise.all(Array.from({ length: Math.min(50, subscribers - i) }, (_, k) => new Promise<void>((resolve, reject) => {
+        const n = i + k;
+        const token = n % 2 === 0 ? tokens[(n / 2) % users] : undefined;
+        const ws = new WebSocket(token ? `${base}?token=${token}` : base);
+        ws.on('message', (data) => {
+          const message = JSON.parse(data.toString());
+          if (message.type === 'subscribed') resolve();
+          if (message.type === 'change') {
+            const nowMs = Date.now();
+            latencies.push(nowMs - Date.parse(message.timestamp));
+            deliveries += 1;
+            lastDeliveryMs = nowMs;
+          }
+        });
+        ws.once('open', () => ws.send(JSON.stringify({ type: 'subscribe', table: 'messages' })));
+        ws.once('error', reject);
+        sockets.push(ws);
+      })));
+    }
+    const rest: number[] = [];
+    const total = writesPerSecond * seconds;
+    const startedMs = Date.now();
+    const writes: Promise<void>[] = [];
+    let published = 0;
+    let failed = 0;
+    for (let i = 0; i < total; i += 1) {
+      const dueMs = startedMs + (i * 1000) / writesPerSecond;
+      await new Promise((r) => setTimeout(r, Math.max(0, dueMs - Date.now())));
+      const isPublic = i % 2 === 0;
+      if (isPublic) published += 1;
+      writes.push((async () => {
+        const t0 = performance.now();
+        const res = await fetch(`${platform.url}/v1/${appId}/messages`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${writer}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ body: `m${i}`, published: isPublic }),
+        }).catch(() => null);
+        const text = (await res?.text()) ?? 'no answer';
+        rest.push(performance.now() - t0);
+        if (res?.status !== 201) {
+          failed += 1;
+          if (isPublic) published -= 1;
+          console.error(`write ${i}: ${res?.status ?? '-'} ${text.slice(0, 200)}`);
+        }
+      })());
+    }
+    await Promise.all(writes);
+    // Only published rows reach the subscribers (none of them is the writer).
+    const expected = published * subscribers;
+    const deadline = Date.now() + 60_000;
+    while (deliveries < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    for (const ws of sockets) ws.close();
+    latencies.sort((a, b) => a - b);
+    rest.sort((a, b) => a - b);
+    runs.push({
+      subscribers, users, writes: total - failed, deliveries, expected,
+      p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99),
+      deliveriesPerSecond: deliveries / ((lastDeliveryMs - startedMs) / 1000),
+      restP50: percentile(rest, 50), restP99: percentile(rest, 99),
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+
+  console.log(`\nRealtime: ${writesPerSecond} REST writes/s for ${seconds} s (half published), subscribers half end users, half anonymous, RLS on\n`);
+  console.log('| subscribers | distinct users | writes | deliveries (expected) | delivery p50 ms | p95 ms | p99 ms | deliveries/s | REST write p50 ms | REST write p99 ms |');
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of runs) {
+    console.log(`| ${r.subscribers} | ${r.users} | ${r.writes} | ${r.deliveries} (${r.expected}) | ${r.p50} | ${r.p95} | ${r.p99} | ${Math.round(r.deliveriesPerSecond)} | ${r.restP50.toFixed(1)} | ${r.restP99.toFixed(1)} |`);
+  }
+} finally {
+  await platform.stop();
+}
