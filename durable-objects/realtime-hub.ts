@@ -512,10 +512,14 @@ export class RealtimeHub extends DurableObject<Env> {
     // The feed may have been reset (last socket left) while the poll was out.
     if (this.#feed !== before) return true;
     const step = advance(before, poll, pageLimit);
-    this.#setFeed(step.state);
+    // The cursor moves only after delivery: if it fails (e.g. the visibility check meets a database
+    // error), the next poll reads the same changes again instead of skipping them. #deliver sends
+    // nothing until all its checks have answered, so a retry sends no duplicate.
     if (step.deliver.length > 0) {
       await this.#deliver(step.deliver, (sub, row) => sub.position === null || (sub.position >= before.cursor && row.id > sub.position));
+      if (this.#feed !== before) return true;
     }
+    this.#setFeed(step.state);
     const more = await this.#catchUp(step.state);
     return step.more || more;
   }

@@ -64,6 +64,25 @@ describe('the change feed watermark', () => {
     expect(step.state).toMatchObject({ cursor: 11, pending: null });
   });
 
+  it('counts a writer at or past the snapshot xmax as running (xmax is the latest completed xid + 1, not in xip)', () => {
+    // Seen on Postgres 15: transaction 777 held the changes lock and had drawn id 13, and the next
+    // snapshot read `777:777:` — 777 is running but not listed. Its id must wait.
+    const state = startFeed(poll(12, [], []));
+    const at = (lastId: number, snapshot: string, rows: ChangeRow[], writers: string[]): PollResult => ({
+      lastId, snapshot: parseSnapshot(snapshot), prunedThrough: 0, rows, writers: new Set(writers),
+    });
+    const step = advance(state, at(13, '777:777:', [], ['777']), 100);
+    expect(step.deliver).toEqual([]);
+    expect(step.state.cursor).toBe(12);
+    const next = advance(step.state, at(13, '778:778:', [row(13)], []), 100);
+    expect(next.deliver.map((r) => r.id)).toEqual([13]);
+    // A 32-bit pg_locks xid takes the snapshot's epoch.
+    const epoch = 2n ** 32n;
+    const wide = advance(startFeed(poll(0, [], [])), at(1, `${epoch + 5n}:${epoch + 5n}:`, [row(1)], ['5']), 100);
+    expect(wide.deliver).toEqual([]);
+    expect(wide.state.fences).toEqual([{ lastId: 1, xids: [String(epoch + 5n)] }]);
+  });
+
   it('continues from the last delivered id when a page was full', () => {
     const state = startFeed(poll(0, [], []));
     const step = advance(state, poll(5, [], [row(1), row(2)]), 2);

@@ -11,8 +11,9 @@
  * 1. Each poll first reads the sequence's last value L (not subject to snapshots), then, in a later
  *    statement, a snapshot S and the visible changes. A transaction that holds an id ≤ L drew it before
  *    L was read and had its transaction id before that (the capture trigger reads
- *    `pg_current_xact_id()` first), so it is finished at S or in S's in-progress list (xip). The poll
- *    records the fence (L, xip(S)).
+ *    `pg_current_xact_id()` first), so it is finished at S or in progress at S — listed in S's xip, or
+ *    at or past S's xmax, which is the latest *completed* xid + 1 (a running transaction newer than
+ *    every completed one is not listed). The poll records the fence (L, those in progress).
  * 2. A fence is cleared once none of its transactions is in progress in a later snapshot: then every
  *    id ≤ L is final, and committed ones are visible. The highest cleared L is the safe watermark;
  *    changes up to it are delivered in id order, and the cursor moves to it.
@@ -138,9 +139,31 @@ export function parsePoll(results: SqlResult[]): PollResult {
   };
 }
 
-/** The in-progress transactions of a poll that may hold a change id (they held the changes lock). */
+/**
+ * True when transaction `xid` (decimal xid8) is in progress in `snapshot`. A snapshot's xmax is the
+ * latest *completed* xid + 1, so a transaction that is still running with an xid ≥ xmax is not in the
+ * xip list: it is in progress by being at or past xmax.
+ */
+export function inProgressAt(snapshot: Snapshot, xid: string): boolean {
+  return snapshot.inProgress.has(xid) || BigInt(xid) >= BigInt(snapshot.xmax);
+}
+
+/** The full xid8 of a 32-bit xid (pg_locks' `transactionid`), taking the epoch nearest `reference`. */
+function widenXid(xid32: string, reference: bigint): bigint {
+  const wrap = 0x1_0000_0000n;
+  let full = (reference & ~(wrap - 1n)) | BigInt(xid32);
+  if (full > reference + wrap / 2n) full -= wrap;
+  else if (full < reference - wrap / 2n) full += wrap;
+  return full;
+}
+
+/**
+ * The transactions of a poll that may still hold a change id: those that held the changes lock when
+ * pg_locks was read and are in progress in the later snapshot (decimal xid8).
+ */
 function holders(poll: PollResult): string[] {
-  return [...poll.snapshot.inProgress].filter((xid) => poll.writers.has(String(BigInt(xid) & 0xffffffffn)));
+  const xmax = BigInt(poll.snapshot.xmax);
+  return [...poll.writers].map((xid) => String(widenXid(xid, xmax))).filter((xid) => inProgressAt(poll.snapshot, xid)).sort();
 }
 
 /** The state of a feed starting now, from a poll made without a state. */
@@ -163,8 +186,7 @@ export interface Advance {
  * the safe watermark (pending ones first, once their transactions ended) and moves the cursor.
  */
 export function advance(state: FeedState, poll: PollResult, limit: number): Advance {
-  const running = poll.snapshot.inProgress;
-  const finished = (xids: string[]) => xids.every((xid) => !running.has(xid));
+  const finished = (xids: string[]) => xids.every((xid) => !inProgressAt(poll.snapshot, xid));
   const fence = { lastId: poll.lastId, xids: holders(poll) };
   const previous = state.fences.at(-1);
   const same = previous !== undefined && previous.lastId === fence.lastId && previous.xids.join() === fence.xids.join();
