@@ -31,6 +31,9 @@ describe('wrangler deploy --dry-run', () => {
 
   for (const name of ['auth', 'mcp'] as const) {
     it(`builds the first-deploy ${name} Worker without router bindings`, async () => {
+      // The full build names the router among its bindings, so the absence below means something.
+      const full = await deployWorker(name, { dryRun: true, outDir: mkdtempSync(join(tmpdir(), `bb-build-full-${name}-`)), quiet: true });
+      expect(full.output).toContain('butterbase-router');
       const outDir = mkdtempSync(join(tmpdir(), `bb-build-first-${name}-`));
       const { code, output } = await deployWorker(name, { dryRun: true, outDir, quiet: true, without: ['butterbase-router'] });
       expect(code, output).toBe(0);

@@ -198,7 +198,9 @@ describe('PGlite lifecycle', () => {
     }
     const health = async () => (await (await fetch(`${db.url}/health`)).json()) as { open: number; databases: string[] };
     expect((await health()).open).toBeLessThanOrEqual(2);
-    await new Promise((r) => setTimeout(r, 1200));
+    // The sweeper closes a database idle for 400 ms; wait for it (bounded) instead of sleeping a guess.
+    const deadline = Date.now() + 15_000;
+    while ((await health()).open > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect((await health()).open).toBe(0);
     for (const name of ['one', 'two', 'three']) expect(await neon(conn(name)).query('SELECT v FROM t')).toEqual([{ v: name }]);
     await db.close();
