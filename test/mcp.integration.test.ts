@@ -1,8 +1,9 @@
 /**
  * The MCP server (API.md §13) through real MCP clients over real HTTP against the running platform:
- * the MCP Inspector CLI (`@modelcontextprotocol/inspector --cli … --transport http`) for tools/list, a
- * scripted "build a blog" session and the error paths, and the SDK's own Client for initialize, prompts
- * and docs. The app an agent builds is then used over REST by end users who sign up and log in.
+ * the MCP Inspector CLI (`@modelcontextprotocol/inspector --cli … --transport http`) for tools/list, the
+ * first call of a scripted "build a blog" session and the auth failures, and the SDK's own Client (the
+ * same Streamable HTTP transport, one connection instead of a process per call) for the rest of that
+ * session, the error paths, initialize, prompts and docs. The app an agent builds is then used over REST by end users who sign up and log in.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -40,13 +41,9 @@ interface ToolOutcome {
   json: any;
 }
 
-/** Calls a tool with the Inspector CLI; every argument is passed as `--tool-arg key=<JSON>` (the CLI JSON-parses values). */
-async function callTool(name: string, args: Record<string, unknown>, key?: string | null): Promise<ToolOutcome> {
-  const toolArgs = Object.entries(args).flatMap(([k, v]) => ['--tool-arg', `${k}=${JSON.stringify(v)}`]);
-  const run = await inspector(['--method', 'tools/call', '--tool-name', name, ...toolArgs], key);
-  if (run.code !== 0) throw new Error(`inspector exited ${run.code}: ${run.stderr}`);
-  const result = JSON.parse(run.stdout) as { content: { type: string; text: string }[]; isError?: boolean };
-  const text = result.content.map((part) => part.text).join('');
+/** Reads a tools/call result into a {@link ToolOutcome}. */
+function outcomeOf(result: { content?: unknown; isError?: unknown }): ToolOutcome {
+  const text = (result.content as { type: string; text: string }[]).map((part) => part.text).join('');
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -56,9 +53,38 @@ async function callTool(name: string, args: Record<string, unknown>, key?: strin
   return { isError: result.isError === true, text, json };
 }
 
+/**
+ * Calls a tool with the Inspector CLI (one process per call, ~2 s on these machines); every argument
+ * is passed as `--tool-arg key=<JSON>` (the CLI JSON-parses values). Used where the real CLI matters:
+ * tools/list, the first call of the scripted session, and the auth failures.
+ */
+async function callToolWithInspector(name: string, args: Record<string, unknown>, key?: string | null): Promise<ToolOutcome> {
+  const toolArgs = Object.entries(args).flatMap(([k, v]) => ['--tool-arg', `${k}=${JSON.stringify(v)}`]);
+  const run = await inspector(['--method', 'tools/call', '--tool-name', name, ...toolArgs], key);
+  if (run.code !== 0) throw new Error(`inspector exited ${run.code}: ${run.stderr}`);
+  return outcomeOf(JSON.parse(run.stdout) as { content: unknown; isError?: boolean });
+}
+
+/** One SDK client per key for the rest of the session (the same Streamable HTTP transport the Inspector uses). */
+const sdkClients = new Map<string, Promise<Client>>();
+
+/** Calls a tool through the MCP SDK's Client (connected once per key). */
+async function callTool(name: string, args: Record<string, unknown>, key: string = inject('serviceKey')): Promise<ToolOutcome> {
+  let client = sdkClients.get(key);
+  if (!client) {
+    client = (async () => {
+      const c = new Client({ name: 'butterbase-session', version: '1.0.0' });
+      await c.connect(new StreamableHTTPClientTransport(new URL(mcpUrl()), { requestInit: { headers: { authorization: `Bearer ${key}` } } }));
+      return c;
+    })();
+    sdkClients.set(key, client);
+  }
+  return outcomeOf((await (await client).callTool({ name, arguments: args })) as { content?: unknown; isError?: unknown });
+}
+
 /** Calls a tool and expects success. */
-async function ok(name: string, args: Record<string, unknown>): Promise<any> {
-  const outcome = await callTool(name, args);
+async function ok(name: string, args: Record<string, unknown>, via: 'sdk' | 'inspector' = 'sdk'): Promise<any> {
+  const outcome = via === 'inspector' ? await callToolWithInspector(name, args) : await callTool(name, args);
   expect(outcome.isError, `${name} ${JSON.stringify(args)} → ${outcome.text}`).toBe(false);
   return outcome.json;
 }
@@ -168,7 +194,7 @@ describe('build a blog through the Inspector CLI, then use it over REST as end u
 
   it('init_app creates the app and waits until its database is ready', async () => {
     const name = uniqueName('blog');
-    const app = await ok('init_app', { name });
+    const app = await ok('init_app', { name }, 'inspector');
     expect(app).toMatchObject({ name, provisioning_status: 'ready', db_provisioned: true });
     expect(app.app_id).toMatch(/^app_[0-9a-z]{12}$/);
     expect(app.api_url).toBe(`${inject('platformUrl')}/v1/${app.app_id}`);
