@@ -1,11 +1,15 @@
 /**
- * RateLimiter: one Durable Object per budget key (`app:{appId}` for the per-app request budget,
- * `auth:{appId}:{route}:{ip}` for per-IP auth limits). A fixed window per key, as in the reference
- * server (@fastify/rate-limit): the first request opens a window of `windowSeconds`, at most `limit`
- * requests pass in it, and Retry-After says when it closes.
+ * RateLimiter: one Durable Object per budget key, in two roles.
+ * - `take`: exact counting for auth's per-IP limits (`auth:{appId}:{route}:{ip}`). A fixed window per
+ *   key, as in the reference server (@fastify/rate-limit): the first request opens a window of
+ *   `windowSeconds`, at most `limit` requests pass in it, and Retry-After says when it closes.
+ * - `add`: where the router's isolates reconcile the request budget (`budget:app:{appId}[:{principal}]`,
+ *   workers/router/budget.ts) — each adds what it counted and learns the window's global count; no
+ *   request waits on it.
  *
  * Storage layout (SQLite-backed synchronous KV, `ctx.storage.kv`):
- *   `window` → { startedAtMs: number, count: number }
+ *   `window` → { startedAtMs: number, count: number }   (take)
+ *   `sum` → { startedAtMs: number, count: number }       (add)
  * The state is kept in memory and written through, so an evicted object resumes its window.
  */
 import { DurableObject } from 'cloudflare:workers';
@@ -31,6 +35,7 @@ export interface RateLimitDecision {
 /** A fixed-window request counter for one budget key (see the top of this file). */
 export class RateLimiter extends DurableObject {
   #window: Window | undefined;
+  #sum: Window | undefined;
 
   /**
    * Counts one request against the budget.
@@ -48,5 +53,19 @@ export class RateLimiter extends DurableObject {
     this.ctx.storage.kv.put('window', window);
     const resetSeconds = Math.max(1, Math.ceil((window.startedAtMs + windowMs - nowMs) / 1000));
     return { allowed, limit, remaining: Math.max(0, limit - window.count), retryAfterSeconds: allowed ? 0 : resetSeconds, resetSeconds };
+  }
+
+  /**
+   * Adds `delta` requests (counted by one router isolate) to this key's fixed window of
+   * `windowSeconds` — opened by the first add, like `take`'s — and returns the window's total.
+   */
+  add(delta: number, windowSeconds: number): number {
+    const nowMs = Date.now();
+    let sum = this.#sum ?? this.ctx.storage.kv.get<Window>('sum');
+    if (!sum || nowMs - sum.startedAtMs >= windowSeconds * 1000) sum = { startedAtMs: nowMs, count: 0 };
+    sum = { ...sum, count: sum.count + delta };
+    this.#sum = sum;
+    this.ctx.storage.kv.put('sum', sum);
+    return sum.count;
   }
 }

@@ -6,6 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { describe, expect, inject, it } from 'vitest';
 import { api, createReadyApp, uniqueName, waitForApp } from './helpers/api.ts';
 import { createOtherAccount } from './helpers/control-db.ts';
+import { signedInUser } from './helpers/realtime.ts';
 
 describe('health', () => {
   it('answers /health and checks the database on /health/ready', async () => {
@@ -328,6 +329,34 @@ describe('rate limit', () => {
     const { appId: other } = await createReadyApp('rate2');
     expect((await api(`/v1/${other}/config`)).status).toBe(200);
   });
+
+  it('10,000 anonymous requests from one IP spend only that IP\'s budget: the owner\'s key and a signed-in user are unaffected', async () => {
+    const { appId } = await createReadyApp('flood');
+    const user = await signedInUser(appId, 'flood', { baseUrl: inject('platformUrl') });
+    const statuses = new Map<number, number>();
+    let retryAfter: string | null = null;
+    let next = 0;
+    const worker = async () => {
+      while (next < 10_000) {
+        next += 1;
+        const res = await fetch(`${inject('platformUrl')}/v1/${appId}/anything`);
+        await res.arrayBuffer();
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        if (res.status === 429) retryAfter = res.headers.get('retry-after');
+      }
+    };
+    await Promise.all(Array.from({ length: 32 }, worker));
+    expect(statuses.get(429)).toBeGreaterThanOrEqual(9_900 - 32);
+    expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+    const owner = await api(`/v1/${appId}/config`);
+    expect(owner.status).toBe(200);
+    expect(Number(owner.headers.get('x-ratelimit-remaining'))).toBeGreaterThan(90);
+    const asUser = await api(`/v1/${appId}/anything`, { token: user.token });
+    expect(asUser.status).not.toBe(429);
+    const stillFlooding = await api(`/v1/${appId}/anything`, { token: null });
+    expect(stillFlooding.status).toBe(429);
+    expect(stillFlooding.body.error).toMatchObject({ code: 'QUOTA_RATE_LIMIT', details: { scope: 'principal' } });
+  }, 180_000);
 });
 
 describe('service keys', () => {

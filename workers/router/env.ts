@@ -11,4 +11,6 @@ export type Env = { [Target in RouterTarget]: Fetcher & Partial<ScheduledRpc> } 
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   /** App hosts are `{subdomain}.{APPS_DOMAIN}` (production `butterbase.dev`, locally `localhost`). */
   APPS_DOMAIN?: string;
+  /** The app-wide request ceiling as a multiple of the per-principal budget (default 10). */
+  RATE_LIMIT_APP_CEILING_FACTOR?: string;
 };

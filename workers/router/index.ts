@@ -1,7 +1,7 @@
 /**
  * The router Worker: the one public entry. Assigns the request id, classifies the whole URL (app
  * hosts by Host, the API host by path), resolves the caller and the app in one control RPC, answers
- * CORS, enforces the per-app request budget (RateLimiter), the pause gate and the write gate of apps
+ * CORS, enforces the request budget (per principal and per app, decided in the isolate), the pause gate and the write gate of apps
  * being upgraded, then forwards to the concern Worker over a service binding (DESIGN.md "Request
  * flow"). Its scheduled handler is the platform's minute tick.
  */
@@ -12,6 +12,7 @@ import { unwrap } from '../shared/rpc.ts';
 import { isWebSocketUpgrade, websocketRefusal } from '../shared/websocket.ts';
 import type { AppGate } from '../shared/contracts.ts';
 import { scheduledWorkers, type RouterTarget } from '../registry.ts';
+import { budgetKeys, budgetWindowMs, RequestBudget, type BudgetStore } from './budget.ts';
 import { corsHeaders, preflightHeaders, type CorsSettings } from './cors.ts';
 import { classify, type RouteDecision } from './routes.ts';
 import type { Env } from './env.ts';
@@ -21,6 +22,8 @@ export { RateLimiter } from '../../durable-objects/rate-limiter.ts';
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 const version = '0.1.0';
 const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** This isolate's request counters (workers/router/budget.ts). */
+const budget = new RequestBudget();
 
 /** An app's CORS config as the router applies it (API.md §2 PATCH config/cors). */
 interface AppCors {
@@ -29,7 +32,7 @@ interface AppCors {
 }
 
 export default {
-  async fetch(request: Request, env: Env): Promise<Response> {
+  async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     const incoming = request.headers.get(internalHeaders.requestId);
     const id = incoming && requestIdPattern.test(incoming) ? incoming : crypto.randomUUID();
     const origin = request.headers.get('origin');
@@ -56,7 +59,7 @@ export default {
       }
       if (decision.family === 'app') {
         if (!app || !callerMaySeeApp(gate.principal, app)) throw appNotFound(decision.appId);
-        extraHeaders = await takeBudget(env, app);
+        extraHeaders = takeBudget(env, ctx, app, gate.principal, request.headers.get('cf-connecting-ip'));
       }
       // /auth/* judges credentials itself; so does /mcp, whose 401 must carry WWW-Authenticate (API.md §13).
       const judgesOwnCredentials = decision.family === 'auth' || (decision.kind === 'forward' && decision.target === 'MCP');
@@ -164,19 +167,32 @@ function appNotFound(appId: string | null): ApiError {
   return new ApiError('APP_NOT_FOUND', `App ${appId ?? ''} not found.`);
 }
 
-/** Takes one token of the app's per-minute budget; over budget → 429 QUOTA_RATE_LIMIT + Retry-After. */
-async function takeBudget(env: Env, app: AppGate): Promise<Record<string, string>> {
-  const limiter = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`app:${app.id}`));
-  const decision = await limiter.take(app.rateLimitPerMinute, 60);
+/** The RateLimiter objects where isolates reconcile their counts (`budget:{key}`). */
+function budgetStore(env: Env): BudgetStore {
+  return {
+    add: (key, delta) => env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`budget:${key}`)).add(delta, budgetWindowMs / 1000),
+  };
+}
+
+/**
+ * Counts the request against its principal's budget and the app's ceiling (API.md §1.5, decided in
+ * this isolate — no Durable Object on the request path). Out: the `x-ratelimit-*` headers. Over
+ * budget → 429 QUOTA_RATE_LIMIT with Retry-After.
+ */
+function takeBudget(env: Env, ctx: ExecutionContext, app: AppGate, principal: Principal, clientIp: string | null): Record<string, string> {
+  const factor = Number(env.RATE_LIMIT_APP_CEILING_FACTOR ?? 10);
+  const keys = budgetKeys(app.id, principal, clientIp, app.rateLimitPerMinute, Number.isFinite(factor) && factor >= 1 ? factor : 10);
+  const decision = budget.take(keys, Date.now(), budgetStore(env), (work) => ctx.waitUntil(work));
   const headers = {
     'x-ratelimit-limit': String(decision.limit),
     'x-ratelimit-remaining': String(decision.remaining),
     'x-ratelimit-reset': String(decision.resetSeconds),
   };
   if (!decision.allowed) {
-    throw new ApiError('QUOTA_RATE_LIMIT', `Rate limit of ${decision.limit} requests per minute exceeded for app ${app.id}.`, {
-      details: { limit: decision.limit, window_seconds: 60, retry_after_seconds: decision.retryAfterSeconds },
-      headers: { ...headers, 'retry-after': String(decision.retryAfterSeconds) },
+    const whose = decision.scope === 'app' ? `app ${app.id} (all callers together)` : `this caller on app ${app.id}`;
+    throw new ApiError('QUOTA_RATE_LIMIT', `Rate limit of ${decision.limit} requests per minute exceeded for ${whose}.`, {
+      details: { limit: decision.limit, window_seconds: budgetWindowMs / 1000, retry_after_seconds: decision.resetSeconds, scope: decision.scope },
+      headers: { ...headers, 'retry-after': String(decision.resetSeconds) },
     });
   }
   return headers;
