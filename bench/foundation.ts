@@ -3,9 +3,10 @@
  *   - a bare hello Worker in the same runtime (wrangler dev / workerd) — the floor,
  *   - GET /health (router only),
  *   - GET /v1/{app}/config (router → control RPC gate → control Worker → control database),
- * and the ratios between them. Env: BENCH_CONNECTIONS (16), BENCH_SECONDS (10).
+ * and the ratios between them, with CPU ms per request of workerd, this process (the embedded
+ * database) and the load generator. Env: BENCH_CONNECTIONS (16), BENCH_SECONDS (10).
  */
-import { measure, printTable, startBenchPlatform, startHelloWorker } from './lib.ts';
+import { defaultSettings, measure, platformCpu, printTable, startBenchPlatform, startHelloWorker } from './lib.ts';
 
 const platform = await startBenchPlatform();
 const hello = await startHelloWorker();
@@ -17,9 +18,10 @@ try {
     if (status.provisioning_status === 'ready') break;
     await new Promise((r) => setTimeout(r, 200));
   }
-  const baseline = await measure('hello Worker', { url: hello.url });
-  const health = await measure('GET /health', { url: `${platform.url}/health` });
-  const config = await measure('GET /v1/{app}/config', { url: `${platform.url}/v1/${created.app_id}/config`, headers: auth });
+  const cpu = platformCpu(platform);
+  const baseline = await measure('hello Worker', { url: hello.url }, defaultSettings, hello.cpu);
+  const health = await measure('GET /health', { url: `${platform.url}/health` }, defaultSettings, cpu);
+  const config = await measure('GET /v1/{app}/config', { url: `${platform.url}/v1/${created.app_id}/config`, headers: auth }, defaultSettings, cpu);
   printTable('Foundation benchmark', [baseline, health, config], baseline);
 } finally {
   await hello.stop();

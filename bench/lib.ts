@@ -1,12 +1,14 @@
 /**
  * Benchmark helpers: a platform instance for measuring, the hello-Worker baseline, and an
- * autocannon run that reports requests/s and latency percentiles.
+ * autocannon run (in its own process) that reports requests/s, latency percentiles and the CPU
+ * milliseconds per request each process spent (from /proc: workerd, this process — which hosts the
+ * embedded database — and the load generator).
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
 import { freePort, repoRoot, startPlatform, type Platform } from '../scripts/lib/platform.ts';
 
 /** One measured endpoint. */
@@ -17,6 +19,41 @@ export interface Measurement {
   p99Ms: number;
   errors: number;
   non2xx: number;
+  /** CPU ms per request by process (`workerd` = the Workers' process group, `db` = this process). */
+  cpuMsPerRequest: Record<string, number>;
+}
+
+/** Clock ticks per second of /proc's utime/stime (`getconf CLK_TCK`, 100 on Linux). */
+const ticksPerSecond = 100;
+
+/** utime + stime (+ waited-for children when `children`) of /proc/<pid>/stat, in ms; 0 if gone. */
+function procCpuMs(stat: string, children = false): number {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After the command: state(0) ppid pgrp … utime(11) stime(12) cutime(13) cstime(14).
+  const ticks = Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0);
+  return (ticks * 1000) / ticksPerSecond;
+}
+
+/** Total CPU ms of every live process in process group `pgid` (wrangler and its workerd). */
+export function processGroupCpuMs(pgid: number): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) === pgid) total += procCpuMs(stat);
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return total;
+}
+
+/** CPU ms of this process (the benchmark script and the embedded database it hosts). */
+export function selfCpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
 }
 
 /** Settings shared by every run in a benchmark. */
@@ -45,7 +82,7 @@ export async function startBenchPlatform(vars: NonNullable<Parameters<typeof sta
 }
 
 /** Starts the hello Worker under its own `wrangler dev` (same workerd); returns its URL and a stop function. */
-export function startHelloWorker(): Promise<{ url: string; stop: () => Promise<void> }> {
+export function startHelloWorker(): Promise<{ url: string; cpu: CpuCounters; stop: () => Promise<void> }> {
   return startBenchWorker('bench/hello/wrangler.toml');
 }
 
@@ -53,7 +90,7 @@ export function startHelloWorker(): Promise<{ url: string; stop: () => Promise<v
  * Starts one bench Worker (its wrangler.toml, relative to the repo) under its own `wrangler dev` in
  * the same workerd as the platform; resolves once `/` answers 200.
  */
-export async function startBenchWorker(config: string): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function startBenchWorker(config: string): Promise<{ url: string; cpu: CpuCounters; stop: () => Promise<void> }> {
   const port = await freePort();
   const stateDir = await mkdtemp(join(tmpdir(), 'bb-bench-worker-'));
   const child = spawn(
@@ -72,6 +109,7 @@ export async function startBenchWorker(config: string): Promise<{ url: string; s
   }
   return {
     url,
+    cpu: { workerd: () => processGroupCpuMs(child.pid!) },
     stop: async () => {
       try {
         process.kill(-child.pid!, 'SIGKILL');
@@ -82,21 +120,52 @@ export async function startBenchWorker(config: string): Promise<{ url: string; s
   };
 }
 
-/** Runs autocannon against one request shape (after a short warm-up) and summarises it. */
+/** CPU counters to difference around a run (cumulative ms). */
+export type CpuCounters = Record<string, () => number>;
+
+/** One autocannon run in its own process (`sh` reports the child's CPU from its own /proc stat). */
+async function autocannonRun(
+  request: { url: string; method?: string; headers?: Record<string, string>; body?: string },
+  connections: number,
+  durationSeconds: number,
+): Promise<{ result: any; cpuMs: number }> {
+  const dir = await mkdtemp(join(tmpdir(), 'bb-bench-run-'));
+  const out = join(dir, 'result.json');
+  const args = [join(repoRoot, 'node_modules/autocannon/autocannon.js'), '-j', '-c', String(connections), '-d', String(durationSeconds), '-m', request.method ?? 'GET'];
+  for (const [k, v] of Object.entries(request.headers ?? {})) args.push('-H', `${k}=${v}`);
+  if (request.body !== undefined) args.push('-b', request.body);
+  args.push(request.url);
+  const script = 'out="$1"; shift; "$@" > "$out" 2>/dev/null; cat /proc/$$/stat';
+  const stat = await new Promise<string>((resolve, reject) => {
+    const child = spawn('sh', ['-c', script, 'sh', out, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    child.stdout.on('data', (chunk) => (text += chunk));
+    child.on('error', reject);
+    child.on('close', () => resolve(text));
+  });
+  const result = JSON.parse(await readFile(out, 'utf8'));
+  await rm(dir, { recursive: true, force: true });
+  return { result, cpuMs: procCpuMs(stat.trim(), true) };
+}
+
+/**
+ * Runs autocannon against one request shape (after a short warm-up) and summarises it; `cpu` names
+ * the processes whose CPU time per request to report (the load generator is always reported).
+ */
 export async function measure(
   name: string,
   request: { url: string; method?: 'GET' | 'POST' | 'PATCH'; headers?: Record<string, string>; body?: string },
   settings: RunSettings = defaultSettings,
+  cpu: CpuCounters = {},
 ): Promise<Measurement> {
-  const options = {
-    url: request.url,
-    method: request.method ?? 'GET',
-    headers: request.headers,
-    body: request.body,
-    connections: settings.connections,
-  };
-  await autocannon({ ...options, duration: 2 });
-  const result = await autocannon({ ...options, duration: settings.durationSeconds });
+  await autocannonRun(request, settings.connections, 2);
+  const before = Object.fromEntries(Object.entries(cpu).map(([k, read]) => [k, read()]));
+  const { result, cpuMs } = await autocannonRun(request, settings.connections, settings.durationSeconds);
+  const after = Object.fromEntries(Object.entries(cpu).map(([k, read]) => [k, read()]));
+  const requests = Math.max(1, result.requests.total as number);
+  const cpuMsPerRequest: Record<string, number> = {};
+  for (const k of Object.keys(cpu)) cpuMsPerRequest[k] = (after[k]! - before[k]!) / requests;
+  cpuMsPerRequest.load = cpuMs / requests;
   return {
     name,
     requestsPerSecond: result.requests.average,
@@ -104,13 +173,19 @@ export async function measure(
     p99Ms: result.latency.p99,
     errors: result.errors,
     non2xx: result.non2xx,
+    cpuMsPerRequest,
   };
+}
+
+/** The CPU counters of a platform run: its workerd process group and this process (the database). */
+export function platformCpu(platform: Platform): CpuCounters {
+  return { workerd: () => processGroupCpuMs(platform.processGroup), db: selfCpuMs };
 }
 
 /** Prints measurements as a table, with each one's throughput and p50 relative to `baseline`. */
 export function printTable(title: string, rows: Measurement[], baseline: Measurement, settings: RunSettings = defaultSettings): void {
   console.log(`\n${title}  (${settings.connections} connections, ${settings.durationSeconds} s each, loopback, 2 cores shared with the load generator)`);
-  const header = ['endpoint', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', `req/s vs ${baseline.name}`, `p50 vs ${baseline.name}`];
+  const header = ['endpoint', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', `req/s vs ${baseline.name}`, `p50 vs ${baseline.name}`, 'CPU ms/req'];
   const lines = rows.map((r) => [
     r.name,
     r.requestsPerSecond.toFixed(0),
@@ -119,6 +194,7 @@ export function printTable(title: string, rows: Measurement[], baseline: Measure
     String(r.non2xx + r.errors),
     `${(r.requestsPerSecond / baseline.requestsPerSecond).toFixed(3)}×`,
     `${(r.p50Ms / Math.max(baseline.p50Ms, 0.001)).toFixed(1)}×`,
+    Object.entries(r.cpuMsPerRequest).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', '),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const format = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');

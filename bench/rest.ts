@@ -6,7 +6,8 @@
  *   - POST /v1/{app}/items                                  (a single insert, RETURNING *)
  * The direct batches are built with the data Worker's own SQL builders and DbGateway's role prelude,
  * so both columns run identical SQL; the difference is the platform (router, gate, rate limit,
- * data Worker, Neon driver) around it. Env: BENCH_CONNECTIONS (16), BENCH_SECONDS (10).
+ * data Worker, Neon driver) around it; each row shows the CPU ms per request of workerd, this
+ * process (the embedded database) and the load generator. Env: BENCH_CONNECTIONS (16), BENCH_SECONDS (10).
  */
 import { neon, neonConfig } from '@neondatabase/serverless';
 import { catalogFromRows, catalogQuery } from '../workers/shared/catalog.ts';
@@ -14,7 +15,7 @@ import type { SqlStatement } from '../workers/shared/contracts.ts';
 import { rolePrelude } from '../workers/data/prelude.ts';
 import { parseRestQuery } from '../workers/data/query/grammar.ts';
 import { buildGetByKey, buildInsert, buildSelect, pickColumns } from '../workers/data/query/sql.ts';
-import { measure, printTable, startBenchPlatform, type Measurement } from './lib.ts';
+import { defaultSettings, measure, platformCpu, printTable, startBenchPlatform, type Measurement } from './lib.ts';
 
 const platform = await startBenchPlatform();
 try {
@@ -76,18 +77,19 @@ try {
     body: JSON.stringify({ queries: [...rolePrelude(caller), statement].map((s) => ({ query: s.query, params: s.params ?? [] })) }),
   });
 
+  const cpu = platformCpu(platform);
   const pairs: [Measurement, Measurement][] = [];
   pairs.push([
-    await measure('GET /items/{id} (router)', { url: `${platform.url}/v1/${appId}/items/${someId}`, headers: user }),
-    await measure('  same SQL, direct', direct(buildGetByKey(table, { id: someId }, null))),
+    await measure('GET /items/{id} (router)', { url: `${platform.url}/v1/${appId}/items/${someId}`, headers: user }, defaultSettings, cpu),
+    await measure('  same SQL, direct', direct(buildGetByKey(table, { id: someId }, null)), defaultSettings, cpu),
   ]);
   pairs.push([
-    await measure('GET /items?…limit=20 (router)', { url: `${platform.url}/v1/${appId}/items?n=gte.400&order=n.asc&limit=20`, headers: user }),
-    await measure('  same SQL, direct', direct(list)),
+    await measure('GET /items?…limit=20 (router)', { url: `${platform.url}/v1/${appId}/items?n=gte.400&order=n.asc&limit=20`, headers: user }, defaultSettings, cpu),
+    await measure('  same SQL, direct', direct(list), defaultSettings, cpu),
   ]);
   pairs.push([
-    await measure('POST /items (router)', { url: `${platform.url}/v1/${appId}/items`, method: 'POST', headers: user, body: JSON.stringify({ title: 'bench', n: 7 }) }),
-    await measure('  same SQL, direct', direct(insert)),
+    await measure('POST /items (router)', { url: `${platform.url}/v1/${appId}/items`, method: 'POST', headers: user, body: JSON.stringify({ title: 'bench', n: 7 }) }, defaultSettings, cpu),
+    await measure('  same SQL, direct', direct(insert), defaultSettings, cpu),
   ]);
   for (const [viaRouter, viaSql] of pairs) printTable(`REST benchmark — ${viaRouter.name}`, [viaSql, viaRouter], viaSql);
 } finally {

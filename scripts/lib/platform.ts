@@ -71,6 +71,8 @@ export interface Platform {
   dbUrl: string;
   /** Connection strings the Workers use, for tests that inspect the database directly. */
   connections: { control: string; appTemplate: string; admin: string };
+  /** The process group of wrangler and its workerd (benchmarks read their CPU time from /proc). */
+  processGroup: number;
   /** Stops wrangler, then the database (committed data is kept). */
   stop(): Promise<void>;
   /** Simulates a crash: SIGKILLs every Worker at once (in-flight work is lost), then closes the database. */
@@ -337,6 +339,7 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
       accountId: account.accountId,
       dbUrl: db.url,
       connections,
+      processGroup: child.pid!,
       exited,
       stop() {
         clearInterval(ticker);
