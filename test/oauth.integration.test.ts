@@ -149,15 +149,40 @@ function appSql() {
   return neon(platform.connections.appTemplate.replace('{db}', appId));
 }
 
+
+/** The custom OIDC provider `myidp`: the oauth2-mock-server, configured by issuer (discovery). */
+async function configureCustomOidc() {
+  oidc.service.on('beforeTokenSigning', (token) => {
+    token.payload.sub = 'oidc-user-42';
+    token.payload.email = 'Oidc.User@Example.com';
+    token.payload.email_verified = true;
+    token.payload.name = 'Oidc User';
+  });
+  const res = await call(`/v1/${appId}/auth/oauth-config`, {
+    body: { provider: 'myidp', client_id: 'butterbase-app', client_secret: 'mock-secret', redirect_uris: [callbackOf('myidp')], issuer: oidc.issuer.url },
+  });
+  expect(res.status, res.text).toBe(201);
+  expect(res.body.config).toMatchObject({
+    type: 'custom', issuer: oidc.issuer.url, authorization_url: `${oidc.issuer.url}/authorize`, token_url: `${oidc.issuer.url}/token`,
+    scopes: ['openid', 'email', 'profile'],
+  });
+}
+
 const fileLog = testLog('oauth-platform');
 
 beforeAll(async () => {
   await mock.start();
   await oidc.issuer.keys.generate('RS256');
   await oidc.start(0, '127.0.0.1');
+  const sdkBundle = process.env.BUTTERBASE_SDK_BUNDLE ? await readFile(process.env.BUTTERBASE_SDK_BUNDLE, 'utf8') : null;
   appServer = createServer((req, res) => {
+    if (req.url === '/sdk.js' && sdkBundle) {
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      res.end(sdkBundle);
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/html' });
-    res.end(appPage());
+    res.end(appPage(sdkBundle !== null));
   });
   await new Promise<void>((resolve) => appServer.listen(0, '127.0.0.1', resolve));
   appOrigin = `http://127.0.0.1:${(appServer.address() as AddressInfo).port}`;
@@ -172,6 +197,7 @@ beforeAll(async () => {
   expect((await waitForApp(appId, { baseUrl: platform.url, token: platform.serviceKey })).provisioning_status).toBe('ready');
   const cors = await call(`/v1/${appId}/config/cors`, { method: 'PATCH', body: { allowed_origins: [appOrigin] } });
   expect(cors.status, cors.text).toBe(200);
+  await configureCustomOidc();
 });
 
 afterAll(async () => {
@@ -251,23 +277,6 @@ describe('provider config (owner routes, API.md §6 "Provider config")', () => {
 });
 
 describe('a custom OIDC provider: a real oauth2-mock-server on loopback', () => {
-  beforeAll(async () => {
-    oidc.service.on('beforeTokenSigning', (token) => {
-      token.payload.sub = 'oidc-user-42';
-      token.payload.email = 'Oidc.User@Example.com';
-      token.payload.email_verified = true;
-      token.payload.name = 'Oidc User';
-    });
-    const res = await call(`/v1/${appId}/auth/oauth-config`, {
-      body: { provider: 'myidp', client_id: 'butterbase-app', client_secret: 'mock-secret', redirect_uris: [callbackOf('myidp')], issuer: oidc.issuer.url },
-    });
-    expect(res.status, res.text).toBe(201);
-    expect(res.body.config).toMatchObject({
-      type: 'custom', issuer: oidc.issuer.url, authorization_url: `${oidc.issuer.url}/authorize`, token_url: `${oidc.issuer.url}/token`,
-      scopes: ['openid', 'email', 'profile'],
-    });
-  });
-
   it('signs in following redirects without redirect_to: the callback answers the JSON LoginResponse', async () => {
     const end = await follow(startUrl('myidp'));
     expect(end.status, JSON.stringify(end.body)).toBe(200);
@@ -475,12 +484,40 @@ describe('refusals (API.md §6 messages; never a 500)', () => {
   });
 });
 
-/** The app page Chromium opens: signs in with the SDK's calls (see the note at the Chromium test). */
-function appPage(): string {
+/**
+ * The app page Chromium opens. With BUTTERBASE_SDK_BUNDLE (an ESM bundle of the unmodified
+ * @butterbase/sdk, which is not on the npm registry: build one from its source with esbuild) the page
+ * imports the real SDK's createClient and calls client.auth.signInWithOAuth / handleOAuthCallback /
+ * getUser; without it the page runs a stand-in doing exactly what the SDK's auth client does on the wire
+ * (API.md §6 "[sdk]").
+ */
+function appPage(realSdk: boolean): string {
   const config = JSON.stringify({ apiUrl: platform?.url, appId });
+  const sdk = realSdk
+    ? `import { createClient } from '/sdk.js';
+const client = createClient({ appId, apiUrl });
+const { signInWithOAuth, handleOAuthCallback, getUser } = {
+  signInWithOAuth: (p) => client.auth.signInWithOAuth(p),
+  handleOAuthCallback: () => client.auth.handleOAuthCallback(),
+  getUser: () => client.auth.getUser(),
+};`
+    : standInSdk;
   return `<!doctype html><html><body><pre id="out">loading</pre><script type="module">
 const { apiUrl, appId } = ${config};
 const out = document.getElementById('out');
+${sdk}
+if (location.pathname === '/login') {
+  location.href = signInWithOAuth({ provider: new URLSearchParams(location.search).get('provider'), redirectTo: location.origin + '/auth/callback' }).url;
+} else if (location.pathname === '/auth/callback') {
+  const result = await handleOAuthCallback();
+  const user = await getUser();
+  out.textContent = JSON.stringify({ sdk: ${JSON.stringify(realSdk ? 'real' : 'stand-in')}, callback: result.error ? String(result.error) : 'ok', user: user.data, search: location.search });
+}
+</script></body></html>`;
+}
+
+/** What the SDK's auth client does, for runs without BUTTERBASE_SDK_BUNDLE. */
+const standInSdk = `
 // SDK auth.signInWithOAuth({ provider, redirectTo }) builds this URL; the page navigates to it.
 function signInWithOAuth({ provider, redirectTo }) {
   return { url: apiUrl + '/auth/' + appId + '/oauth/' + provider + '?redirect_to=' + encodeURIComponent(redirectTo) };
@@ -506,16 +543,7 @@ async function getUser() {
   if (!session) return { data: null, error: new Error('not signed in') };
   const res = await fetch(apiUrl + '/auth/' + appId + '/me', { headers: { authorization: 'Bearer ' + session.accessToken } });
   return res.ok ? { data: await res.json(), error: null } : { data: null, error: new Error('me ' + res.status) };
-}
-if (location.pathname === '/login') {
-  location.href = signInWithOAuth({ provider: new URLSearchParams(location.search).get('provider'), redirectTo: location.origin + '/auth/callback' }).url;
-} else if (location.pathname === '/auth/callback') {
-  const result = await handleOAuthCallback();
-  const user = await getUser();
-  out.textContent = JSON.stringify({ callback: result.error ? String(result.error) : 'ok', user: user.data, search: location.search });
-}
-</script></body></html>`;
-}
+}`;
 
 describe('headless Chromium', () => {
   let browser: Browser;
@@ -532,6 +560,7 @@ describe('headless Chromium', () => {
     await page.waitForURL(`${appOrigin}/auth/callback**`, { timeout: 30_000 });
     await page.waitForFunction("document.getElementById('out').textContent !== 'loading'", undefined, { timeout: 30_000 });
     const result = JSON.parse((await page.textContent('#out'))!);
+    expect(result.sdk).toBe(process.env.BUTTERBASE_SDK_BUNDLE ? 'real' : 'stand-in');
     expect(result.callback).toBe('ok');
     expect(result.user).toMatchObject({ email: 'oidc.user@example.com', provider: 'myidp', display_name: 'Oidc User' });
     expect(result.search).toBe('');
