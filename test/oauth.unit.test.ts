@@ -4,7 +4,7 @@
  * answer becomes a user (which emails count as verified).
  */
 import { describe, expect, it } from 'vitest';
-import { builtInProviders, builtInSpec, isBuiltIn, testRewrite } from '../workers/auth/services/oauth-catalogue.ts';
+import { builtInProviders, builtInSpec, isBuiltIn, testProviderBaseUrl, testRewrite } from '../workers/auth/services/oauth-catalogue.ts';
 import { checkRedirectTo } from '../workers/auth/services/oauth-flow.ts';
 import { appleProfile, profileFromClaims } from '../workers/auth/services/oauth-profiles.ts';
 import { oauthConfigBody, oauthConfigPatch } from '../workers/shared/schemas/oauth.ts';
@@ -56,6 +56,9 @@ describe('the built-in provider catalogue', () => {
   it('moves URLs onto the test base only when one is set, keeping path and query; issuers stay real', () => {
     expect(testRewrite('https://api.x.com/2/users/me?user.fields=profile_image_url', 'x', undefined)).toBe('https://api.x.com/2/users/me?user.fields=profile_image_url');
     expect(testRewrite('https://api.x.com/2/users/me?user.fields=profile_image_url', 'x', 'http://127.0.0.1:9/')).toBe('http://127.0.0.1:9/x/2/users/me?user.fields=profile_image_url');
+    expect(testProviderBaseUrl('http://127.0.0.1:9')).toBe('http://127.0.0.1:9');
+    expect(testProviderBaseUrl('https://mock.evil.example')).toBeUndefined();
+    expect(testProviderBaseUrl('nonsense')).toBeUndefined();
     const google = builtInSpec('google', 'http://127.0.0.1:9');
     expect(google.tokenUrl).toBe('http://127.0.0.1:9/google/token');
     expect(google.issuer).toBe('https://accounts.google.com');

@@ -107,6 +107,21 @@ export function isBuiltIn(provider: string): provider is BuiltInProvider {
 }
 
 /**
+ * The test base for built-in providers (`OAUTH_TEST_PROVIDER_BASE_URL`), honoured only on a loopback
+ * host: a value left in a deployed config by mistake must not send sign-ins (and client secrets) to
+ * some other server.
+ */
+export function testProviderBaseUrl(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  try {
+    const host = new URL(value).hostname;
+    return host === '127.0.0.1' || host === 'localhost' || host === '[::1]' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Rewrites a provider URL onto the test base (`OAUTH_TEST_PROVIDER_BASE_URL`, set only by local runs
  * and tests): `https://github.com/login/oauth/authorize` → `{base}/github/login/oauth/authorize`, so one
  * local mock can answer for every built-in provider. Issuers are not rewritten: the mock signs ID tokens

@@ -14,7 +14,7 @@ import type { OAuthConfigBody, OAuthConfigPatch } from '../../shared/schemas/oau
 import { authRows } from '../db.ts';
 import type { Env } from '../env.ts';
 import type { AuthCall } from '../http.ts';
-import { builtInSpec, isBuiltIn, type ProviderSpec } from './oauth-catalogue.ts';
+import { builtInSpec, isBuiltIn, testProviderBaseUrl, type ProviderSpec } from './oauth-catalogue.ts';
 
 /** A provider row as read back. */
 const providerRow = z.object({
@@ -340,7 +340,7 @@ export interface FlowProvider {
 export async function flowProvider(call: AuthCall, provider: string): Promise<FlowProvider> {
   const row = await readRow(call, provider);
   if (!row || !row.enabled) throw notConfigured(provider);
-  const testBase = call.env.OAUTH_TEST_PROVIDER_BASE_URL;
+  const testBase = testProviderBaseUrl(call.env.OAUTH_TEST_PROVIDER_BASE_URL);
   const spec: ProviderSpec = isBuiltIn(row.provider)
     ? builtInSpec(row.provider, testBase)
     : {

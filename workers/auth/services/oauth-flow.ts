@@ -14,6 +14,7 @@ import { runAuthSql } from '../db.ts';
 import type { AuthCall } from '../http.ts';
 import { recordAuthEvent } from './events.ts';
 import { resolveAccount, type AccountOutcome } from './oauth-accounts.ts';
+import { testProviderBaseUrl } from './oauth-catalogue.ts';
 import { flowProvider, insecureProvidersAllowed, type FlowProvider } from './oauth-config.ts';
 import { appleProfile, discordProfile, facebookProfile, genericProfile, githubProfile, profileFromClaims, xProfile, type ProviderProfile } from './oauth-profiles.ts';
 import { consumeState, issueState, type PendingSignIn } from './oauth-state.ts';
@@ -211,7 +212,7 @@ async function exchangeCode(call: AuthCall, provider: FlowProvider, pending: Pen
     ...(provider.spec.jwksUri ? { jwks_uri: provider.spec.jwksUri } : {}),
   };
   const client: oauth.Client = { client_id: provider.clientId };
-  const insecure = insecureProvidersAllowed(call.env) || Boolean(call.env.OAUTH_TEST_PROVIDER_BASE_URL);
+  const insecure = insecureProvidersAllowed(call.env) || testProviderBaseUrl(call.env.OAUTH_TEST_PROVIDER_BASE_URL) !== undefined;
   const http = insecure ? { [oauth.allowInsecureRequests]: true } : {};
   let callback: URLSearchParams;
   try {
