@@ -462,7 +462,8 @@ describe('error paths (API.md §6)', () => {
       { name: 'reset-password: wrong code', path: '/reset-password', body: { email: 'judy@example.com', code: wrong(resetCode), new_password: 'N3w-Passw0rd' }, status: 400, error: 'Invalid reset code', code: 'VALIDATION_INVALID_INPUT' },
       { name: 'reset-password: policy', path: '/reset-password', body: { email: 'judy@example.com', code: resetCode, new_password: 'longbutweak' }, status: 400, error: policy, code: 'VALIDATION_INVALID_SCHEMA' },
       { name: 'reset-password: no code', path: '/reset-password', body: { email: 'judy@example.com', new_password: 'N3w-Passw0rd' }, status: 400, error: 'Invalid request body', code: 'VALIDATION_MISSING_FIELD' },
-      { name: 'oauth: not built yet', path: '/oauth/google?redirect_to=https://x.example', status: 501, error: 'OAuth sign-in is not available on this deployment yet.', code: 'FEATURE_NOT_AVAILABLE' },
+      { name: 'oauth: redirect_to outside allowed_origins', path: '/oauth/google?redirect_to=https://x.example', status: 400, error: 'redirect_to origin is not allowed', code: 'VALIDATION_INVALID_INPUT' },
+      { name: 'oauth: provider not configured', path: '/oauth/google', status: 404, error: 'OAuth provider "google" is not configured for this app.', code: 'RESOURCE_NOT_FOUND' },
       { name: 'unknown auth route', path: '/nope', status: 404, error: 'Not found', code: 'RESOURCE_NOT_FOUND' },
     ];
     for (const c of cases) {

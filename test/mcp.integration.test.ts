@@ -112,6 +112,11 @@ const expectedTools: Record<string, { required: string[]; optional: string[]; ac
     actions: ['upload_url', 'download_url', 'list', 'delete', 'update_config'],
   },
   manage_realtime: { required: ['action', 'app_id'], optional: ['tables'], actions: ['configure', 'get'] },
+  manage_oauth: {
+    required: ['action', 'app_id'],
+    optional: ['provider', 'client_id', 'client_secret', 'redirect_uris', 'scopes', 'authorization_url', 'token_url', 'userinfo_url', 'issuer', 'provider_metadata', 'enabled'],
+    actions: ['configure', 'get', 'update', 'delete'],
+  },
   manage_auth_config: {
     required: ['action'],
     optional: ['app_id', 'post_auth_function', 'accessTokenTtl', 'refreshTokenTtlDays', 'name', 'key_scope', 'additional_scopes', 'organization_id'],
@@ -132,7 +137,7 @@ const expectedTools: Record<string, { required: string[]; optional: string[]; ac
 
 /** Every tool name API.md §13 knows, registered here or not (to check that prompts name only registered ones). */
 const allSection13Tools = [
-  ...Object.keys(expectedTools), 'list_regions', 'manage_migrations', 'manage_oauth', 'manage_kv', 'deploy_function',
+  ...Object.keys(expectedTools), 'list_regions', 'manage_migrations', 'manage_kv', 'deploy_function',
   'invoke_function', 'manage_function', 'manage_realtime', 'create_frontend_deployment', 'manage_frontend', 'manage_edge_ssr',
   'manage_durable_objects', 'manage_rag_content', 'rag_query', 'manage_ai', 'deploy_frontend', 'apply_schema', 'get_schema',
 ];

@@ -86,6 +86,8 @@ export const workerRegistry = [
       CONTROL_DATABASE_URL: local.controlDatabaseUrl,
       PLATFORM_MASTER_KEY: local.masterKey,
       MAIL_PROVIDER: 'dev',
+      // Local runs only: custom OAuth providers on loopback (a local oauth2-mock-server) over plain http.
+      OAUTH_ALLOW_INSECURE_PROVIDERS: 'true',
     }),
   },
   {

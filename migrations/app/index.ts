@@ -7,6 +7,7 @@ import auth from './0002_auth.sql';
 import resetToken from './0003_reset_token.sql';
 import storage from './0004_storage.sql';
 import realtime from './0006_realtime.sql';
+import oauth from './0008_oauth.sql';
 import type { MigrationFile } from '../../workers/shared/migrator.ts';
 
 export const appMigrations: MigrationFile[] = [
@@ -15,4 +16,5 @@ export const appMigrations: MigrationFile[] = [
   { name: '0003_reset_token', sql: resetToken },
   { name: '0004_storage', sql: storage },
   { name: '0006_realtime', sql: realtime },
+  { name: '0008_oauth', sql: oauth },
 ];

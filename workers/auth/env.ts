@@ -21,4 +21,12 @@ export interface Env extends DbEnv {
   AUTH_RATE_LIMITS?: string;
   /** The limit window in seconds (default 900 = 15 min, API.md §6). */
   AUTH_RATE_LIMIT_WINDOW_SECONDS?: string;
+  /**
+   * Local runs and tests only (never in wrangler.toml): moves every built-in OAuth provider's endpoints
+   * onto `{base}/{provider}/…` so a local mock answers for them (services/oauth-catalogue.ts); honoured on
+   * loopback hosts only.
+   */
+  OAUTH_TEST_PROVIDER_BASE_URL?: string;
+  /** `true` in local runs and tests only: custom providers may use plain-http endpoints (a mock on loopback). */
+  OAUTH_ALLOW_INSECURE_PROVIDERS?: string;
 }

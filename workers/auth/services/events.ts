@@ -25,6 +25,10 @@ const eventActions = {
   user_deleted: 'delete',
   'config.auth_updated': 'update',
   signing_key_rotated: 'update',
+  oauth_login: 'login',
+  oauth_login_failed: 'login',
+  'config.oauth_updated': 'update',
+  'config.oauth_deleted': 'delete',
 } as const satisfies Record<string, AuditAction>;
 
 export type AuthEventType = keyof typeof eventActions;

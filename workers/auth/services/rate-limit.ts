@@ -21,6 +21,8 @@ export const defaultAuthLimits = {
   'verify-email': 10,
   'forgot-password': 3,
   'reset-password': 5,
+  /** Starting an OAuth sign-in (each start stores a pending state row); not in API.md, which sets none. */
+  oauth: 30,
 } as const;
 
 export type LimitedRoute = keyof typeof defaultAuthLimits;

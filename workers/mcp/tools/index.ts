@@ -8,6 +8,7 @@ import { manageAuthConfig, manageAuthUsers } from './auth.ts';
 import { insertRow, seedDatabase, selectRows } from './data.ts';
 import { butterbaseDocs } from './docs.ts';
 import { manageApiKeys } from './keys.ts';
+import { manageOAuth } from './oauth.ts';
 import { manageRealtime } from './realtime.ts';
 import { manageRls } from './rls.ts';
 import { manageSchema } from './schema.ts';
@@ -25,6 +26,7 @@ export const tools: readonly ToolDefinition[] = [
   seedDatabase,
   manageStorage,
   manageRealtime,
+  manageOAuth,
   manageAuthConfig,
   manageAuthUsers,
   manageApiKeys,
