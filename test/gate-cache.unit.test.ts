@@ -37,6 +37,19 @@ describe('GateCache', () => {
     expect(cache.signingKey('app_zzzzzzzzzzzz', 'kid1')).toBeUndefined();
   });
 
+  it('serves a service key by hash for the TTL (a revocation elsewhere takes effect within it) and forgets it at once when revoked here', () => {
+    const cache = new GateCache();
+    const key = { id: 'k1', account_id: 'a', scopes: ['*'] };
+    cache.putServiceKey('hash1', key, 1_000);
+    cache.putServiceKey('hash2', null, 1_000);
+    expect(cache.serviceKey('hash1')).toEqual({ value: key });
+    expect(cache.serviceKey('hash2')).toEqual({ value: null });
+    expect(cache.serviceKey('hash1', Date.now() + 1_001)).toBeUndefined();
+    cache.putServiceKey('hash1', key, 60_000);
+    cache.invalidateServiceKey('k1');
+    expect(cache.serviceKey('hash1')).toBeUndefined();
+  });
+
   it('caches nothing with a TTL of 0', () => {
     const cache = new GateCache();
     cache.putApp(row.id, row, 0);

@@ -2,6 +2,7 @@
  * Service keys (API.md §1.2, §2 /api-keys): minted once, stored as SHA-256, listed by prefix,
  * revoked immediately (the gate looks keys up on every request; nothing caches them).
  */
+import { invalidateServiceKeyGate } from './gate-cache.ts';
 import { and, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { apiKeys, apps } from '../../shared/control-schema.ts';
@@ -88,7 +89,8 @@ export async function listApiKeys(env: Env, caller: ServiceKeyPrincipal, scope?:
 }
 
 /**
- * Revokes one of the account's keys; it stops working on the next request.
+ * Revokes one of the account's keys: it stops working on the next request to this isolate and
+ * everywhere within the gate cache's TTL (1 s).
  * @throws ApiError RESOURCE_NOT_FOUND when the key is not the account's (or already revoked).
  */
 export async function revokeApiKey(env: Env, caller: ServiceKeyPrincipal, keyId: string): Promise<{ revoked: true }> {
@@ -99,5 +101,7 @@ export async function revokeApiKey(env: Env, caller: ServiceKeyPrincipal, keyId:
     .where(and(eq(apiKeys.id, keyId), eq(apiKeys.account_id, caller.accountId), isNull(apiKeys.revoked_at)))
     .returning({ id: apiKeys.id });
   if (rows.length === 0) throw new ApiError('RESOURCE_NOT_FOUND', `API key ${keyId} not found.`);
+  // Other isolates stop accepting it within the gate cache's TTL (≤ 1 s, gate-cache.ts).
+  invalidateServiceKeyGate(keyId);
   return { revoked: true };
 }

@@ -1,7 +1,8 @@
 /**
- * A per-isolate cache for the gate's lookups on the hot path of end users and anonymous callers:
- * app rows by id and signing keys by (app, kid), each for `GATE_CACHE_TTL_MS` (default 1 000 ms;
- * 0 turns it off). Service-key lookups are never cached, so a revoked key fails on the next request.
+ * A per-isolate cache for the gate's lookups on the hot path: app rows by id and subdomain, signing
+ * keys by (app, kid) and service keys by hash, each for `GATE_CACHE_TTL_MS` (default 1 000 ms; 0 turns
+ * it off). Revoking a service key forgets it at once in the revoking isolate; every other isolate
+ * stops accepting it within the TTL — the documented bound (≤ 1 s) on a revocation taking effect.
  *
  * Every change the control Worker makes to an app row invalidates it here at once; other isolates
  * (production runs many) see a change within the TTL. That bound is the documented propagation delay
@@ -9,6 +10,13 @@
  */
 import type { JWK } from 'jose';
 import type { GateAppRow } from './gate.ts';
+
+/** A service key as the gate needs it (null = unknown, revoked or expired). */
+export interface GateServiceKey {
+  id: string;
+  account_id: string;
+  scopes: string[];
+}
 
 /** A signing key's public half and when it stopped signing (null while active). */
 export interface GateSigningKey {
@@ -31,6 +39,22 @@ export class GateCache {
   readonly #apps = new Map<string, Entry<GateAppRow | null>>();
   readonly #bySubdomain = new Map<string, Entry<GateAppRow | null>>();
   readonly #keys = new Map<string, Entry<GateSigningKey>>();
+  readonly #serviceKeys = new Map<string, Entry<GateServiceKey | null>>();
+
+  /** The cached service key with SHA-256 `hash` (null = no valid key), or undefined when absent or stale. */
+  serviceKey(hash: string, nowMs = Date.now()): Hit<GateServiceKey | null> {
+    return fresh(this.#serviceKeys, hash, nowMs);
+  }
+
+  /** Caches the service key of `hash` (null = none valid) for `ttlMs`; a TTL ≤ 0 caches nothing. */
+  putServiceKey(hash: string, key: GateServiceKey | null, ttlMs: number): void {
+    store(this.#serviceKeys, hash, key, ttlMs);
+  }
+
+  /** Forgets service key `keyId` (call when it is revoked). */
+  invalidateServiceKey(keyId: string): void {
+    for (const [hash, entry] of this.#serviceKeys) if (entry.value?.id === keyId) this.#serviceKeys.delete(hash);
+  }
 
   /** The cached row of `appId` (null = known not to exist), or undefined when absent or stale. */
   app(appId: string, nowMs = Date.now()): Hit<GateAppRow | null> {
@@ -90,6 +114,11 @@ function store<T>(map: Map<string, Entry<T>>, key: string, value: T, ttlMs: numb
 
 /** The isolate's cache. */
 export const gateCache = new GateCache();
+
+/** Forgets service key `keyId` in this isolate; revoking a key calls it. */
+export function invalidateServiceKeyGate(keyId: string): void {
+  gateCache.invalidateServiceKey(keyId);
+}
 
 /** Forgets `appId`'s cached row in this isolate; every control change to an app row calls it. */
 export function invalidateAppGate(appId: string): void {

@@ -111,7 +111,7 @@ export async function resolveGate(env: Env, ctx: ExecutionContext, input: GateRe
       : bearer.kind === 'app_jwt' ? { by: 'id', id: bearer.appId } : null;
   const kid = bearer.kind === 'app_jwt' ? bearer.kid : null;
   const ttlMs = Number(env.GATE_CACHE_TTL_MS ?? 1_000);
-  let row = bearer.kind === 'service_key' || bearer.kind === 'malformed_key' ? undefined : fromCache(lookup, kid);
+  let row = bearer.kind === 'malformed_key' ? undefined : fromCache(lookup, kid, bearer.kind === 'service_key' ? bearer.hash : null);
   if (!row) {
     const rows = await controlSql(env).query(
       `WITH app AS (
@@ -135,6 +135,7 @@ export async function resolveGate(env: Env, ctx: ExecutionContext, input: GateRe
     if (lookup?.by === 'id') gateCache.putApp(lookup.id, row.app, ttlMs);
     if (lookup?.by === 'subdomain') gateCache.putAppBySubdomain(lookup.subdomain, row.app, ttlMs);
     if (kid && row.app) gateCache.putSigningKey(row.app.id, kid, { jwk: row.jwk, retiredAt: row.jwk_retired_at }, ttlMs);
+    if (bearer.kind === 'service_key') gateCache.putServiceKey(bearer.hash, row.key, ttlMs);
   }
   const appRow = row.app;
   // An app named by the path or the Host is the request's app; one found only through a token's issuer is not.
@@ -175,13 +176,18 @@ async function startUpgrade(env: Env, ctx: ExecutionContext, app: AppGate): Prom
   return 'migrating';
 }
 
-/** The gate row from the cache when everything it needs is there and fresh; otherwise undefined. */
-function fromCache(lookup: AppLookup, kid: string | null): GateRow | undefined {
+/**
+ * The gate row from the cache when everything it needs is there and fresh (the app, the token's
+ * signing key, the service key of `keyHash`); otherwise undefined.
+ */
+function fromCache(lookup: AppLookup, kid: string | null, keyHash: string | null): GateRow | undefined {
   const app = lookup === null ? { value: null } : lookup.by === 'id' ? gateCache.app(lookup.id) : gateCache.appBySubdomain(lookup.subdomain);
   if (!app) return undefined;
   const key = app.value && kid ? gateCache.signingKey(app.value.id, kid) : { value: { jwk: null, retiredAt: null } };
   if (!key) return undefined;
-  return { key: null, app: app.value, jwk: key.value.jwk, jwk_retired_at: key.value.retiredAt };
+  const serviceKey = keyHash === null ? { value: null } : gateCache.serviceKey(keyHash);
+  if (!serviceKey) return undefined;
+  return { key: serviceKey.value, app: app.value, jwk: key.value.jwk, jwk_retired_at: key.value.retiredAt };
 }
 
 async function principalFor(bearer: Bearer, row: GateRow, pathAppId: string | null): Promise<Principal> {
