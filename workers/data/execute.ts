@@ -98,7 +98,9 @@ async function runBatch(sql: Sql, statements: SqlStatement[], readOnly: boolean)
 }
 
 /**
- * Runs `statements` in one transaction as `caller` (role anon, user or service).
+ * Runs `statements` in one transaction as `caller` (role anon, user or service). With `onCommit`,
+ * the tables the committed batch wrote are reported after it: `writes` names them when the caller
+ * knows (reported when a statement touched a row), else two readings of the write counters find them.
  * @returns one SqlResult per statement (rows as objects, rowCount, fields).
  * @throws ApiError with the §1.4 code for the SQLSTATE (see pgErrorToApiError);
  *   AUTH_RLS_REQUIRES_USER_JWT when role `user` comes without a user id.
@@ -107,13 +109,15 @@ export async function runAs(
   env: ExecuteEnv,
   caller: DbCaller,
   statements: SqlStatement[],
-  options: ExecuteOptions & { onCommit?: CommitListener } = {},
+  options: ExecuteOptions & { onCommit?: CommitListener; writes?: readonly string[] } = {},
 ): Promise<SqlResult[]> {
   if (caller.role === 'user' && !caller.userId) {
     throw new ApiError('AUTH_RLS_REQUIRES_USER_JWT', 'The user role needs an end-user id.');
   }
   const readOnly = options.readOnly === true;
-  const watch = !readOnly && options.onCommit !== undefined;
+  // A caller that knows what it writes (the REST API: its table) saves the two counter readings.
+  const known = options.writes;
+  const watch = !readOnly && options.onCommit !== undefined && known === undefined;
   const counters = watch ? [{ query: writeCountersQuery }] : [];
   const opening = [...rolePrelude(caller), ...counters];
   const batch = [...opening, ...statements, ...counters];
@@ -122,6 +126,8 @@ export async function runAs(
   if (watch) {
     const tables = changedTables(results[opening.length - 1]!, results.at(-1)!);
     if (tables.length > 0) await notify(options.onCommit!, { appId: caller.appId, tables });
+  } else if (!readOnly && options.onCommit && known && known.length > 0 && own.some((r) => (r.rowCount ?? 0) > 0)) {
+    await notify(options.onCommit, { appId: caller.appId, tables: [...known] });
   }
   return own;
 }

@@ -92,7 +92,7 @@ async function findTable(env: Env, request: RestRequest, columns: string[]): Pro
 async function run(env: Env, request: RestRequest, statement: SqlStatement, readOnly: boolean): Promise<SqlResult> {
   const caller = request.caller;
   try {
-    const [result] = await runAs(env, caller, [statement], { readOnly, onCommit: request.onCommit });
+    const [result] = await runAs(env, caller, [statement], { readOnly, onCommit: request.onCommit, writes: readOnly ? undefined : [request.table] });
     return result!;
   } catch (error) {
     if (error instanceof ApiError) {
