@@ -129,6 +129,13 @@ export interface DbGatewayRpc {
    * every `execute` answer VALIDATION_* naming the field.
    */
   session(caller: DbCaller): DbSessionRpc;
+  /**
+   * A session for SQL written by users (functions' `ctx.db`): as {@link session}, and each statement is
+   * parsed with the Postgres parser first; role, session-authorization or request-GUC changes, DO
+   * blocks, COPY, role/extension/system DDL, SECURITY DEFINER functions, transaction control and
+   * multi-statement strings are refused with 400 VALIDATION_SQL_REFUSED and nothing runs.
+   */
+  userSession(caller: DbCaller): DbSessionRpc;
 }
 
 /**
