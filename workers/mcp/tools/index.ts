@@ -7,6 +7,7 @@ import { queryAuditLogs } from './audit-logs.ts';
 import { manageAuthConfig, manageAuthUsers } from './auth.ts';
 import { insertRow, seedDatabase, selectRows } from './data.ts';
 import { butterbaseDocs } from './docs.ts';
+import { deployFunction, invokeFunction, manageFunction } from './functions.ts';
 import { manageApiKeys } from './keys.ts';
 import { manageRealtime } from './realtime.ts';
 import { manageRls } from './rls.ts';
@@ -25,6 +26,9 @@ export const tools: readonly ToolDefinition[] = [
   seedDatabase,
   manageStorage,
   manageRealtime,
+  deployFunction,
+  invokeFunction,
+  manageFunction,
   manageAuthConfig,
   manageAuthUsers,
   manageApiKeys,
