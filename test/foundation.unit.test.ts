@@ -29,7 +29,7 @@ describe('routing table', () => {
     [`/v1/${app}/posts/42`, { kind: 'forward', target: 'DATA', dataPlane: true }],
     [`/auth/${app}/login`, { kind: 'forward', target: 'AUTH', appId: app, family: 'auth', dataPlane: false }],
     [`/v1/${app}/fn/hello`, { kind: 'forward', target: 'FUNCTIONS', appId: app, dataPlane: true }],
-    [`/v1/${app}/webhook/stripe`, { kind: 'unavailable', feature: 'functions', dataPlane: true }],
+    [`/v1/${app}/webhook/stripe`, { kind: 'forward', target: 'FUNCTIONS', dataPlane: true }],
     [`/v1/${app}/images`, { kind: 'unavailable', feature: 'ai', dataPlane: true }],
     [`/v1/${app}/functions`, { kind: 'forward', target: 'FUNCTIONS', dataPlane: false }],
     [`/storage/${app}/upload`, { kind: 'forward', target: 'STORAGE', appId: app, family: 'app', dataPlane: true }],

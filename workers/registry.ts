@@ -115,6 +115,7 @@ export const workerRegistry = [
     script: 'butterbase-functions',
     config: 'workers/functions/wrangler.toml',
     routerBinding: 'FUNCTIONS',
+    scheduled: true,
     localVars: (local) => ({
       NEON_FETCH_ENDPOINT: local.fetchEndpoint,
       CONTROL_DATABASE_URL: local.controlDatabaseUrl,

@@ -5,26 +5,46 @@
  */
 import { WorkerEntrypoint } from 'cloudflare:workers';
 import { Hono } from 'hono';
-import type { DbCaller, SqlResult } from '../shared/contracts.ts';
+import type { DbCaller, FunctionEventRequest, FunctionEventResult, FunctionEventRpc, ScheduledRpc, SqlResult, TickInput } from '../shared/contracts.ts';
 import { ApiError, type ApiErrorWire } from '../shared/errors.ts';
 import { onError, onNotFound } from '../shared/http.ts';
 import { rpcResult, type RpcResult } from '../shared/rpc.ts';
 import type { Env } from './env.ts';
 import { invokeRoutes } from './routes/invoke.ts';
 import { manageRoutes } from './routes/manage.ts';
+import { webhookRoutes } from './routes/webhook.ts';
 import { deniedHosts, egressDecision } from './services/egress.ts';
 import { invoke, type FunctionsContext, type HostProps, type OutboundProps } from './services/invoke.ts';
 import { findFunction, functionNotFound } from './services/records.ts';
+import { purgeExpired, runCron, runEvent } from './services/triggers.ts';
 
 const app = new Hono<{ Bindings: Env }>();
 app.route('/', invokeRoutes);
+app.route('/', webhookRoutes);
 app.route('/', manageRoutes);
 app.onError(onError);
 app.notFound(onNotFound);
 
-export default class FunctionsWorker extends WorkerEntrypoint<Env> {
+export default class FunctionsWorker extends WorkerEntrypoint<Env> implements ScheduledRpc, FunctionEventRpc {
   override fetch(request: Request): Promise<Response> {
     return Promise.resolve(app.fetch(request, this.env, this.ctx));
+  }
+
+  /**
+   * See {@link ScheduledRpc.tick}: runs the cron functions due in the tick's minute (each once across
+   * ticks) and purges expired webhook keys and old cron claims. Out: `{ cron: {due, ran, failed}, purged }`.
+   */
+  tick(input: TickInput): Promise<RpcResult<Record<string, unknown>>> {
+    return rpcResult(async () => {
+      const now = Number.isFinite(input?.scheduledTimeMs) ? input.scheduledTimeMs : Date.now();
+      const [cron, purged] = await Promise.all([runCron(this.env, this.ctx as unknown as FunctionsContext, now), purgeExpired(this.env, Date.now())]);
+      return { cron, purged };
+    });
+  }
+
+  /** See {@link FunctionEventRpc.invokeEvent}: the realtime Worker's `event` messages (API.md §9). */
+  invokeEvent(input: FunctionEventRequest): Promise<RpcResult<FunctionEventResult>> {
+    return rpcResult(() => runEvent(this.env, this.ctx as unknown as FunctionsContext, input));
   }
 }
 

@@ -37,7 +37,7 @@ export const reservedSegments: Readonly<Record<string, ReservedSegment>> = {
   admin: auth('auth'),
   functions: { feature: 'functions', worker: 'functions', dataPlane: false },
   fn: { feature: 'functions', worker: 'functions', dataPlane: true },
-  webhook: unbuilt('functions', true),
+  webhook: { feature: 'functions', worker: 'functions', dataPlane: true },
   realtime,
   frontend: unbuilt('frontend', false),
   'edge-ssr': unbuilt('edge-ssr', false),

@@ -78,7 +78,8 @@ async function normaliseTriggers(env: Env, body: DeployFunctionBody): Promise<St
     const config = parseWith(triggerConfigs[trigger.type], trigger.config, `triggers[${index}].config`) as Record<string, unknown>;
     if (trigger.type === 'cron') {
       try {
-        new Cron(String(config.schedule), { timezone: String(config.timezone), paused: true });
+        new Intl.DateTimeFormat('en-US', { timeZone: String(config.timezone) });
+        new Cron(String(config.schedule), { timezone: String(config.timezone), paused: true }).nextRun();
       } catch (error) {
         throw new ApiError('VALIDATION_INVALID_SCHEMA', `triggers[${index}].config: invalid cron schedule or timezone: ${(error as Error).message}`, {
           remediation: 'Use a 5-field cron expression such as "*/5 * * * *" and an IANA timezone such as "UTC" or "Europe/Paris".',
