@@ -145,3 +145,46 @@ describe('websocket events', () => {
     }
   });
 });
+
+describe('auth hooks', () => {
+  it('a hook that writes a row runs after signup; a hook that throws does not break signup or login', async () => {
+    const { appId: hooked } = await createReadyApp('fnhook');
+    await controlDb().query('UPDATE apps SET rate_limit_per_minute = 100000 WHERE id = $1', [hooked]);
+    const schema = { tables: { signups: { columns: {
+      id: { type: 'uuid', primaryKey: true, default: 'gen_random_uuid()' }, user_id: { type: 'uuid' }, email: { type: 'text' }, event: { type: 'text' }, is_new: { type: 'boolean' },
+    } } } };
+    expect((await api(`/v1/${hooked}/schema/apply`, { body: { schema } })).status).toBe(200);
+    const missing = await api(`/v1/${hooked}/config/auth-hooks`, { method: 'PATCH', body: { post_auth_function: 'not-deployed' } });
+    expect(missing.status).toBe(404);
+    const recorder = `export async function handler(req, ctx) {
+      const { event, user, isNewUser } = await req.json();
+      await ctx.db.query('INSERT INTO signups (user_id, email, event, is_new) VALUES ($1, $2, $3, $4)', [user.id, user.email, event, isNewUser]);
+      return Response.json({ ok: true, asUser: ctx.user });
+    }`;
+    expect((await api(`/v1/${hooked}/functions`, { body: { name: 'on-signin', code: recorder } })).status).toBe(201);
+    const set = await api(`/v1/${hooked}/config/auth-hooks`, { method: 'PATCH', body: { post_auth_function: 'on-signin' } });
+    expect(set.status, set.text).toBe(200);
+    expect(set.body.post_auth_function).toBe('on-signin');
+    const user = await signedInUser(hooked, 'hooked');
+    let rows: any[] = [];
+    for (let i = 0; i < 40 && rows.length < 2; i++) {
+      rows = (await api(`/v1/${hooked}/signups?order=event.desc`)).body;
+      if (rows.length < 2) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(rows.map((r) => [r.event, r.email, r.user_id, r.is_new])).toEqual([
+      ['signup', user.email, user.id, true],
+      ['login', user.email, user.id, false],
+    ]);
+    expect((await api(`/v1/${hooked}/functions`, { body: { name: 'on-signin', code: 'export async function handler() { throw new Error("hook exploded") }' } })).status).toBe(201);
+    const second = await signedInUser(hooked, 'unbroken');
+    expect(second.token).toEqual(expect.any(String));
+    let logs: any[] = [];
+    for (let i = 0; i < 40 && logs.length < 2; i++) {
+      logs = (await api(`/v1/${hooked}/functions/on-signin/logs?level=error`)).body.logs;
+      if (logs.length < 2) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(logs.map((l) => [l.trigger, l.statusCode, l.error])).toEqual([['auth_hook', 500, 'hook exploded'], ['auth_hook', 500, 'hook exploded']]);
+    const cleared = await api(`/v1/${hooked}/config/auth-hooks`, { method: 'PATCH', body: { post_auth_function: null } });
+    expect(cleared.body.post_auth_function).toBeNull();
+  }, 120_000);
+});

@@ -484,8 +484,8 @@ describe('error paths through the Inspector CLI carry the REST code, message and
       code: 'VALIDATION_INVALID_SCHEMA', message: /app_id/, remediation: /app_id/,
     },
     {
-      name: 'auth hooks need functions', tool: 'manage_auth_config', args: () => ({ action: 'configure_auth_hook', app_id: appId, post_auth_function: 'after_login' }),
-      code: 'FEATURE_NOT_AVAILABLE', message: /functions are not available/, remediation: /.+/,
+      name: 'an auth hook must name a deployed function', tool: 'manage_auth_config', args: () => ({ action: 'configure_auth_hook', app_id: appId, post_auth_function: 'after_login' }),
+      code: 'RESOURCE_NOT_FOUND', message: /Function "after_login" not found/, remediation: /Deploy the function first/,
     },
   ];
   for (const c of cases) {

@@ -5,7 +5,7 @@
  */
 import { WorkerEntrypoint } from 'cloudflare:workers';
 import { Hono } from 'hono';
-import type { DbCaller, FunctionEventRequest, FunctionEventResult, FunctionEventRpc, ScheduledRpc, SqlResult, TickInput } from '../shared/contracts.ts';
+import type { AuthHookRequest, AuthHookRpc, DbCaller, FunctionEventRequest, FunctionEventResult, FunctionEventRpc, ScheduledRpc, SqlResult, TickInput } from '../shared/contracts.ts';
 import { ApiError, type ApiErrorWire } from '../shared/errors.ts';
 import { onError, onNotFound } from '../shared/http.ts';
 import { rpcResult, type RpcResult } from '../shared/rpc.ts';
@@ -16,7 +16,7 @@ import { webhookRoutes } from './routes/webhook.ts';
 import { deniedHosts, egressDecision } from './services/egress.ts';
 import { invoke, type FunctionsContext, type HostProps, type OutboundProps } from './services/invoke.ts';
 import { findFunction, functionNotFound } from './services/records.ts';
-import { purgeExpired, runCron, runEvent } from './services/triggers.ts';
+import { purgeExpired, runAuthHook, runCron, runEvent } from './services/triggers.ts';
 
 const app = new Hono<{ Bindings: Env }>();
 app.route('/', invokeRoutes);
@@ -25,7 +25,7 @@ app.route('/', manageRoutes);
 app.onError(onError);
 app.notFound(onNotFound);
 
-export default class FunctionsWorker extends WorkerEntrypoint<Env> implements ScheduledRpc, FunctionEventRpc {
+export default class FunctionsWorker extends WorkerEntrypoint<Env> implements ScheduledRpc, FunctionEventRpc, AuthHookRpc {
   override fetch(request: Request): Promise<Response> {
     return Promise.resolve(app.fetch(request, this.env, this.ctx));
   }
@@ -45,6 +45,11 @@ export default class FunctionsWorker extends WorkerEntrypoint<Env> implements Sc
   /** See {@link FunctionEventRpc.invokeEvent}: the realtime Worker's `event` messages (API.md §9). */
   invokeEvent(input: FunctionEventRequest): Promise<RpcResult<FunctionEventResult>> {
     return rpcResult(() => runEvent(this.env, this.ctx as unknown as FunctionsContext, input));
+  }
+
+  /** See {@link AuthHookRpc.runAuthHook}: the auth Worker's post-auth hook (API.md §6). */
+  runAuthHook(input: AuthHookRequest): Promise<RpcResult<{ ran: boolean; status: number | null }>> {
+    return rpcResult(() => runAuthHook(this.env, this.ctx as unknown as FunctionsContext, input));
   }
 }
 

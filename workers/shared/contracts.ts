@@ -263,3 +263,25 @@ export interface FunctionEventResult {
 export interface FunctionEventRpc {
   invokeEvent(input: FunctionEventRequest): Promise<RpcResult<FunctionEventResult>>;
 }
+
+/** The events that fire the post-auth hook (API.md §6 "Post-auth hook"). */
+export type AuthHookEvent = 'signup' | 'login' | 'oauth_login' | 'magic_link_login';
+
+/** Input of {@link AuthHookRpc.runAuthHook}: the §6 payload plus the app. */
+export interface AuthHookRequest {
+  appId: string;
+  event: AuthHookEvent;
+  user: { id: string; email: string; provider: string; display_name: string | null; avatar_url?: string | null };
+  isNewUser: boolean;
+  provider: string;
+}
+
+/**
+ * The functions Worker's entry for the auth Worker: runs the app's post-auth hook function (if one is
+ * configured) with POST body `{event, user, isNewUser, provider}`, as `butterbase_service` with
+ * `ctx.user = null`. Out: whether a hook ran and its status. The auth Worker fires it after the
+ * response (`waitUntil`) and only logs failures — they never reach the end user.
+ */
+export interface AuthHookRpc {
+  runAuthHook(input: AuthHookRequest): Promise<RpcResult<{ ran: boolean; status: number | null }>>;
+}

@@ -13,6 +13,9 @@ import type { Env } from '../env.ts';
 import { loadApp, recordInvocation, versionCode, type FunctionRow } from './records.ts';
 import { LoaderRunner, type FunctionRunner, type GuestContext, type RunOutcome } from './runner.ts';
 
+/** What started an invocation (its log's `trigger`): a deploy trigger type, or the post-auth hook. */
+export type InvocationTrigger = TriggerType | 'auth_hook';
+
 /** ctx.caller (API.md §8.3). */
 export interface InvocationCaller {
   type: 'service_key' | 'end_user_jwt' | 'loopback' | 'anonymous';
@@ -53,7 +56,7 @@ export interface Invocation {
   fn: FunctionRow;
   /** The request as user code sees it (public URL, forwarded headers). */
   request: Request;
-  trigger: TriggerType;
+  trigger: InvocationTrigger;
   caller: InvocationCaller;
   /** ctx.user: the caller's or impersonated end user, or null. */
   userId: string | null;

@@ -161,7 +161,7 @@ export interface InvocationLog {
   functionId: string;
   appId: string;
   versionId: string | null;
-  trigger: TriggerType;
+  trigger: TriggerType | 'auth_hook';
   method: string;
   path: string;
   statusCode: number;

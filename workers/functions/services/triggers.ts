@@ -6,10 +6,10 @@
 import { Cron } from 'croner';
 import { lt } from 'drizzle-orm';
 import { functionCronRuns, functionWebhookDeliveries } from '../../shared/control-schema.ts';
-import type { FunctionEventRequest, FunctionEventResult } from '../../shared/contracts.ts';
+import type { AuthHookRequest, FunctionEventRequest, FunctionEventResult } from '../../shared/contracts.ts';
 import type { Env } from '../env.ts';
 import { invoke, type FunctionsContext } from './invoke.ts';
-import { controlDb, functionsWithTrigger, triggerOf, type FunctionRow } from './records.ts';
+import { controlDb, findFunction, functionsWithTrigger, loadApp, triggerOf, type FunctionRow } from './records.ts';
 
 const minuteMs = 60_000;
 
@@ -105,4 +105,32 @@ export async function purgeExpired(env: Env, nowMs: number): Promise<{ webhookKe
   const keys = await db.delete(functionWebhookDeliveries).where(lt(functionWebhookDeliveries.expires_at, new Date(nowMs))).returning({ id: functionWebhookDeliveries.function_id });
   const claims = await db.delete(functionCronRuns).where(lt(functionCronRuns.scheduled_minute, new Date(nowMs - 2 * 86_400_000))).returning({ id: functionCronRuns.function_id });
   return { webhookKeys: keys.length, cronClaims: claims.length };
+}
+
+/**
+ * Runs the app's post-auth hook, if one is configured (API.md §6): POST `{event, user, isNewUser,
+ * provider}` as `butterbase_service`, `ctx.user = null`, caller `loopback`. A hook naming a function
+ * that no longer exists is logged and skipped. Out: `{ran, status}`.
+ */
+export async function runAuthHook(env: Env, ctx: FunctionsContext, input: AuthHookRequest): Promise<{ ran: boolean; status: number | null }> {
+  const app = await loadApp(env, input.appId);
+  const name = app.auth_hook_function;
+  if (!name) return { ran: false, status: null };
+  const row = await findFunction(env, input.appId, name);
+  if (!row) {
+    console.error(`[functions] auth hook "${name}" of ${input.appId} is not deployed`);
+    return { ran: false, status: null };
+  }
+  const request = new Request(new URL(`/v1/${row.app_id}/fn/${row.name}`, env.PUBLIC_API_URL), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-butterbase-trigger': 'auth_hook' },
+    body: JSON.stringify({ event: input.event, user: input.user, isNewUser: input.isNewUser, provider: input.provider }),
+  });
+  const response = await invoke(env, ctx, {
+    appId: row.app_id, fn: row, request, trigger: 'auth_hook',
+    caller: { type: 'loopback', keyId: null, scope: null, userId: null }, userId: null,
+    requestId: crypto.randomUUID(), ip: null,
+  });
+  await response.body?.cancel();
+  return { ran: true, status: response.status };
 }
