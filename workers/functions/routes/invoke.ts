@@ -6,15 +6,16 @@ import { Hono, type Context } from 'hono';
 import { ApiError } from '../../shared/errors.ts';
 import type { Env } from '../env.ts';
 import { forwardedRequest, invokeHttp } from '../services/http-invoke.ts';
-import { findFunction, functionNotFound, triggerOf } from '../services/records.ts';
+import { findFunctionWithApp, functionNotFound, triggerOf } from '../services/records.ts';
 
 export const invokeRoutes = new Hono<{ Bindings: Env }>();
 
 async function run(c: Context<{ Bindings: Env }>): Promise<Response> {
   const appId = c.req.param('app')!;
   const name = c.req.param('name')!;
-  const row = await findFunction(c.env, appId, name);
-  if (!row) throw functionNotFound(name);
+  const found = await findFunctionWithApp(c.env, appId, name);
+  if (!found) throw functionNotFound(name);
+  const row = found.fn;
   const http = triggerOf(row, 'http');
   if (!http?.enabled) {
     throw new ApiError('RESOURCE_NOT_FOUND', `Function "${name}" has no enabled http trigger.`, {
@@ -22,7 +23,7 @@ async function run(c: Context<{ Bindings: Env }>): Promise<Response> {
     });
   }
   const path = new URL(c.req.url).pathname;
-  return invokeHttp(c, appId, row, forwardedRequest(c.env, c.req.raw, path));
+  return invokeHttp(c, appId, row, forwardedRequest(c.env, c.req.raw, path), undefined, found.app);
 }
 
 invokeRoutes.all('/v1/:app/fn/:name', run);

@@ -6,6 +6,7 @@
 import type { Context } from 'hono';
 import { clientIp, principalOf, requestId } from '../../shared/http.ts';
 import { clientHeaders } from '../../shared/principal.ts';
+import type { AppRow } from '../../shared/control-schema.ts';
 import type { HttpAuthMode } from '../../shared/schemas/functions.ts';
 import type { Env } from '../env.ts';
 import { resolveCaller } from './caller.ts';
@@ -47,6 +48,7 @@ export async function invokeHttp(
   row: FunctionRow,
   request: Request,
   auth: HttpAuthMode = authModeOf(row),
+  app?: AppRow,
 ): Promise<Response> {
   const asUser = c.req.header(clientHeaders.asUser) ?? null;
   const resolved = resolveCaller(principalOf(c), appId, asUser, row.allow_service_key_impersonation, auth);
@@ -59,5 +61,6 @@ export async function invokeHttp(
     userId: resolved.userId,
     requestId: requestId(c),
     ip: clientIp(c),
+    app,
   });
 }

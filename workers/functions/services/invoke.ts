@@ -63,6 +63,8 @@ export interface Invocation {
   requestId: string;
   ip: string | null;
   depth?: number;
+  /** The app row, when the caller already read it (saves a round trip). */
+  app?: AppRow;
 }
 
 const plaintextCache = new Map<string, string>();
@@ -140,7 +142,7 @@ export async function invoke(env: Env, ctx: FunctionsContext, call: Invocation, 
   const { fn } = call;
   const versionId = fn.current_version_id;
   if (!versionId) throw new ApiError('INTERNAL_ERROR', `Function "${fn.name}" has no deployed version.`);
-  const app = await loadApp(env, call.appId);
+  const app = call.app ?? await loadApp(env, call.appId);
   const context: GuestContext = {
     env: await functionEnv(env, app, fn),
     user: call.userId ? { id: call.userId } : null,

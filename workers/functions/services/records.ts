@@ -55,6 +55,16 @@ export async function findFunction(env: Env, appId: string, name: string): Promi
   return row ? functionRecord(row) : null;
 }
 
+/**
+ * The live function `name` of `appId` and its app row in one round trip (the invocation path), or null
+ * when there is no such function.
+ */
+export async function findFunctionWithApp(env: Env, appId: string, name: string): Promise<{ fn: FunctionRow; app: AppRow } | null> {
+  const [row] = await controlDb(env).select({ fn: functions, app: apps }).from(functions).innerJoin(apps, eq(apps.id, functions.app_id))
+    .where(and(eq(functions.app_id, appId), eq(functions.name, name), isNull(functions.deleted_at)));
+  return row ? { fn: functionRecord(row.fn), app: appRecord(row.app) } : null;
+}
+
 /** The live function, else (with `includeDeleted`) the most recently deleted one of that name, or null. */
 export async function findFunctionForLogs(env: Env, appId: string, name: string, includeDeleted: boolean): Promise<FunctionRow | null> {
   const live = await findFunction(env, appId, name);
@@ -171,9 +181,30 @@ export interface InvocationLog {
   consoleLogs: ConsoleLine[];
 }
 
-/** Stores one invocation log row. */
-export async function recordInvocation(env: Env, log: InvocationLog): Promise<void> {
-  await controlDb(env).insert(functionInvocations).values({
+/** Invocation logs waiting to be written by this isolate, and the flush that will write them. */
+const pendingLogs: (typeof functionInvocations.$inferInsert)[] = [];
+let flushing: Promise<void> | null = null;
+
+/** How long logs gather before one multi-row insert writes them (ms). */
+const logFlushDelayMs = 200;
+
+/**
+ * Queues one invocation log row; rows gathered over {@link logFlushDelayMs} are written in one
+ * insert (one control-database round trip for many invocations under load). The returned promise
+ * settles when the row is written — hand it to `waitUntil`.
+ */
+export function recordInvocation(env: Env, log: InvocationLog): Promise<void> {
+  pendingLogs.push(invocationRow(log));
+  flushing ??= new Promise<void>((resolve) => setTimeout(resolve, logFlushDelayMs)).then(async () => {
+    flushing = null;
+    const rows = pendingLogs.splice(0, pendingLogs.length);
+    if (rows.length > 0) await controlDb(env).insert(functionInvocations).values(rows);
+  });
+  return flushing;
+}
+
+function invocationRow(log: InvocationLog): typeof functionInvocations.$inferInsert {
+  return {
     function_id: log.functionId,
     app_id: log.appId,
     version_id: log.versionId,
@@ -185,7 +216,7 @@ export async function recordInvocation(env: Env, log: InvocationLog): Promise<vo
     error: log.error?.slice(0, 4000) ?? null,
     stack: log.stack?.slice(0, 16_000) ?? null,
     console_logs: log.consoleLogs,
-  });
+  };
 }
 
 /** Invocation logs newest first: at most `limit` (+1 to tell `hasMore`), since `since`, errors only for level=error. */
