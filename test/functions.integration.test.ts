@@ -4,7 +4,7 @@
  * redeploys, logs, env, the user-SQL guard and the egress policy — each through real Workers
  * (Worker Loader isolates, DbGateway, the embedded database).
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { api, createReadyApp } from './helpers/api.ts';
 import { controlDb } from './helpers/control-db.ts';
 import { signedInUser, type EndUser } from './helpers/realtime.ts';
@@ -75,11 +75,22 @@ describe('deploy and invoke', () => {
     expect(response.body.error.code).toBe('AUTH_REQUIRED');
   });
 
+  it('a bearer that does not verify is an anonymous caller on /fn (401 on auth: required), but 401 on management routes', async () => {
+    const required = await api(`/v1/${appId}/fn/notes`, { token: 'not-a-valid-token', method: 'POST', body: {} });
+    expect(required.status).toBe(401);
+    expect(required.body.error.code).toBe('AUTH_REQUIRED');
+    const manage = await api(`/v1/${appId}/functions`, { token: 'bb_sk_0000000000000000000000000000000000000000' });
+    expect(manage.status).toBe(401);
+    expect(manage.body.error.code).toBe('AUTH_INVALID_API_KEY');
+  });
+
   it('with auth: none an anonymous caller runs with ctx.user null (and asAnon gives the anon view)', async () => {
     await deploy('notes-public', notesFunction, { triggers: [{ type: 'http', config: { auth: 'none' } }] });
     const response = await api(`/v1/${appId}/fn/notes-public`, { token: null });
     expect(response.status, response.text).toBe(200);
     expect(response.body).toEqual({ user: null, notes: [], app: appId });
+    const expired = await api(`/v1/${appId}/fn/notes-public`, { token: 'eyJhbGciOiJub25lIn0.e30.' });
+    expect(expired.status, expired.text).toBe(200);
   });
 
   it('the owner key with X-Butterbase-As-User sees that user\'s view, even on auth: required', async () => {
@@ -224,6 +235,24 @@ describe('management', () => {
     const logs = await api(`/v1/${appId}/functions/short-lived/logs?include_deleted=true`);
     expect(logs.status, logs.text).toBe(200);
     expect(logs.body.logs[0].consoleLogs[0]).toMatchObject({ level: 'info', message: 'hi' });
+  });
+
+  it('logs/stream sends each new invocation as a Server-Sent Event', async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${inject('platformUrl')}/v1/${appId}/functions/version/logs/stream`, {
+      headers: { authorization: `Bearer ${inject('serviceKey')}` }, signal: controller.signal,
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    const reader = response.body!.getReader();
+    let text = '';
+    await reader.read();
+    expect((await api(`/v1/${appId}/fn/version?streamed=1`, { token: null })).status).toBe(200);
+    const deadline = Date.now() + 15_000;
+    while (!text.includes('event: log') && Date.now() < deadline) text += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+    const data = JSON.parse(/event: log\ndata: (.*)\n/.exec(text)![1]!);
+    expect(data).toMatchObject({ path: `/v1/${appId}/fn/version?streamed=1`, statusCode: 200 });
   });
 
   it('owner test-invoke runs the function and returns its response', async () => {

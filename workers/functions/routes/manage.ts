@@ -1,7 +1,6 @@
 /**
  * Routes (owner auth, API.md §8.1): POST /v1/:app/functions (deploy by name), GET list, GET one,
- * DELETE (soft), PATCH env, PATCH settings, POST invoke (owner test-invoke), GET logs.
- * (`logs/stream` answers 501 FEATURE_NOT_AVAILABLE until built.)
+ * DELETE (soft), PATCH env, PATCH settings, POST invoke (owner test-invoke), GET logs, GET logs/stream (SSE).
  */
 import { Cron } from 'croner';
 import { Hono, type Context } from 'hono';
@@ -234,9 +233,61 @@ manageRoutes.post('/v1/:app/functions/:name/invoke', async (c) => {
   return invokeHttp(c, appId, row, request, 'optional');
 });
 
-manageRoutes.get('/v1/:app/functions/:name/logs/stream', (c) => {
-  owner(c);
-  throw new ApiError('FEATURE_NOT_AVAILABLE', 'Streaming function logs (SSE) is not available on this deployment yet; poll GET …/logs?since=.');
+/** One log row as the logs routes render it (API.md §8.1). */
+function logEntry(r: Awaited<ReturnType<typeof readInvocations>>['rows'][number]) {
+  return {
+    id: r.id,
+    timestamp: r.created_at.toISOString(),
+    method: r.method,
+    path: r.path,
+    statusCode: r.status_code,
+    duration: r.duration_ms,
+    memoryUsed: null,
+    trigger: r.trigger_type,
+    error: r.error,
+    stack: r.stack,
+    consoleLogs: consoleLines.parse(r.console_logs),
+  };
+}
+
+/** How often the stream looks for new invocations (ms), and how long one stream stays open (ms). */
+const streamPollMs = 1000;
+const streamMaxMs = 5 * 60_000;
+
+manageRoutes.get('/v1/:app/functions/:name/logs/stream', async (c) => {
+  const appId = owner(c);
+  const query = parseWith(functionLogsQuery, c.req.query(), 'query');
+  const row = await liveFunction(c, appId);
+  const encoder = new TextEncoder();
+  const seen = new Set<string>();
+  let since = query.since ?? new Date().toISOString();
+  let stopped = false;
+  const started = Date.now();
+  const stream = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      controller.enqueue(encoder.encode(`: streaming logs of ${row.name}\n\n`));
+      while (!stopped && Date.now() - started < streamMaxMs) {
+        try {
+          const { rows } = await readInvocations(c.env, row.id, { limit: 100, since, errorsOnly: query.level === 'error' });
+          for (const r of rows.reverse()) {
+            if (seen.has(r.id)) continue;
+            seen.add(r.id);
+            since = r.created_at.toISOString();
+            controller.enqueue(encoder.encode(`id: ${r.id}\nevent: log\ndata: ${JSON.stringify(logEntry(r))}\n\n`));
+          }
+          if (rows.length === 0) controller.enqueue(encoder.encode(': heartbeat\n\n'));
+        } catch (error) {
+          console.error(`[functions] log stream of ${row.id}: ${String(error)}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, streamPollMs));
+      }
+      if (!stopped) controller.close();
+    },
+    cancel() {
+      stopped = true;
+    },
+  });
+  return new Response(stream, { headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-request-id': requestId(c) } });
 });
 
 manageRoutes.get('/v1/:app/functions/:name/logs', async (c) => {
@@ -247,19 +298,7 @@ manageRoutes.get('/v1/:app/functions/:name/logs', async (c) => {
   if (!row) throw functionNotFound(name);
   const { rows, hasMore } = await readInvocations(c.env, row.id, { limit: query.limit, since: query.since, errorsOnly: query.level === 'error' });
   return c.json({
-    logs: rows.map((r) => ({
-      id: r.id,
-      timestamp: r.created_at.toISOString(),
-      method: r.method,
-      path: r.path,
-      statusCode: r.status_code,
-      duration: r.duration_ms,
-      memoryUsed: null,
-      trigger: r.trigger_type,
-      error: r.error,
-      stack: r.stack,
-      consoleLogs: consoleLines.parse(r.console_logs),
-    })),
+    logs: rows.map(logEntry),
     hasMore,
   }, 200, { 'x-request-id': requestId(c) });
 });
