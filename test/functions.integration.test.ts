@@ -131,6 +131,48 @@ describe('deploy and invoke', () => {
     expect(response.body).toEqual({ q: '1', path: `/v1/${appId}/fn/echo/sub`, body: 'raw text', method: 'PUT' });
   });
 
+  it('ctx.idempotency.claim is true once, ctx.invoke calls another function as loopback, deeper than 4 is refused', async () => {
+    const none = [{ type: 'http', config: { auth: 'none' } }];
+    await deploy('claimer', `export default async function handler(req, ctx) {
+      const key = new URL(req.url).searchParams.get('k');
+      return Response.json([await ctx.idempotency.claim(key), await ctx.idempotency.claim(key), await ctx.idempotency.claim(key, { scope: 'other' })]);
+    }`, { triggers: none });
+    const key = crypto.randomUUID();
+    expect((await api(`/v1/${appId}/fn/claimer?k=${key}`, { token: null })).body).toEqual([true, false, true]);
+    expect((await api(`/v1/${appId}/fn/claimer?k=${key}`, { token: null })).body).toEqual([false, false, false]);
+    await deploy('callee', 'export default async function handler(req, ctx) { return Response.json({ got: await req.json(), caller: ctx.caller.type, user: ctx.user }) }');
+    await deploy('caller', `export default async function handler(req, ctx) {
+      const response = await ctx.invoke('callee', { hello: 'there' });
+      return Response.json({ status: response.status, inner: await response.json() });
+    }`);
+    const chained = await api(`/v1/${appId}/fn/caller`, { token: alice.token, body: {} });
+    expect(chained.status, chained.text).toBe(200);
+    expect(chained.body).toEqual({ status: 200, inner: { got: { hello: 'there' }, caller: 'loopback', user: { id: alice.id } } });
+    await deploy('recurse', `export default async function handler(req, ctx) {
+      const depth = ctx.request.loopDepth;
+      try { const r = await ctx.invoke('recurse', {}); return Response.json({ depth, next: await r.json() }); }
+      catch (error) { return Response.json({ depth, refused: error.code }); }
+    }`, { triggers: none });
+    const deep = await api(`/v1/${appId}/fn/recurse`, { token: null });
+    let node = deep.body;
+    const depths: number[] = [];
+    while (node.next) { depths.push(node.depth); node = node.next; }
+    expect([...depths, node.depth]).toEqual([0, 1, 2, 3, 4]);
+    expect(node.refused).toBe('STATE_INVALID_TRANSITION');
+  });
+
+  it('ctx.waitUntil work continues after the response', async () => {
+    await deploy('later', `export default async function handler(req, ctx) {
+      const key = new URL(req.url).searchParams.get('k');
+      ctx.waitUntil(new Promise((r) => setTimeout(r, 300)).then(() => ctx.idempotency.claim(key)));
+      return new Response('sent');
+    }`, { triggers: [{ type: 'http', config: { auth: 'none' } }] });
+    const key = crypto.randomUUID();
+    expect((await api(`/v1/${appId}/fn/later?k=${key}`, { token: null })).text).toBe('sent');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await api(`/v1/${appId}/fn/claimer?k=${key}`, { token: null })).body[0]).toBe(false);
+  });
+
   it('50 concurrent invocations all answer', async () => {
     const responses = await Promise.all(Array.from({ length: 50 }, () => api(`/v1/${appId}/fn/version`, { token: null })));
     expect(responses.map((r) => r.status)).toEqual(Array(50).fill(200));
