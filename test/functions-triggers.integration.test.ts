@@ -212,3 +212,26 @@ describe('housekeeping on the hourly tick', () => {
     expect(await count()).toEqual({ outbox: 0, codes: 0, expired_tokens: 0, live_tokens: before.live_tokens, keys: ['forever', 'live'] });
   }, 180_000);
 });
+
+describe('s3_upload triggers', () => {
+  it('an upload whose filename prefix and type match runs the function with the upload event; others do not', async () => {
+    await deploy({
+      name: 'on-upload',
+      code: 'export async function handler(req, ctx) { const event = await req.json(); console.log("uploaded", event.filename, event.size_bytes, ctx.caller.type); return new Response("ok") }',
+      triggers: [{ type: 's3_upload', config: { bucket: 'butterbase-storage', prefix: 'report', contentTypes: ['text/*'] } }],
+    });
+    for (const [filename, contentType, body] of [['report-1.txt', 'text/plain', 'quarterly'], ['photo.png', 'image/png', 'png'], ['notes.txt', 'text/plain', 'no']]) {
+      const reserved = await api(`/storage/${appId}/upload`, { body: { filename, contentType, sizeBytes: body!.length } });
+      expect(reserved.status, reserved.text).toBe(200);
+      expect((await fetch(reserved.body.uploadUrl, { method: 'PUT', headers: { 'content-type': contentType! }, body })).status).toBe(200);
+    }
+    let logs: any[] = [];
+    for (let i = 0; i < 60 && logs.length === 0; i++) {
+      logs = await logsOf('on-upload');
+      if (logs.length === 0) await new Promise((r) => setTimeout(r, 250));
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    logs = await logsOf('on-upload');
+    expect(logs.map((l) => [l.trigger, l.consoleLogs[0]?.message])).toEqual([['s3_upload', 'uploaded report-1.txt 9 loopback']]);
+  }, 60_000);
+});

@@ -5,7 +5,7 @@
  */
 import { WorkerEntrypoint } from 'cloudflare:workers';
 import { Hono } from 'hono';
-import type { AuthHookRequest, AuthHookRpc, DbCaller, FunctionEventRequest, FunctionEventResult, FunctionEventRpc, ScheduledRpc, SqlResult, TickInput } from '../shared/contracts.ts';
+import type { AuthHookRequest, AuthHookRpc, StorageUploadEvent, UploadTriggerRpc, DbCaller, FunctionEventRequest, FunctionEventResult, FunctionEventRpc, ScheduledRpc, SqlResult, TickInput } from '../shared/contracts.ts';
 import { ApiError, type ApiErrorWire } from '../shared/errors.ts';
 import { onError, onNotFound } from '../shared/http.ts';
 import { rpcResult, type RpcResult } from '../shared/rpc.ts';
@@ -16,7 +16,7 @@ import { webhookRoutes } from './routes/webhook.ts';
 import { deniedHosts, egressDecision } from './services/egress.ts';
 import { invoke, type FunctionsContext, type HostProps, type OutboundProps } from './services/invoke.ts';
 import { findFunction, functionNotFound } from './services/records.ts';
-import { purgeExpired, runAuthHook, runCron, runEvent } from './services/triggers.ts';
+import { purgeExpired, runAuthHook, runCron, runEvent, runUploadTriggers } from './services/triggers.ts';
 
 const app = new Hono<{ Bindings: Env }>();
 app.route('/', invokeRoutes);
@@ -25,7 +25,7 @@ app.route('/', manageRoutes);
 app.onError(onError);
 app.notFound(onNotFound);
 
-export default class FunctionsWorker extends WorkerEntrypoint<Env> implements ScheduledRpc, FunctionEventRpc, AuthHookRpc {
+export default class FunctionsWorker extends WorkerEntrypoint<Env> implements ScheduledRpc, FunctionEventRpc, AuthHookRpc, UploadTriggerRpc {
   override fetch(request: Request): Promise<Response> {
     return Promise.resolve(app.fetch(request, this.env, this.ctx));
   }
@@ -50,6 +50,11 @@ export default class FunctionsWorker extends WorkerEntrypoint<Env> implements Sc
   /** See {@link AuthHookRpc.runAuthHook}: the auth Worker's post-auth hook (API.md §6). */
   runAuthHook(input: AuthHookRequest): Promise<RpcResult<{ ran: boolean; status: number | null }>> {
     return rpcResult(() => runAuthHook(this.env, this.ctx as unknown as FunctionsContext, input));
+  }
+
+  /** See {@link UploadTriggerRpc.runUploadTriggers}: the storage Worker's upload-completed events. */
+  runUploadTriggers(event: StorageUploadEvent): Promise<RpcResult<{ ran: number }>> {
+    return rpcResult(() => runUploadTriggers(this.env, this.ctx as unknown as FunctionsContext, event));
   }
 }
 

@@ -285,3 +285,13 @@ export interface AuthHookRequest {
 export interface AuthHookRpc {
   runAuthHook(input: AuthHookRequest): Promise<RpcResult<{ ran: boolean; status: number | null }>>;
 }
+
+/**
+ * The functions Worker's entry for the storage Worker's upload-completed events: runs every function
+ * of the app with an enabled `s3_upload` trigger whose `prefix` (matched against the filename) and
+ * `contentTypes` (exact or `type/*`) accept the object, with POST body = the event, as
+ * `butterbase_service`. Out: how many functions ran. A function's failure is in its logs.
+ */
+export interface UploadTriggerRpc {
+  runUploadTriggers(event: StorageUploadEvent): Promise<RpcResult<{ ran: number }>>;
+}

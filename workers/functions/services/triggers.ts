@@ -6,7 +6,7 @@
 import { Cron } from 'croner';
 import { lt } from 'drizzle-orm';
 import { functionCronRuns, functionWebhookDeliveries } from '../../shared/control-schema.ts';
-import type { AuthHookRequest, FunctionEventRequest, FunctionEventResult } from '../../shared/contracts.ts';
+import type { AuthHookRequest, FunctionEventRequest, FunctionEventResult, StorageUploadEvent } from '../../shared/contracts.ts';
 import type { Env } from '../env.ts';
 import { invoke, type FunctionsContext } from './invoke.ts';
 import { controlDb, findFunction, functionsWithTrigger, loadApp, triggerOf, type FunctionRow } from './records.ts';
@@ -133,4 +133,35 @@ export async function runAuthHook(env: Env, ctx: FunctionsContext, input: AuthHo
   });
   await response.body?.cancel();
   return { ran: true, status: response.status };
+}
+
+/** True when an `s3_upload` trigger's `prefix` (of the filename) and `contentTypes` accept the object. */
+export function uploadMatches(config: Record<string, unknown>, event: Pick<StorageUploadEvent, 'filename' | 'content_type'>): boolean {
+  const prefix = typeof config.prefix === 'string' ? config.prefix : '';
+  if (!event.filename.startsWith(prefix)) return false;
+  const types = Array.isArray(config.contentTypes) ? config.contentTypes.map(String) : [];
+  if (types.length === 0) return true;
+  const type = event.content_type.split(';')[0]!.trim().toLowerCase();
+  return types.some((t) => t.toLowerCase() === type || t === '*/*' || (t.endsWith('/*') && type.startsWith(t.slice(0, -1).toLowerCase())));
+}
+
+/** Runs the app's matching `s3_upload` functions for one upload-completed event (see UploadTriggerRpc). */
+export async function runUploadTriggers(env: Env, ctx: FunctionsContext, event: StorageUploadEvent): Promise<{ ran: number }> {
+  const rows = (await functionsWithTrigger(env, 's3_upload'))
+    .filter((r) => r.app_id === event.app_id && uploadMatches(triggerOf(r, 's3_upload')!.config, event));
+  await Promise.all(rows.map(async (row) => {
+    const request = new Request(new URL(`/v1/${row.app_id}/fn/${row.name}`, env.PUBLIC_API_URL), {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-butterbase-trigger': 's3_upload' }, body: JSON.stringify(event),
+    });
+    try {
+      const response = await invoke(env, ctx, {
+        appId: row.app_id, fn: row, request, trigger: 's3_upload',
+        caller: { type: 'loopback', keyId: null, scope: null, userId: null }, userId: null, requestId: crypto.randomUUID(), ip: null,
+      });
+      await response.body?.cancel();
+    } catch (error) {
+      console.error(`[functions] s3_upload run of ${row.app_id}/${row.name} failed: ${String(error)}`);
+    }
+  }));
+  return { ran: rows.length };
 }
