@@ -43,7 +43,8 @@ describe('the drizzle tables mirror the migrated control-plane database', () => 
       expect(config.columns.map((c) => ({ name: c.name, type: c.getSQLType(), not_null: c.notNull, has_default: c.hasDefault })))
         .toEqual(db.columns);
       const ofKind = (kind: string) => db.constraints.filter((c) => c.kind === kind);
-      expect(config.columns.filter((c) => c.primary).map((c) => c.name)).toEqual(ofKind('p').flatMap((c) => c.columns));
+      const primary = [...config.columns.filter((c) => c.primary).map((c) => c.name), ...config.primaryKeys.flatMap((pk) => pk.columns.map((c) => c.name))];
+      expect(primary.sort()).toEqual(ofKind('p').flatMap((c) => c.columns));
       const uniques = [
         ...config.columns.filter((c) => c.isUnique).map((c) => c.uniqueName),
         ...config.uniqueConstraints.map((u) => u.getName()),

@@ -117,6 +117,16 @@ const expectedTools: Record<string, { required: string[]; optional: string[]; ac
     optional: ['provider', 'client_id', 'client_secret', 'redirect_uris', 'scopes', 'authorization_url', 'token_url', 'userinfo_url', 'issuer', 'provider_metadata', 'enabled'],
     actions: ['configure', 'get', 'update', 'delete'],
   },
+  deploy_function: {
+    required: ['app_id', 'name', 'code'],
+    optional: ['description', 'envVars', 'timeoutMs', 'memoryLimitMb', 'triggers', 'trigger', 'allow_service_key_impersonation', 'agent_tool', 'agent_tool_description', 'agent_tool_mode', 'agent_tool_exposed_to'],
+  },
+  invoke_function: { required: ['app_id', 'function_name'], optional: ['method', 'body', 'headers'] },
+  manage_function: {
+    required: ['action', 'app_id'],
+    optional: ['function_name', 'limit', 'since', 'level', 'include_deleted', 'env', 'allow_service_key_impersonation'],
+    actions: ['list', 'get', 'delete', 'get_logs', 'update_env', 'update_settings'],
+  },
   manage_auth_config: {
     required: ['action'],
     optional: ['app_id', 'post_auth_function', 'accessTokenTtl', 'refreshTokenTtlDays', 'name', 'key_scope', 'additional_scopes', 'organization_id'],
@@ -382,6 +392,42 @@ describe('manage_storage through the Inspector CLI makes the storage REST calls'
   }, 120_000);
 });
 
+describe('deploy_function, invoke_function and manage_function through the Inspector CLI', () => {
+  it('deploy a TypeScript function, invoke it (and as an end user), read its logs, update env and settings, delete it', async () => {
+    const { appId } = await createReadyApp('mcp-fn');
+    const code = 'export default async function handler(req: Request, ctx: any): Promise<Response> {\n  console.log("hello from", ctx.caller.type);\n  return Response.json({ user: ctx.user, greeting: ctx.env.GREETING ?? null });\n}';
+    const deployed = await ok('deploy_function', { app_id: appId, name: 'hello', code, envVars: { GREETING: 'hi' } });
+    expect(deployed).toMatchObject({ name: 'hello', url: expect.stringContaining(`/v1/${appId}/fn/hello`), triggers: [{ type: 'http', enabled: true }] });
+    const invoked = await ok('invoke_function', { app_id: appId, function_name: 'hello', body: {} });
+    expect(invoked).toMatchObject({ status: 200, body: { user: null, greeting: 'hi' }, duration_ms: expect.any(Number) });
+    expect(invoked.headers['content-type']).toContain('application/json');
+    const user = '0f7c6b2a-1d3e-4f5a-8b9c-0d1e2f3a4b5c';
+    const asUser = await ok('invoke_function', { app_id: appId, function_name: 'hello', headers: { 'X-Butterbase-As-User': user } });
+    expect(asUser.body.user).toEqual({ id: user });
+    const broken = await callTool('deploy_function', { app_id: appId, name: 'broken', code: 'export async function handler() {\n  return (\n}' });
+    expect(broken.isError).toBe(true);
+    expect(broken.json.error).toMatchObject({ code: 'FUNCTION_BUILD_FAILED', details: { line: 3 } });
+    expect((await ok('manage_function', { action: 'update_env', app_id: appId, function_name: 'hello', env: { GREETING: null } })).envKeys).toEqual([]);
+    expect((await ok('invoke_function', { app_id: appId, function_name: 'hello' })).body.greeting).toBeNull();
+    expect(await ok('manage_function', { action: 'update_settings', app_id: appId, function_name: 'hello', allow_service_key_impersonation: false })).toMatchObject({ success: true });
+    const refused = await ok('invoke_function', { app_id: appId, function_name: 'hello', headers: { 'X-Butterbase-As-User': user } });
+    expect(refused).toMatchObject({ status: 403, body: { error: { code: 'AUTH_IMPERSONATION_DISABLED' } } });
+    const listed = await ok('manage_function', { action: 'list', app_id: appId });
+    expect(listed.functions.map((f: { name: string }) => f.name)).toEqual(['hello']);
+    let logs: any;
+    for (let i = 0; i < 20; i++) {
+      logs = await ok('manage_function', { action: 'get_logs', app_id: appId, function_name: 'hello', limit: 10 });
+      if (logs.logs.length >= 3) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(logs.logs.some((l: { consoleLogs: { message: string }[] }) => l.consoleLogs.some((c) => c.message === 'hello from service_key'))).toBe(true);
+    const missing = await callTool('manage_function', { action: 'get', app_id: appId });
+    expect(missing.json.error).toMatchObject({ code: 'VALIDATION_MISSING_FIELD' });
+    expect(await ok('manage_function', { action: 'delete', app_id: appId, function_name: 'hello' })).toEqual({ success: true });
+    expect((await callTool('manage_function', { action: 'get', app_id: appId, function_name: 'hello' })).json.error.code).toBe('RESOURCE_NOT_FOUND');
+  }, 180_000);
+});
+
 describe('error paths through the Inspector CLI carry the REST code, message and remediation', () => {
   let appId = '';
   beforeAll(async () => {
@@ -469,8 +515,8 @@ describe('error paths through the Inspector CLI carry the REST code, message and
       code: 'VALIDATION_INVALID_SCHEMA', message: /app_id/, remediation: /app_id/,
     },
     {
-      name: 'auth hooks need functions', tool: 'manage_auth_config', args: () => ({ action: 'configure_auth_hook', app_id: appId, post_auth_function: 'after_login' }),
-      code: 'FEATURE_NOT_AVAILABLE', message: /functions are not available/, remediation: /.+/,
+      name: 'an auth hook must name a deployed function', tool: 'manage_auth_config', args: () => ({ action: 'configure_auth_hook', app_id: appId, post_auth_function: 'after_login' }),
+      code: 'RESOURCE_NOT_FOUND', message: /Function "after_login" not found/, remediation: /Deploy the function first/,
     },
   ];
   for (const c of cases) {
@@ -585,7 +631,8 @@ describe('the SDK client: initialize, instructions, the quickstart prompt and th
       expect(overview).toContain('What this deployment serves');
       expect(overview).toMatch(/file storage .*\| available \| MCP `manage_storage`/);
       expect(overview).toMatch(/realtime change feeds.*available/);
-      expect(overview).toMatch(/serverless functions,.*not yet/);
+      expect(overview).toMatch(/serverless functions \(.*\| available \| MCP `deploy_function`/);
+      expect(overview).toMatch(/frontend and edge SSR hosting,.*not yet/);
       const mcp = await docs({ topic: 'mcp' });
       for (const name of Object.keys(expectedTools)) expect(mcp, `mcp topic documents ${name}`).toContain(`### ${name}`);
       expect(mcp).toContain('create_user_isolation needs table_name, user_column');

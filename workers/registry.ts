@@ -113,6 +113,19 @@ export const workerRegistry = [
     routerBinding: 'MCP',
   },
   {
+    name: 'functions',
+    script: 'butterbase-functions',
+    config: 'workers/functions/wrangler.toml',
+    routerBinding: 'FUNCTIONS',
+    scheduled: true,
+    localVars: (local) => ({
+      NEON_FETCH_ENDPOINT: local.fetchEndpoint,
+      CONTROL_DATABASE_URL: local.controlDatabaseUrl,
+      PLATFORM_MASTER_KEY: local.masterKey,
+      PUBLIC_API_URL: local.publicUrl,
+    }),
+  },
+  {
     name: 'realtime',
     script: 'butterbase-realtime',
     config: 'workers/realtime/wrangler.toml',

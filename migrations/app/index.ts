@@ -6,6 +6,7 @@ import bootstrap from './0001_bootstrap.sql';
 import auth from './0002_auth.sql';
 import resetToken from './0003_reset_token.sql';
 import storage from './0004_storage.sql';
+import functions from './0005_functions.sql';
 import realtime from './0006_realtime.sql';
 import oauth from './0008_oauth.sql';
 import type { MigrationFile } from '../../workers/shared/migrator.ts';
@@ -15,6 +16,7 @@ export const appMigrations: MigrationFile[] = [
   { name: '0002_auth', sql: auth },
   { name: '0003_reset_token', sql: resetToken },
   { name: '0004_storage', sql: storage },
+  { name: '0005_functions', sql: functions },
   { name: '0006_realtime', sql: realtime },
   { name: '0008_oauth', sql: oauth },
 ];

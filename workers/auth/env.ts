@@ -1,5 +1,5 @@
 import type { RateLimiter } from '../../durable-objects/rate-limiter.ts';
-import type { DbOwnerRpc } from '../shared/contracts.ts';
+import type { AuthHookRpc, DbOwnerRpc } from '../shared/contracts.ts';
 import type { DbEnv } from '../shared/db.ts';
 
 /** Bindings of the auth Worker (workers/auth/wrangler.toml; secrets via `wrangler secret put`). */
@@ -12,6 +12,8 @@ export interface Env extends DbEnv {
   DB_OWNER: Fetcher & DbOwnerRpc;
   /** Per-IP auth limits (`auth:{app}:{route}:{ip or IPv6 /56}`), the router's RateLimiter class. */
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
+  /** The functions Worker: runs the app's post-auth hook after signup and sign-ins (fire-and-forget). */
+  FUNCTIONS?: Fetcher & AuthHookRpc;
   /** `dev` (dev outbox + console, local default) or `resend` (Resend's HTTP API). */
   MAIL_PROVIDER?: string;
   /** Resend API key (secret) and sender, e.g. `Acme <auth@acme.dev>`. */

@@ -12,6 +12,7 @@ import { zodToApiError } from '../shared/validation.ts';
 import { sql } from 'drizzle-orm';
 import { controlDb } from './db.ts';
 import type { Env } from './env.ts';
+import { purgeAppDatabases } from './services/housekeeping.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { appRoutes } from './routes/apps.ts';
 import { auditLogRoutes } from './routes/audit-logs.ts';
@@ -56,10 +57,15 @@ export default class ControlWorker extends WorkerEntrypoint<Env> implements Cont
 
   /**
    * See {@link ScheduledRpc.tick}: upgrades app databases behind the bundled bootstrap version and
-   * resumes stalled provisioning. Out: `{ upgraded, resumed }`.
+   * resumes stalled provisioning; once an hour purges expired rows of app databases
+   * (services/housekeeping.ts). Out: `{ upgraded, resumed, purgedApps, purgedRows, failedApps }`.
    */
-  tick(_input: TickInput): Promise<RpcResult<Record<string, unknown>>> {
-    return rpcResult(async () => ({ ...(await upgradeBehindApps(this.env)), ...(await resumeStalledProvisioning(this.env)) }));
+  tick(input: TickInput): Promise<RpcResult<Record<string, unknown>>> {
+    return rpcResult(async () => ({
+      ...(await upgradeBehindApps(this.env)),
+      ...(await resumeStalledProvisioning(this.env)),
+      ...(await purgeAppDatabases(this.env, Number.isFinite(input?.scheduledTimeMs) ? input.scheduledTimeMs : Date.now())),
+    }));
   }
 
   /**

@@ -192,9 +192,16 @@ export interface CallerSession {
 /**
  * Opens a session fixed to `caller`: the caller is checked once here and kept privately; `execute`
  * reads only its statements and options, so nothing a holder passes can change app, role or user.
- * @throws ApiError VALIDATION_* (from `execute` and `caller`) when `caller` is malformed or names role owner.
+ * With `guard` (user code's sessions) every statement list is checked before anything runs.
+ * @throws ApiError VALIDATION_* (from `execute` and `caller`) when `caller` is malformed or names role owner;
+ *   whatever `guard` raises (VALIDATION_SQL_REFUSED).
  */
-export function openSession(env: ExecuteEnv, caller: unknown, onCommit?: CommitListener): CallerSession {
+export function openSession(
+  env: ExecuteEnv,
+  caller: unknown,
+  onCommit?: CommitListener,
+  guard?: (statements: SqlStatement[]) => Promise<void>,
+): CallerSession {
   let fixed: DbCaller | ApiError;
   try {
     fixed = checkCaller(caller);
@@ -209,7 +216,9 @@ export function openSession(env: ExecuteEnv, caller: unknown, onCommit?: CommitL
     },
     async execute(statements, options) {
       if (session instanceof ApiError) throw session;
-      return runAs(env, session, checkStatements(statements), { readOnly: options?.readOnly === true, onCommit });
+      const checked = checkStatements(statements);
+      if (guard) await guard(checked);
+      return runAs(env, session, checked, { readOnly: options?.readOnly === true, onCommit });
     },
   };
 }

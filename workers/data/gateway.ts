@@ -12,14 +12,15 @@ import type { DbCaller, DbGatewayRpc, DbOwnerRpc, DbSessionRpc, ExecuteOptions, 
 import { rpcResult, type RpcResult } from '../shared/rpc.ts';
 import type { Env } from './env.ts';
 import { checkStatements, commitListener, openSession, runAsOwner, upgradeApp, type CallerSession } from './execute.ts';
+import { guardUserSql } from './user-sql.ts';
 
 /** A caller-scoped session (see {@link DbSessionRpc}); the caller is private and fixed at construction. */
 export class DbSession extends RpcTarget implements DbSessionRpc {
   readonly #session: CallerSession;
 
-  constructor(env: Env, ctx: ExecutionContext, caller: unknown) {
+  constructor(env: Env, ctx: ExecutionContext, caller: unknown, userSql = false) {
     super();
-    this.#session = openSession(env, caller, commitListener(env, ctx));
+    this.#session = openSession(env, caller, commitListener(env, ctx), userSql ? guardUserSql : undefined);
   }
 
   /** See {@link DbSessionRpc.caller}. @throws Error when the session was made with a malformed caller. */
@@ -42,6 +43,11 @@ export class DbGateway extends WorkerEntrypoint<Env> implements DbGatewayRpc {
   /** See {@link DbGatewayRpc.session}. */
   session(caller: DbCaller): DbSession {
     return new DbSession(this.env, this.ctx, caller);
+  }
+
+  /** See {@link DbGatewayRpc.userSession}: like `session`, and every statement passes the user-SQL guard first. */
+  userSession(caller: DbCaller): DbSession {
+    return new DbSession(this.env, this.ctx, caller, true);
   }
 }
 

@@ -36,8 +36,9 @@ export function quickstartPrompt(appName: string | undefined): GetPromptResult {
 3. Protect user-owned tables: manage_rls with action "create_user_isolation", table_name, user_column (e.g. "author_id") and, for rows anyone may read, public_read_column (a boolean column).
 4. Add sample data with seed_database (or insert_row for one row).
 5. Check access with select_rows: without as_role (service key, sees everything), with as_role "anon", and with as_role "user" plus as_user.
-6. Set browser origins with manage_app action "update_cors" and give the frontend the app's api_url and anon_key; end users sign up and log in at /auth/{app_id}/signup and /login (butterbase_docs topic "auth").
-7. Review the changes with query_audit_logs.
+6. Add backend logic with deploy_function: a TypeScript handler (export default async function handler(req, ctx)) whose ctx.db.query runs under the caller's row-level security; call it with invoke_function (headers {"X-Butterbase-As-User": "<user id>"} to act as an end user) and read its console output with manage_function action "get_logs" (butterbase_docs topic "functions").
+7. Set browser origins with manage_app action "update_cors" and give the frontend the app's api_url and anon_key; end users sign up and log in at /auth/{app_id}/signup and /login (butterbase_docs topic "auth").
+8. Review the changes with query_audit_logs.
 If a step fails, read error.code and error.remediation in the result and fix the input before retrying.`,
       },
     }],

@@ -14,7 +14,7 @@ export const mcpToolHeader = clientHeaders.mcpTool;
 
 /** One REST call a tool makes. */
 export interface PlatformRequest {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Path with each dynamic segment already URL-encoded, e.g. `/v1/app_abc/config/cors`. */
   path: string;
   /** Query parameters; undefined values are left out. */
@@ -35,6 +35,8 @@ export interface PlatformResponse {
   text: string;
   /** The parsed JSON body, or undefined when the body is empty or not JSON. */
   json: unknown;
+  /** The response headers (lowercase names); tests' fakes may leave them out. */
+  headers?: Record<string, string>;
 }
 
 /** Who the calls are made for: the MCP request's bearer and client facts, passed on unchanged. */
@@ -85,6 +87,6 @@ export class PlatformClient {
     } catch {
       json = undefined;
     }
-    return { status: response.status, ok: response.ok, text, json };
+    return { status: response.status, ok: response.ok, text, json, headers: Object.fromEntries(response.headers) };
   }
 }

@@ -61,8 +61,9 @@ export default {
         if (!app || !callerMaySeeApp(gate.principal, app)) throw appNotFound(decision.appId);
         extraHeaders = takeBudget(env, ctx, app, gate.principal, request.headers.get('cf-connecting-ip'));
       }
-      // /auth/* judges credentials itself; so does /mcp, whose 401 must carry WWW-Authenticate (API.md §13).
-      const judgesOwnCredentials = decision.family === 'auth' || (decision.kind === 'forward' && decision.target === 'MCP');
+      // /auth/* judges credentials itself; so does /mcp, whose 401 must carry WWW-Authenticate (API.md §13),
+      // and functions, where a bad bearer on /fn is an anonymous caller (API.md §8.2).
+      const judgesOwnCredentials = decision.family === 'auth' || (decision.kind === 'forward' && (decision.target === 'MCP' || decision.target === 'FUNCTIONS'));
       if (gate.principal.kind === 'invalid' && !judgesOwnCredentials) {
         throw new ApiError(gate.principal.code, gate.principal.message);
       }

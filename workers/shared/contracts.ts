@@ -129,6 +129,13 @@ export interface DbGatewayRpc {
    * every `execute` answer VALIDATION_* naming the field.
    */
   session(caller: DbCaller): DbSessionRpc;
+  /**
+   * A session for SQL written by users (functions' `ctx.db`): as {@link session}, and each statement is
+   * parsed with the Postgres parser first; role, session-authorization or request-GUC changes, DO
+   * blocks, COPY, role/extension/system DDL, SECURITY DEFINER functions, transaction control and
+   * multi-statement strings are refused with 400 VALIDATION_SQL_REFUSED and nothing runs.
+   */
+  userSession(caller: DbCaller): DbSessionRpc;
 }
 
 /**
@@ -255,4 +262,36 @@ export interface FunctionEventResult {
  */
 export interface FunctionEventRpc {
   invokeEvent(input: FunctionEventRequest): Promise<RpcResult<FunctionEventResult>>;
+}
+
+/** The events that fire the post-auth hook (API.md §6 "Post-auth hook"). */
+export type AuthHookEvent = 'signup' | 'login' | 'oauth_login' | 'magic_link_login';
+
+/** Input of {@link AuthHookRpc.runAuthHook}: the §6 payload plus the app. */
+export interface AuthHookRequest {
+  appId: string;
+  event: AuthHookEvent;
+  user: { id: string; email: string; provider: string; display_name: string | null; avatar_url?: string | null };
+  isNewUser: boolean;
+  provider: string;
+}
+
+/**
+ * The functions Worker's entry for the auth Worker: runs the app's post-auth hook function (if one is
+ * configured) with POST body `{event, user, isNewUser, provider}`, as `butterbase_service` with
+ * `ctx.user = null`. Out: whether a hook ran and its status. The auth Worker fires it after the
+ * response (`waitUntil`) and only logs failures — they never reach the end user.
+ */
+export interface AuthHookRpc {
+  runAuthHook(input: AuthHookRequest): Promise<RpcResult<{ ran: boolean; status: number | null }>>;
+}
+
+/**
+ * The functions Worker's entry for the storage Worker's upload-completed events: runs every function
+ * of the app with an enabled `s3_upload` trigger whose `prefix` (matched against the filename) and
+ * `contentTypes` (exact or `type/*`) accept the object, with POST body = the event, as
+ * `butterbase_service`. Out: how many functions ran. A function's failure is in its logs.
+ */
+export interface UploadTriggerRpc {
+  runUploadTriggers(event: StorageUploadEvent): Promise<RpcResult<{ ran: number }>>;
 }

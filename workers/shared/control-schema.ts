@@ -11,7 +11,7 @@
  * are read").
  */
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, check, index, integer, jsonb, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import type { JWK } from 'jose';
 import { z } from 'zod';
 import { accessModes, auditCategories, keyScopes, provisioningStatuses } from './schemas/enums.ts';
@@ -149,8 +149,72 @@ export const storageReapDue = pgTable('storage_reap_due', {
   marks: bigint('marks', { mode: 'number' }).notNull().default(1),
 }, (t) => [index('storage_reap_due_at_idx').on(t.due_at)]);
 
+/**
+ * `functions` (migrations/control/0005_functions.sql, API.md §8.1): one live row per (app, name);
+ * `env_vars` values and webhook secrets in `triggers` are AES-GCM sealed; deletes are soft.
+ */
+export const functions = pgTable('functions', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  app_id: text('app_id').notNull().references(() => apps.id, { onDelete: 'cascade' }),
+  name: text('name').notNull(),
+  description: text('description'),
+  current_version_id: uuid('current_version_id'),
+  env_vars: jsonb('env_vars').notNull().default(sql`'{}'`),
+  triggers: jsonb('triggers').notNull().default(sql`'[]'`),
+  timeout_ms: integer('timeout_ms').notNull().default(30000),
+  memory_limit_mb: integer('memory_limit_mb').notNull().default(128),
+  allow_service_key_impersonation: boolean('allow_service_key_impersonation').notNull().default(true),
+  agent_tool: jsonb('agent_tool'),
+  deployed_at: timestamp('deployed_at', { withTimezone: true }).notNull().defaultNow(),
+  created_at: createdAt(),
+  deleted_at: timestamp('deleted_at', { withTimezone: true }),
+}, (t) => [uniqueIndex('functions_app_name_live_idx').on(t.app_id, t.name).where(sql`deleted_at IS NULL`)]);
+
+/** `function_versions`: each deploy's source and stripped JavaScript, immutable (the runner's cache key). */
+export const functionVersions = pgTable('function_versions', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  function_id: uuid('function_id').notNull().references(() => functions.id, { onDelete: 'cascade' }),
+  source: text('source').notNull(),
+  compiled: text('compiled').notNull(),
+  created_at: createdAt(),
+}, (t) => [index('function_versions_function_idx').on(t.function_id, t.created_at.desc())]);
+
+/** `function_invocations`: one row per run (API.md §8.1 logs). */
+export const functionInvocations = pgTable('function_invocations', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  function_id: uuid('function_id').notNull().references(() => functions.id, { onDelete: 'cascade' }),
+  app_id: text('app_id').notNull(),
+  version_id: uuid('version_id'),
+  trigger_type: text('trigger_type').notNull(),
+  method: text('method').notNull(),
+  path: text('path').notNull(),
+  status_code: integer('status_code').notNull(),
+  duration_ms: integer('duration_ms').notNull(),
+  error: text('error'),
+  stack: text('stack'),
+  console_logs: jsonb('console_logs').notNull().default(sql`'[]'`),
+  created_at: createdAt(),
+}, (t) => [index('function_invocations_function_idx').on(t.function_id, t.created_at.desc())]);
+
+/** `function_cron_runs`: the exactly-once claim of a cron run per (function, scheduled minute). */
+export const functionCronRuns = pgTable('function_cron_runs', {
+  function_id: uuid('function_id').notNull().references(() => functions.id, { onDelete: 'cascade' }),
+  scheduled_minute: timestamp('scheduled_minute', { withTimezone: true }).notNull(),
+  created_at: createdAt(),
+}, (t) => [primaryKey({ columns: [t.function_id, t.scheduled_minute], name: 'function_cron_runs_pkey' })]);
+
+/** `function_webhook_deliveries`: idempotency keys of webhook deliveries, kept 24 h. */
+export const functionWebhookDeliveries = pgTable('function_webhook_deliveries', {
+  function_id: uuid('function_id').notNull().references(() => functions.id, { onDelete: 'cascade' }),
+  idempotency_key: text('idempotency_key').notNull(),
+  expires_at: timestamp('expires_at', { withTimezone: true }).notNull(),
+}, (t) => [primaryKey({ columns: [t.function_id, t.idempotency_key], name: 'function_webhook_deliveries_pkey' })]);
+
 /** Every control-plane table, for `drizzle(client, { schema })`. */
-export const controlSchema = { accounts, apiKeys, apps, appSigningKeys, auditLogs, suggestions, storageReapDue };
+export const controlSchema = {
+  accounts, apiKeys, apps, appSigningKeys, auditLogs, suggestions, storageReapDue,
+  functions, functionVersions, functionInvocations, functionCronRuns, functionWebhookDeliveries,
+};
 
 // ── JSON columns, checked when read back ──
 

@@ -63,6 +63,8 @@ export const errorCodes = {
   RLS_INVALID_EXPRESSION: { status: 400, remediation: 'The policy expression is not valid SQL for this table; check column names and syntax.' },
   REALTIME_NOT_CONFIGURED: { status: 400, remediation: 'Enable realtime for the table first.' },
   REALTIME_CONNECTION_LIMIT: { status: 429, remediation: 'Too many realtime connections; close unused ones.' },
+  FUNCTION_BUILD_FAILED: { status: 400, remediation: 'Fix the function source at the line and column in details (or export the handler / remove the import named in the message) and deploy again.' },
+  VALIDATION_SQL_REFUSED: { status: 400, remediation: 'Function SQL runs under the caller\'s role: send one statement per query, without role, session-authorization or request-setting changes, DO blocks, COPY … PROGRAM or role/extension DDL.' },
   FUNCTION_TIMEOUT: { status: 504, remediation: 'The function ran past its timeout; make it faster or raise timeoutMs.' },
   S3_ERROR: { status: 503, remediation: 'The object store failed for a moment; retry shortly.' },
   EXTERNAL_DB_ERROR: { status: 502, remediation: 'The database could not be reached; retry shortly.' },

@@ -1,4 +1,4 @@
-import type { DbGatewayRpc } from '../shared/contracts.ts';
+import type { DbGatewayRpc, UploadTriggerRpc } from '../shared/contracts.ts';
 import type { DbEnv } from '../shared/db.ts';
 import type { R2EventNotification, StoragePurgeMessage, StorageUploadEvent } from '../shared/contracts.ts';
 
@@ -8,6 +8,8 @@ export interface Env extends DbEnv {
   FILES: R2Bucket;
   /** Caller-scoped database sessions; storage records are read and written as role `service`. */
   DB_GATEWAY: Fetcher & DbGatewayRpc;
+  /** The functions Worker: runs `s3_upload`-triggered functions for each upload-completed event. */
+  FUNCTIONS?: Fetcher & UploadTriggerRpc;
   /** Control-plane database: `apps.storage_config`, the reaper's due list, the audit log (secret). */
   CONTROL_DATABASE_URL: string;
   /** Upload-completed events (`StorageUploadEvent`) for `s3_upload` triggers and RAG ingestion. */

@@ -12,7 +12,7 @@ import {
 } from '../shared/contracts.ts';
 import { ApiError } from '../shared/errors.ts';
 import { onError, onNotFound } from '../shared/http.ts';
-import { rpcResult, type RpcResult } from '../shared/rpc.ts';
+import { rpcResult, unwrap, type RpcResult } from '../shared/rpc.ts';
 import { maxPresignSeconds, presignUrl } from '../shared/s3-presign.ts';
 import { contentTypeField } from '../shared/schemas/storage.ts';
 import type { Env } from './env.ts';
@@ -50,7 +50,7 @@ export default class StorageWorker extends WorkerEntrypoint<Env> implements Sche
 
   /**
    * The queue consumer: R2 event notifications (record bookkeeping), upload-completed events
-   * (logged: the hook point for s3_upload triggers), app purges. A message that fails is retried;
+   * (handed to the functions Worker for s3_upload triggers), app purges. A message that fails is retried;
    * one that is malformed is logged and dropped.
    */
   override async queue(batch: MessageBatch<unknown>): Promise<void> {
@@ -76,7 +76,9 @@ export default class StorageWorker extends WorkerEntrypoint<Env> implements Sche
       case queues.uploads: {
         const parsed = storageUploadEvent.safeParse(body);
         if (!parsed.success) return console.error(`[storage] malformed upload event dropped: ${JSON.stringify(body).slice(0, 300)}`);
-        console.log(`[storage] upload completed ${JSON.stringify(parsed.data)}`);
+        if (!this.env.FUNCTIONS) return;
+        // A failure to reach functions retries the message; a function's own failure is in its logs.
+        unwrap(await this.env.FUNCTIONS.runUploadTriggers(parsed.data));
         return;
       }
       case queues.purge: {

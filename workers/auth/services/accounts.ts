@@ -9,6 +9,7 @@ import { runAuthSql } from '../db.ts';
 import type { AuthCall } from '../http.ts';
 import { codeRefused, codeTtlSeconds, consumeStatement, findCode, hashCode, issueCodeStatements, newCode, newResetToken, resetTokenLength } from './codes.ts';
 import { recordAuthEvent, type EventUser } from './events.ts';
+import { fireAuthHook } from './hooks.ts';
 import { codeMail, deliver } from './mail.ts';
 import { assertPasswordPolicy, hashPassword } from './passwords.ts';
 import { emailField, userColumns, type UserRow } from './users.ts';
@@ -56,6 +57,7 @@ export async function signUp(call: AuthCall, body: SignupBody) {
   }
   await deliver(call, codeMail(call.app.name, 'verify_email', user.email, code));
   recordAuthEvent(call, { type: 'signup', user, data: { email: user.email, provider: 'email' } });
+  fireAuthHook(call, 'signup', user, true, 'email');
   return {
     user: { id: user.id, email: user.email, email_verified: user.email_verified, display_name: user.display_name },
     message: 'Verification email sent',

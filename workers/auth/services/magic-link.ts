@@ -8,6 +8,7 @@ import { runAuthSql } from '../db.ts';
 import type { AuthCall } from '../http.ts';
 import { codeRefused, consumeStatement, findCode, hashCode, issueCodeStatements, newCode } from './codes.ts';
 import { recordAuthEvent } from './events.ts';
+import { fireAuthHook } from './hooks.ts';
 import { codeMail, deliver } from './mail.ts';
 import { loginResponse, newFamilyCte, newRefreshToken, requireSettings, userColumnsOf, type LoginResponse } from './sessions.ts';
 import { signingKeyFor } from './signing-keys.ts';
@@ -76,5 +77,6 @@ export async function verifyMagicLink(call: AuthCall, email: string, code: strin
   if (!user) throw codeRefused('magic_link', 'used');
   const isNewUser = Date.now() - new Date(user.created_at).getTime() < newUserWindowMs;
   recordAuthEvent(call, { type: 'magic_link_login', user, data: { email, isNewUser, provider: 'magic_link' } });
+  fireAuthHook(call, 'magic_link_login', user, isNewUser, 'magic_link');
   return loginResponse(call, settings, key, user, refresh.token);
 }

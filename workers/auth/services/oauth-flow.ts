@@ -13,6 +13,7 @@ import { ApiError } from '../../shared/errors.ts';
 import { runAuthSql } from '../db.ts';
 import type { AuthCall } from '../http.ts';
 import { recordAuthEvent } from './events.ts';
+import { fireAuthHook } from './hooks.ts';
 import { resolveAccount, type AccountOutcome } from './oauth-accounts.ts';
 import { testProviderBaseUrl } from './oauth-catalogue.ts';
 import { flowProvider, insecureProvidersAllowed, type FlowProvider } from './oauth-config.ts';
@@ -337,6 +338,7 @@ export async function finishSignIn(call: AuthCall, providerName: string, params:
       type: 'oauth_login', user: session.user,
       data: { email: session.user.email, provider: provider.name, provider_uid: profile.uid, is_new_user: outcome === 'created', linked: outcome === 'linked' },
     });
+    fireAuthHook(call, 'oauth_login', session.user, outcome === 'created', provider.name);
     return { login: session.response, redirectTo: pending.redirectTo, outcome };
   } catch (error) {
     const apiError = error instanceof ApiError ? error : providerDown(providerName, 'sign-in failed', String(error));

@@ -11,6 +11,7 @@ import { accessTokenIssuer } from '../../shared/tokens.ts';
 import { runAuthSql } from '../db.ts';
 import type { AuthCall } from '../http.ts';
 import { recordAuthEvent } from './events.ts';
+import { fireAuthHook } from './hooks.ts';
 import { hashPassword, needsRehash, verifyPassword } from './passwords.ts';
 import { loadAuthSettings, type AuthSettings } from './settings.ts';
 import { signingKeyFor, type SigningKey } from './signing-keys.ts';
@@ -127,6 +128,7 @@ export async function passwordLogin(call: AuthCall, email: string, password: str
   const signedIn = result?.rows[0] as UserRow | undefined;
   if (!signedIn) throw invalidCredentials();
   recordAuthEvent(call, { type: 'login', user: signedIn, data: { email, provider: 'email' } });
+  fireAuthHook(call, 'login', signedIn, false, 'email');
   return loginResponse(call, settings, key, signedIn, refresh.token);
 }
 

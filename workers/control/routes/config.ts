@@ -1,12 +1,12 @@
-/** Routes: GET /v1/:app/config, PATCH /v1/:app/config/*, GET/PATCH /v1/:app/env (API.md §2). */
+/** Routes: GET /v1/:app/config, PATCH /v1/:app/config/* (auth-hooks: API.md §6), GET/PATCH /v1/:app/env (API.md §2). */
 import { Hono } from 'hono';
 import type { z } from 'zod';
 import { audited, jsonBody, ownedApp, type ControlContext } from '../context.ts';
 import type { Env } from '../env.ts';
 import { configOf, type AppRow } from '../services/apps.ts';
 import {
-  accessModeBody, corsBody, envBody, envKeys, jwtBody, pauseBody, storageBody, updateAccessMode, updateCors, updateEnv,
-  updateJwt, updatePause, updateStorage,
+  accessModeBody, authHooksBody, corsBody, envBody, envKeys, jwtBody, pauseBody, storageBody, updateAccessMode, updateAuthHooks, updateCors,
+  updateEnv, updateJwt, updatePause, updateStorage,
 } from '../services/config.ts';
 
 export const configRoutes = new Hono<{ Bindings: Env }>();
@@ -39,6 +39,7 @@ patchRoute('/v1/:app/config/jwt', jwtBody, 'config.jwt_updated', updateJwt);
 patchRoute('/v1/:app/config/storage', storageBody, 'config.storage_updated', updateStorage);
 patchRoute('/v1/:app/config/pause', pauseBody, 'config.pause_updated', updatePause);
 patchRoute('/v1/:app/config/access-mode', accessModeBody, 'config.access_mode_updated', updateAccessMode);
+patchRoute('/v1/:app/config/auth-hooks', authHooksBody, 'config.auth_hooks_updated', updateAuthHooks);
 
 /** The variable names a refused env body held (never its values), for the audit entry. */
 function envNamesOf(text: string): Record<string, unknown> {

@@ -3,20 +3,20 @@
  * all-or-nothing, and each is audited by its route. The bodies are shared with the MCP tools
  * (workers/shared/schemas/config.ts).
  */
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
-import { appRecord, apps, type AppRow } from '../../shared/control-schema.ts';
+import { appRecord, apps, functions, type AppRow } from '../../shared/control-schema.ts';
 import { encryptSecret } from '../../shared/crypto.ts';
 import { ApiError } from '../../shared/errors.ts';
 import {
-  accessModeBody, corsBody, envBody, jwtBody, pauseBody, storageBody, storageLimitCapBytes,
-  type AccessModeBody, type CorsBody, type EnvBody, type JwtBody, type PauseBody, type StorageBody,
+  accessModeBody, authHooksBody, corsBody, envBody, jwtBody, pauseBody, storageBody, storageLimitCapBytes,
+  type AccessModeBody, type AuthHooksBody, type CorsBody, type EnvBody, type JwtBody, type PauseBody, type StorageBody,
 } from '../../shared/schemas/config.ts';
 import { controlDb } from '../db.ts';
 import type { Env } from '../env.ts';
 import { invalidateAppGate } from './gate-cache.ts';
 
-export { accessModeBody, corsBody, envBody, jwtBody, pauseBody, storageBody, storageLimitCapBytes };
+export { accessModeBody, authHooksBody, corsBody, envBody, jwtBody, pauseBody, storageBody, storageLimitCapBytes };
 
 type AppChange = PgUpdateSetSource<typeof apps>;
 
@@ -104,4 +104,27 @@ export async function updateEnv(env: Env, app: AppRow, body: EnvBody) {
     env_updated_at: sql`now()`,
   });
   return { updatedKeys: Object.keys(body.envVars).sort(), invalidated: { functions: [] as string[], count: 0 } };
+}
+
+/**
+ * Sets (or clears, with null) the app's post-auth hook function (API.md §6, PATCH config/auth-hooks).
+ * @throws ApiError RESOURCE_NOT_FOUND when no live function of that name exists in the app
+ */
+export async function updateAuthHooks(env: Env, app: AppRow, body: AuthHooksBody) {
+  const name = body.post_auth_function;
+  if (name !== null) {
+    const [fn] = await controlDb(env).select({ id: functions.id }).from(functions)
+      .where(and(eq(functions.app_id, app.id), eq(functions.name, name), isNull(functions.deleted_at)));
+    if (!fn) {
+      throw new ApiError('RESOURCE_NOT_FOUND', `Function "${name}" not found.`, {
+        remediation: 'Deploy the function first (POST /v1/{app_id}/functions or deploy_function), then name it here.',
+      });
+    }
+  }
+  const row = await update(env, app.id, { auth_hook_function: name });
+  return {
+    message: name ? `Function "${name}" now runs after each signup and sign-in` : 'Auth hook removed',
+    app_id: row.id,
+    post_auth_function: row.auth_hook_function,
+  };
 }

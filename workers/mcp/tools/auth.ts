@@ -3,7 +3,6 @@
  * §6 /v1/{app}/admin/auth/users).
  */
 import { z } from 'zod';
-import { ApiError } from '../../shared/errors.ts';
 import { createApiKeyFields } from '../../shared/schemas/api-keys.ts';
 import { jwtFields } from '../../shared/schemas/config.ts';
 import { defineTool, missingField, restResult } from '../tool.ts';
@@ -15,7 +14,8 @@ export const manageAuthConfig = defineTool({
   description:
     'Actions: update_jwt (end-user token lifetimes: accessTokenTtl like "15m"/"1h"/"7d", refreshTokenTtlDays; new tokens only); ' +
     'generate_service_key (a new bb_sk_ key, shown once: name, key_scope "account" (default) or "app" (then app_id), additional_scopes); ' +
-    'configure_auth_hook (run a function after each sign-in — needs serverless functions, not available on this deployment yet).',
+    'configure_auth_hook (post_auth_function: a deployed function run after each signup, login and magic-link login with {event, user, isNewUser, provider}, ' +
+    'as the service role, fire-and-forget — its errors never reach the end user; null removes the hook).',
   input: z.object({
     action: z.enum(['configure_auth_hook', 'update_jwt', 'generate_service_key']).describe('What to do.'),
     app_id: appId.optional(),
@@ -37,9 +37,9 @@ export const manageAuthConfig = defineTool({
     const tool = `manage_auth_config.${args.action}`;
     switch (args.action) {
       case 'configure_auth_hook':
-        throw new ApiError('FEATURE_NOT_AVAILABLE', 'Auth hooks run a serverless function after each sign-in, and functions are not available on this deployment yet.', {
-          remediation: 'Skip the hook for now; sign-ins work without it (butterbase_docs topic "overview" lists what this deployment serves).',
-        });
+        return restResult(await platform.call({
+          method: 'PATCH', path: `/v1/${segment(args.app_id!)}/config/auth-hooks`, tool, body: { post_auth_function: args.post_auth_function },
+        }));
       case 'update_jwt':
         return restResult(await platform.call({
           method: 'PATCH', path: `/v1/${segment(args.app_id!)}/config/jwt`, tool,

@@ -7,6 +7,7 @@ import { queryAuditLogs } from './audit-logs.ts';
 import { manageAuthConfig, manageAuthUsers } from './auth.ts';
 import { insertRow, seedDatabase, selectRows } from './data.ts';
 import { butterbaseDocs } from './docs.ts';
+import { deployFunction, invokeFunction, manageFunction } from './functions.ts';
 import { manageApiKeys } from './keys.ts';
 import { manageOAuth } from './oauth.ts';
 import { manageRealtime } from './realtime.ts';
@@ -27,6 +28,9 @@ export const tools: readonly ToolDefinition[] = [
   manageStorage,
   manageRealtime,
   manageOAuth,
+  deployFunction,
+  invokeFunction,
+  manageFunction,
   manageAuthConfig,
   manageAuthUsers,
   manageApiKeys,

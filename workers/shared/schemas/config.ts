@@ -106,3 +106,9 @@ export const envVarsPatch = z.record(
 /** Body of PATCH /v1/{app_id}/env. */
 export const envBody = z.object({ envVars: envVarsPatch }).strict();
 export type EnvBody = z.infer<typeof envBody>;
+
+/** Body of PATCH /v1/{app_id}/config/auth-hooks: the function run after each sign-in, or null for none (API.md §6). */
+export const authHooksBody = z.object({
+  post_auth_function: z.string().min(1).max(100).regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, 'must be a function name').nullable(),
+}).strict();
+export type AuthHooksBody = z.infer<typeof authHooksBody>;

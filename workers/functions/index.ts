@@ -1,0 +1,187 @@
+/**
+ * The functions Worker (DESIGN.md "User code", API.md §8): deploy/manage routes, invocation at
+ * /v1/{app_id}/fn/{name}, and the entrypoints user code reaches — `FunctionHost` (ctx.db,
+ * ctx.idempotency, ctx.invoke, fixed per invocation by props) and `Outbound` (the egress policy).
+ */
+import { WorkerEntrypoint } from 'cloudflare:workers';
+import { Hono } from 'hono';
+import type { AuthHookRequest, AuthHookRpc, StorageUploadEvent, UploadTriggerRpc, DbCaller, FunctionEventRequest, FunctionEventResult, FunctionEventRpc, ScheduledRpc, SqlResult, TickInput } from '../shared/contracts.ts';
+import { ApiError, type ApiErrorWire } from '../shared/errors.ts';
+import { onError, onNotFound } from '../shared/http.ts';
+import { rpcResult, type RpcResult } from '../shared/rpc.ts';
+import type { Env } from './env.ts';
+import { invokeRoutes } from './routes/invoke.ts';
+import { manageRoutes } from './routes/manage.ts';
+import { webhookRoutes } from './routes/webhook.ts';
+import { deniedHosts, egressDecision } from './services/egress.ts';
+import { invoke, type FunctionsContext, type HostProps, type OutboundProps } from './services/invoke.ts';
+import { findFunction, functionNotFound } from './services/records.ts';
+import { purgeExpired, runAuthHook, runCron, runEvent, runUploadTriggers } from './services/triggers.ts';
+
+const app = new Hono<{ Bindings: Env }>();
+app.route('/', invokeRoutes);
+app.route('/', webhookRoutes);
+app.route('/', manageRoutes);
+app.onError(onError);
+app.notFound(onNotFound);
+
+export default class FunctionsWorker extends WorkerEntrypoint<Env> implements ScheduledRpc, FunctionEventRpc, AuthHookRpc, UploadTriggerRpc {
+  override fetch(request: Request): Promise<Response> {
+    return Promise.resolve(app.fetch(request, this.env, this.ctx));
+  }
+
+  /**
+   * See {@link ScheduledRpc.tick}: runs the cron functions due in the tick's minute (each once across
+   * ticks) and purges expired webhook keys and old cron claims. Out: `{ cron: {due, ran, failed}, purged }`.
+   */
+  tick(input: TickInput): Promise<RpcResult<Record<string, unknown>>> {
+    return rpcResult(async () => {
+      const now = Number.isFinite(input?.scheduledTimeMs) ? input.scheduledTimeMs : Date.now();
+      const [cron, purged] = await Promise.all([runCron(this.env, this.ctx as unknown as FunctionsContext, now), purgeExpired(this.env, Date.now())]);
+      return { cron, purged };
+    });
+  }
+
+  /** See {@link FunctionEventRpc.invokeEvent}: the realtime Worker's `event` messages (API.md §9). */
+  invokeEvent(input: FunctionEventRequest): Promise<RpcResult<FunctionEventResult>> {
+    return rpcResult(() => runEvent(this.env, this.ctx as unknown as FunctionsContext, input));
+  }
+
+  /** See {@link AuthHookRpc.runAuthHook}: the auth Worker's post-auth hook (API.md §6). */
+  runAuthHook(input: AuthHookRequest): Promise<RpcResult<{ ran: boolean; status: number | null }>> {
+    return rpcResult(() => runAuthHook(this.env, this.ctx as unknown as FunctionsContext, input));
+  }
+
+  /** See {@link UploadTriggerRpc.runUploadTriggers}: the storage Worker's upload-completed events. */
+  runUploadTriggers(event: StorageUploadEvent): Promise<RpcResult<{ ran: number }>> {
+    return rpcResult(() => runUploadTriggers(this.env, this.ctx as unknown as FunctionsContext, event));
+  }
+}
+
+/** An error as user code receives it from a capability: code, message, remediation, details (never Postgres internals). */
+function userError<T>(result: RpcResult<T>): RpcResult<T> {
+  if (result.ok) return result;
+  const { code, message, remediation, details } = result.error;
+  return { ok: false, error: { code, message, remediation, details } satisfies ApiErrorWire };
+}
+
+/** The most nested ctx.invoke chain allowed (API.md §8.3: depth > 4 throws). */
+const maxInvokeDepth = 4;
+
+/**
+ * The capability behind one invocation's ctx (loaded code holds a stub of it in its props). Its props
+ * ({@link HostProps}) are set by this Worker when it starts the invocation; user code can call its
+ * methods but never change app, role or user.
+ */
+export class FunctionHost extends WorkerEntrypoint<Env, HostProps> {
+  private get host(): HostProps {
+    return this.ctx.props;
+  }
+
+  /**
+   * ctx.db.query (API.md §8.3): one statement in one transaction through DbGateway's user session
+   * (the SQL guard applies). `as` (from ctx.db.asUser / asAnon) switches to role user (with that id)
+   * or anon; nothing can reach service from a user context or owner from anywhere.
+   * Out: `{ rows, rowCount, fields }`; errors as §1.4 codes (VALIDATION_SQL_REFUSED, AUTH_RLS_*, …).
+   */
+  async query(sql: string, params: unknown[], as: { role: 'user'; userId: string } | { role: 'anon' } | null): Promise<RpcResult<SqlResult>> {
+    return userError(await rpcResult(async () => {
+      let caller: DbCaller = { appId: this.host.appId, role: this.host.role, userId: this.host.userId };
+      if (as?.role === 'anon') caller = { appId: this.host.appId, role: 'anon', userId: null };
+      else if (as?.role === 'user') {
+        if (typeof as.userId !== 'string' || as.userId === '') throw new ApiError('VALIDATION_INVALID_TYPE', 'ctx.db.asUser needs a user id.');
+        caller = { appId: this.host.appId, role: 'user', userId: as.userId };
+      }
+      const results = await this.env.DB_GATEWAY.userSession(caller).execute([{ query: String(sql), params: Array.isArray(params) ? params : [] }]);
+      if (!results.ok) throw ApiError.fromWire(results.error);
+      const [first] = results.value;
+      return first ?? { rows: [], rowCount: 0, fields: [] };
+    }));
+  }
+
+  /**
+   * ctx.idempotency.claim(key, {scope = "default", ttlSeconds?}) (API.md §8.3): true the first time
+   * (or after the earlier claim expired), false after. Row in the app database's
+   * `functions._idempotency_keys`. @throws (as RpcResult) VALIDATION_INVALID_SCHEMA for a key over 255 chars
+   */
+  async claim(key: string, options: { scope?: string; ttlSeconds?: number }): Promise<RpcResult<boolean>> {
+    return userError(await rpcResult(async () => {
+      const scope = options?.scope ?? 'default';
+      const ttl = options?.ttlSeconds;
+      if (typeof key !== 'string' || key.length === 0 || key.length > 255 || typeof scope !== 'string' || scope.length > 255) {
+        throw new ApiError('VALIDATION_INVALID_SCHEMA', 'ctx.idempotency.claim needs a key of 1–255 characters (and a scope of at most 255).');
+      }
+      if (ttl !== undefined && (!Number.isInteger(ttl) || ttl <= 0)) throw new ApiError('VALIDATION_INVALID_SCHEMA', 'ttlSeconds must be a positive integer.');
+      const results = await this.env.DB_GATEWAY.session({ appId: this.host.appId, role: 'service' }).execute([{
+        query: `WITH claimed AS (
+            INSERT INTO functions._idempotency_keys (scope, key, expires_at)
+            VALUES ($1, $2, CASE WHEN $3::int IS NULL THEN NULL ELSE now() + make_interval(secs => $3::int) END)
+            ON CONFLICT (scope, key) DO UPDATE SET expires_at = EXCLUDED.expires_at, created_at = now()
+              WHERE functions._idempotency_keys.expires_at IS NOT NULL AND functions._idempotency_keys.expires_at < now()
+            RETURNING 1)
+          SELECT count(*)::int AS claimed FROM claimed`,
+        params: [scope, key, ttl ?? null],
+      }]);
+      if (!results.ok) throw ApiError.fromWire(results.error);
+      return Number(results.value[0]?.rows[0]?.claimed ?? 0) > 0;
+    }));
+  }
+
+  /**
+   * ctx.invoke(name, body?, {method?}) (API.md §8.3): runs another function of the same app as
+   * `loopback`, the user propagating; depth > 4 is refused. Out: the callee's Response.
+   * @throws (as RpcResult) RESOURCE_NOT_FOUND, STATE_INVALID_TRANSITION (too deep), FUNCTION_TIMEOUT
+   */
+  async invoke(name: string, body: string | null, options: { method?: string }): Promise<RpcResult<Response>> {
+    return userError(await rpcResult(async () => {
+      const depth = this.host.depth + 1;
+      if (depth > maxInvokeDepth) {
+        throw new ApiError('STATE_INVALID_TRANSITION', `ctx.invoke nested deeper than ${maxInvokeDepth} calls.`, { remediation: 'Flatten the chain of functions calling each other.' });
+      }
+      const fn = await findFunction(this.env, this.host.appId, String(name));
+      if (!fn) throw functionNotFound(String(name));
+      const method = (options?.method ?? 'POST').toUpperCase();
+      const url = new URL(`/v1/${this.host.appId}/fn/${fn.name}`, this.env.PUBLIC_API_URL);
+      const request = new Request(url, {
+        method,
+        headers: body === null ? {} : { 'content-type': 'application/json' },
+        body: method === 'GET' || method === 'HEAD' ? null : body,
+      });
+      return invoke(this.env, this.ctx as unknown as FunctionsContext, {
+        appId: this.host.appId,
+        fn,
+        request,
+        trigger: 'http',
+        caller: { type: 'loopback', keyId: null, scope: null, userId: this.host.userId },
+        userId: this.host.userId,
+        requestId: this.host.requestId,
+        ip: null,
+        depth,
+      });
+    }));
+  }
+}
+
+/**
+ * The egress policy of user code (the loader's `globalOutbound`): the platform's public API goes to
+ * the router internally; private, loopback, link-local and internal hosts are refused with 403; the
+ * rest goes out. Each subrequest is logged with the app and function.
+ */
+export class Outbound extends WorkerEntrypoint<Env, OutboundProps> {
+  override async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const { appId, functionName } = this.ctx.props;
+    const decision = egressDecision(url, this.env.PUBLIC_API_URL, deniedHosts(this.env.EGRESS_DENY_HOSTS, [this.env.NEON_FETCH_ENDPOINT]));
+    console.log(`[egress] ${appId}/${functionName} ${request.method} ${url.host} → ${decision.kind}${decision.kind === 'refused' ? ` (${decision.reason})` : ''}`);
+    switch (decision.kind) {
+      case 'platform':
+        if (!this.env.ROUTER) return Response.json({ error: 'the platform API is not reachable from functions on this deployment' }, { status: 502 });
+        return this.env.ROUTER.fetch(request);
+      case 'internet':
+        return fetch(request);
+      case 'refused':
+        return Response.json({ error: `egress refused: ${decision.reason}` }, { status: 403, headers: { 'x-butterbase-egress': 'refused' } });
+    }
+  }
+}
+
