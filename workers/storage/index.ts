@@ -76,9 +76,9 @@ export default class StorageWorker extends WorkerEntrypoint<Env> implements Sche
       case queues.uploads: {
         const parsed = storageUploadEvent.safeParse(body);
         if (!parsed.success) return console.error(`[storage] malformed upload event dropped: ${JSON.stringify(body).slice(0, 300)}`);
-        if (!this.env.FUNCTIONS) return;
         // A failure to reach functions retries the message; a function's own failure is in its logs.
-        unwrap(await this.env.FUNCTIONS.runUploadTriggers(parsed.data));
+        if (this.env.FUNCTIONS) unwrap(await this.env.FUNCTIONS.runUploadTriggers(parsed.data));
+        console.log(`[storage] upload completed ${JSON.stringify(parsed.data)}`);
         return;
       }
       case queues.purge: {
