@@ -237,3 +237,47 @@ describe('§10.2 error paths', () => {
     expect([empty.status, empty.body.error.code]).toEqual([400, 'VALIDATION_INVALID_SCHEMA']);
   });
 });
+
+describe('a real browser', () => {
+  it('loads the deployed SPA at a deep link; the app signs a user up and reads rows through the REST API (CORS)', async () => {
+    const { chromium } = await import('playwright-core');
+    const { appId: app } = await createReadyApp('host-browser');
+    await raiseRateLimit(app, 100_000);
+    const sub = await subdomainOf(app);
+    const schema = { tables: { notes: { columns: { id: { type: 'serial', primaryKey: true }, body: { type: 'text' } } } } };
+    expect((await api(`/v1/${app}/schema/apply`, { body: { schema, name: 'notes' } })).status).toBe(200);
+    expect((await api(`/v1/${app}/notes`, { body: { body: 'hello from the database' } })).status).toBe(201);
+    const apiBase = inject('platformUrl');
+    const script = `
+      const api = ${JSON.stringify(apiBase)}, app = ${JSON.stringify(app)};
+      const post = (path, body) => fetch(api + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      (async () => {
+        const email = 'browser-' + Math.random().toString(36).slice(2) + '@example.com', password = 'Str0ng!pass-for-tests';
+        const signup = await post('/auth/' + app + '/signup', { email, password });
+        const login = await (await post('/auth/' + app + '/login', { email, password })).json();
+        const rows = await (await fetch(api + '/v1/' + app + '/notes', { headers: { authorization: 'Bearer ' + login.access_token } })).json();
+        document.getElementById('root').textContent = JSON.stringify({ route: location.pathname, signup: signup.status, rows });
+        document.body.dataset.done = '1';
+      })().catch((e) => { document.getElementById('root').textContent = 'failed: ' + e; document.body.dataset.done = '1'; });`;
+    const result = await deploy(app, zipOf({
+      'index.html': '<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="/assets/index-C1d2E3f4.css"><script type="module" src="/assets/index-A1b2C3d4.js"></script></head><body><div id="root">loading</div></body></html>',
+      'assets/index-A1b2C3d4.js': script,
+      'assets/index-C1d2E3f4.css': '#root { font-family: sans-serif }',
+    }));
+    expect(result.status, result.error).toBe('READY');
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    try {
+      const page = await browser.newPage();
+      const failures: string[] = [];
+      page.on('requestfailed', (r) => failures.push(r.url()));
+      const response = await page.goto(`http://${sub}.localhost:${new URL(apiBase).port}/settings/profile`);
+      expect(response?.status()).toBe(200);
+      await page.waitForSelector('body[data-done="1"]', { timeout: 30_000 });
+      const shown = await page.textContent('#root');
+      expect(JSON.parse(shown!)).toEqual({ route: '/settings/profile', signup: 201, rows: [{ id: 1, body: 'hello from the database' }] });
+      expect(failures).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+});
