@@ -8,7 +8,7 @@ import { zipSync } from 'fflate';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { api, createReadyApp } from './helpers/api.ts';
 import { raiseRateLimit } from './helpers/control-db.ts';
-import { createAndUpload, deploy, putDeclaringLength, siteRequest, subdomainOf, zipOf } from './helpers/hosting.ts';
+import { createAndUpload, deploy, inspectorCall, putDeclaringLength, siteRequest, subdomainOf, zipOf } from './helpers/hosting.ts';
 
 let appId: string;
 let subdomain: string;
@@ -279,5 +279,33 @@ describe('a real browser', () => {
     } finally {
       await browser.close();
     }
+  });
+});
+
+describe('MCP tools through the Inspector CLI', () => {
+  it('create_frontend_deployment + manage_frontend start_deployment put a site live; list, activate, set_env; from-source is 501', async () => {
+    const { appId: app } = await createReadyApp('host-mcp');
+    const sub = await subdomainOf(app);
+    const created = await inspectorCall('create_frontend_deployment', { app_id: app, framework: 'react-vite' });
+    expect(created.isError, created.text).toBe(false);
+    expect(created.json).toMatchObject({ deployment_id: expect.any(String), uploadUrl: expect.any(String), expiresIn: 900, maxSizeBytes: 104857600 });
+    const put = await fetch(created.json.uploadUrl, { method: 'PUT', headers: { 'content-type': 'application/zip' }, body: spa('via-mcp') });
+    expect(put.status).toBe(200);
+    const started = await inspectorCall('manage_frontend', { action: 'start_deployment', app_id: app, deployment_id: created.json.deployment_id });
+    expect(started.isError, started.text).toBe(false);
+    expect(started.json).toMatchObject({ id: created.json.deployment_id, status: 'READY', active: true, url: `http://${sub}.localhost:${new URL(inject('platformUrl')).port}` });
+    expect((await siteRequest(sub, '/settings/profile')).text).toContain('via-mcp');
+
+    const listed = await inspectorCall('manage_frontend', { action: 'list_deployments', app_id: app });
+    expect(listed.json.deployments).toHaveLength(1);
+    const activated = await inspectorCall('manage_frontend', { action: 'activate_deployment', app_id: app, deployment_id: created.json.deployment_id });
+    expect(activated.isError, activated.text).toBe(false);
+    const env = await inspectorCall('manage_frontend', { action: 'set_env', app_id: app, vars: { VITE_APP_ID: app } });
+    expect(env.json).toMatchObject({ keys: ['VITE_APP_ID'] });
+    const source = await inspectorCall('manage_frontend', { action: 'create_from_source', app_id: app });
+    expect(source.isError).toBe(true);
+    expect(source.json.error).toMatchObject({ code: 'FEATURE_NOT_AVAILABLE', remediation: expect.stringContaining('zip') });
+    const missing = await inspectorCall('manage_frontend', { action: 'start_deployment', app_id: app });
+    expect(missing.json.error.code).toBe('VALIDATION_MISSING_FIELD');
   });
 });

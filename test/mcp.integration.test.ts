@@ -86,6 +86,12 @@ const expectedTools: Record<string, { required: string[]; optional: string[]; ac
     actions: ['upload_url', 'download_url', 'list', 'delete', 'update_config'],
   },
   manage_realtime: { required: ['action', 'app_id'], optional: ['tables'], actions: ['configure', 'get'] },
+  create_frontend_deployment: { required: ['app_id'], optional: ['framework'] },
+  manage_frontend: {
+    required: ['action', 'app_id'],
+    optional: ['deployment_id', 'lockfile_hash', 'build_command', 'output_dir', 'package_manager', 'user_env', 'vars', 'domain_action', 'hostname', 'domain_id', 'validation_method'],
+    actions: ['start_deployment', 'list_deployments', 'activate_deployment', 'create_from_source', 'start_from_source', 'set_env', 'configure_custom_domain'],
+  },
   manage_auth_config: {
     required: ['action'],
     optional: ['app_id', 'post_auth_function', 'accessTokenTtl', 'refreshTokenTtlDays', 'name', 'key_scope', 'additional_scopes', 'organization_id'],

@@ -25,8 +25,9 @@ CREATE INDEX frontend_deployments_app_idx ON frontend_deployments (app_id, creat
 --> statement-breakpoint
 CREATE TABLE frontend_sites (
   app_id text PRIMARY KEY REFERENCES apps (id) ON DELETE CASCADE,
-  active_deployment_id uuid REFERENCES frontend_deployments (id) ON DELETE SET NULL,
-  updated_at timestamptz NOT NULL DEFAULT now()
+  active_deployment_id uuid,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT frontend_sites_deployment_fkey FOREIGN KEY (active_deployment_id) REFERENCES frontend_deployments (id) ON DELETE SET NULL
 )
 --> statement-breakpoint
 CREATE TABLE frontend_env (

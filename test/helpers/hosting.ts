@@ -118,3 +118,24 @@ export function putDeclaringLength(url: string, declaredLength: number, contentT
     pump();
   });
 }
+
+/**
+ * One tools/call through the real MCP Inspector CLI (`--cli <url>/mcp --transport http`) with the
+ * bootstrap service key. Out: the result flag and the text parsed as JSON (or the raw text).
+ */
+export async function inspectorCall(name: string, args: Record<string, unknown>): Promise<{ isError: boolean; json: any; text: string }> {
+  const { execFile } = await import('node:child_process');
+  const { join } = await import('node:path');
+  const { repoRoot } = await import('../../scripts/lib/platform.ts');
+  const cli = join(repoRoot, 'node_modules/@modelcontextprotocol/inspector/cli/build/cli.js');
+  const toolArgs = Object.entries(args).flatMap(([k, v]) => ['--tool-arg', `${k}=${JSON.stringify(v)}`]);
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, [cli, '--cli', `${inject('platformUrl')}/mcp`, '--transport', 'http', '--header', `Authorization: Bearer ${inject('serviceKey')}`,
+      '--method', 'tools/call', '--tool-name', name, ...toolArgs], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (error, out, err) => (error ? reject(new Error(`${error.message}: ${err}`)) : resolve(out)));
+  });
+  const result = JSON.parse(stdout) as { content: { text: string }[]; isError?: boolean };
+  const text = result.content.map((c) => c.text).join('');
+  let json: unknown = text;
+  try { json = JSON.parse(text); } catch { /* text */ }
+  return { isError: result.isError === true, json, text };
+}

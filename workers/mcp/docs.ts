@@ -11,6 +11,7 @@ import ragProduct from '../../docs/product/rag-dev.md';
 import realtimeProduct from '../../docs/product/realtime.md';
 import storageProduct from '../../docs/product/storage.md';
 import auth from '../../docs/topics/auth.md';
+import frontend from '../../docs/topics/frontend.md';
 import cli from '../../docs/topics/cli.md';
 import mcp from '../../docs/topics/mcp.md';
 import overview from '../../docs/topics/overview.md';
@@ -44,7 +45,7 @@ const topicText: Record<Exclude<DocTopic, 'all'>, string> = {
   auth: `${auth}\n---\n\n${authProduct}`,
   storage: `${storage}\n---\n\n${storageProduct}`,
   functions: `# Serverless functions\n\n${notServed('Serverless functions (deploy, invoke, logs, cron and webhook triggers)', ['deploy_function', 'invoke_function', 'manage_function'], true)}`,
-  frontend: `# Frontend and edge SSR hosting\n\n${notServed('Static frontend and edge SSR hosting', ['create_frontend_deployment', 'manage_frontend', 'manage_edge_ssr'], true)}`,
+  frontend: `${frontend}\n${notServed('Edge SSR hosting', ['manage_edge_ssr'], true)}`,
   ai: `# AI gateway\n\n${notServed('The AI gateway (chat, embeddings, models, BYOK, usage)', ['manage_ai'], true)}\n---\n\n${aiProduct}`,
   meetings: `# Meetings\n\n${notServed('Meetings', ['manage_ai'], false)}`,
   billing: `# Billing\n\n${notServed('Billing (Stripe Connect, plans)', ['manage_billing'], false)}`,

@@ -7,6 +7,7 @@ import { queryAuditLogs } from './audit-logs.ts';
 import { manageAuthConfig, manageAuthUsers } from './auth.ts';
 import { insertRow, seedDatabase, selectRows } from './data.ts';
 import { butterbaseDocs } from './docs.ts';
+import { createFrontendDeployment, manageFrontend } from './frontend.ts';
 import { manageApiKeys } from './keys.ts';
 import { manageRealtime } from './realtime.ts';
 import { manageRls } from './rls.ts';
@@ -25,6 +26,8 @@ export const tools: readonly ToolDefinition[] = [
   seedDatabase,
   manageStorage,
   manageRealtime,
+  createFrontendDeployment,
+  manageFrontend,
   manageAuthConfig,
   manageAuthUsers,
   manageApiKeys,
