@@ -9,6 +9,7 @@ import { ApiError } from '../shared/errors.ts';
 import { decodeAppGate, errorResponse, onError, onNotFound } from '../shared/http.ts';
 import { internalHeaders } from '../shared/principal.ts';
 import type { Env } from './env.ts';
+import { durableObjectRoutes } from './routes/durable-objects.ts';
 import { frontendRoutes } from './routes/frontend.ts';
 import { serveAppHost } from './routes/site.ts';
 
@@ -16,7 +17,8 @@ export { UserObjectHost } from '../../durable-objects/user-object-host.ts';
 
 const app = new Hono<{ Bindings: Env }>();
 app.route('/', frontendRoutes);
-for (const segment of ['durable-objects', 'custom-domains']) {
+app.route('/', durableObjectRoutes);
+for (const segment of ['custom-domains']) {
   app.all(`/v1/:app/${segment}/*`, () => {
     throw new ApiError('FEATURE_NOT_AVAILABLE', `The ${segment} API is not available on this deployment yet.`);
   });
@@ -33,7 +35,7 @@ export default {
       const gate = decodeAppGate(request.headers.get(internalHeaders.app));
       if (!gate) return errorResponse(new ApiError('APP_NOT_FOUND', 'No app is served here.'), request.headers.get(internalHeaders.requestId) ?? 'unknown');
       try {
-        return await serveAppHost(env, request, gate);
+        return await serveAppHost(env, ctx, request, gate);
       } catch (error) {
         return errorResponse(error, request.headers.get(internalHeaders.requestId) ?? 'unknown');
       }

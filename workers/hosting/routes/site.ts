@@ -11,10 +11,10 @@ import { loadManifest, serveSite } from '../services/serve.ts';
 import { serveDurableObject } from './durable-objects-edge.ts';
 
 /** Answers one app-host request for `app`. Never throws for a missing site: that is a 404 page. */
-export async function serveAppHost(env: Env, request: Request, app: AppGate): Promise<Response> {
+export async function serveAppHost(env: Env, ctx: ExecutionContext, request: Request, app: AppGate): Promise<Response> {
   const url = new URL(request.url);
   if (url.pathname === '/_do' || url.pathname.startsWith('/_do/')) {
-    return serveDurableObject(env, request, app, decodePrincipal(request.headers.get(internalHeaders.principal)));
+    return serveDurableObject(env, ctx, request, app, decodePrincipal(request.headers.get(internalHeaders.principal)));
   }
   const deploymentId = await activeDeploymentId(env, app.id);
   const manifest = deploymentId ? await loadManifest(env, app.id, deploymentId) : null;
