@@ -218,3 +218,24 @@ describe('deploy validation (§10.1 codes)', () => {
     expect(onApiHost.status).toBe(404);
   });
 });
+
+describe('manage_durable_objects through the Inspector CLI', () => {
+  it('deploys, lists, sets env and deletes with the REST answers and codes', async () => {
+    const { inspectorCall } = await import('./helpers/hosting.ts');
+    const { appId: app } = await createReadyApp('dos-mcp');
+    const code = 'export class Counter {\n  constructor(public state: DurableObjectState) {}\n  async fetch() { const n = ((await this.state.storage.get("n")) ?? 0) + 1; await this.state.storage.put("n", n); return Response.json({ n }); }\n}';
+    const deployed = await inspectorCall('manage_durable_objects', { action: 'deploy', app_id: app, name: 'counter', code, access_mode: 'public' });
+    expect(deployed.isError, deployed.text).toBe(false);
+    expect(deployed.json).toMatchObject({ name: 'counter', class_name: 'Counter', status: 'READY' });
+    const sub = await subdomainOf(app);
+    expect(JSON.parse((await siteRequest(sub, '/_do/counter/a')).text)).toEqual({ n: 1 });
+    expect(JSON.parse((await siteRequest(sub, '/_do/counter/a')).text)).toEqual({ n: 2 });
+    expect((await inspectorCall('manage_durable_objects', { action: 'list', app_id: app })).json.durable_objects).toHaveLength(1);
+    expect((await inspectorCall('manage_durable_objects', { action: 'set_env', app_id: app, key: 'MODE', value: 'x' })).json).toEqual({ key: 'MODE', redeployed: true });
+    expect((await inspectorCall('manage_durable_objects', { action: 'list_env', app_id: app })).json).toEqual({ keys: ['MODE'] });
+    const bad = await inspectorCall('manage_durable_objects', { action: 'deploy', app_id: app, name: 'other', code: 'import x from "lodash";\nexport class Other {}' });
+    expect(bad.isError).toBe(true);
+    expect(bad.json.error.code).toBe('INVALID_IMPORT');
+    expect((await inspectorCall('manage_durable_objects', { action: 'delete', app_id: app, name: 'counter' })).json).toEqual({ deleted: true, name: 'counter' });
+  });
+});

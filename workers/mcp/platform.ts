@@ -14,7 +14,7 @@ export const mcpToolHeader = clientHeaders.mcpTool;
 
 /** One REST call a tool makes. */
 export interface PlatformRequest {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Path with each dynamic segment already URL-encoded, e.g. `/v1/app_abc/config/cors`. */
   path: string;
   /** Query parameters; undefined values are left out. */

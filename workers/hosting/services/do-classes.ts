@@ -2,8 +2,7 @@
  * User Durable Object class records (control-plane `durable_object_classes`, `durable_object_env`)
  * and their wire shape (API.md §10.1). Host objects are named by (app, name, instance), so storage
  * survives redeploys; delete purges each instance explicitly. The row id and version name the code
- * (the Worker Loader id), so a redeploy or an env change loads fresh code and a class deployed again
- * sees old state even before the purge has finished.
+ * (the Worker Loader id), so a redeploy or an env change loads fresh code.
  */
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { controlDb } from '../../shared/control-db.ts';

@@ -7,6 +7,7 @@ import { queryAuditLogs } from './audit-logs.ts';
 import { manageAuthConfig, manageAuthUsers } from './auth.ts';
 import { insertRow, seedDatabase, selectRows } from './data.ts';
 import { butterbaseDocs } from './docs.ts';
+import { manageDurableObjects } from './durable-objects.ts';
 import { createFrontendDeployment, manageFrontend } from './frontend.ts';
 import { manageApiKeys } from './keys.ts';
 import { manageRealtime } from './realtime.ts';
@@ -28,6 +29,7 @@ export const tools: readonly ToolDefinition[] = [
   manageRealtime,
   createFrontendDeployment,
   manageFrontend,
+  manageDurableObjects,
   manageAuthConfig,
   manageAuthUsers,
   manageApiKeys,
