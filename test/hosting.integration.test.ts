@@ -309,3 +309,39 @@ describe('MCP tools through the Inspector CLI', () => {
     expect(missing.json.error.code).toBe('VALIDATION_MISSING_FIELD');
   });
 });
+
+describe('custom domains', () => {
+  it('adds a hostname that is then routed by Host to the app\'s site; status, verify, list, delete; error paths', async () => {
+    const hostname = `www.${Date.now().toString(36)}.example.test`;
+    const added = await api(`/v1/${appId}/custom-domains`, { body: { hostname } });
+    expect(added.status, added.text).toBe(201);
+    expect(added.body).toMatchObject({ domain: { hostname, status: 'active', ssl_status: 'active', app_id: appId, domain_type: 'subdomain', is_primary: false }, cname_target: 'butterbase.dev', validation_method: 'http' });
+    const id = added.body.domain.id;
+    const port = new URL(inject('platformUrl')).port;
+    const { request } = await import('node:http');
+    const viaCustomHost = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      request({ host: '127.0.0.1', port, path: '/settings/profile', headers: { host: `${hostname}:${port}` } }, (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode!, text }));
+      }).on('error', reject).end();
+    });
+    expect(viaCustomHost.status).toBe(200);
+    expect(viaCustomHost.text).toContain('<div id="root">');
+    expect((await api(`/v1/${appId}/custom-domains/${id}/status`)).body).toMatchObject({ domain: { id }, verification: { type: 'http', errors: [] } });
+    expect((await api(`/v1/${appId}/custom-domains/${id}/verify`, { method: 'POST' })).status).toBe(200);
+    expect((await api(`/v1/${appId}/custom-domains`)).body).toMatchObject({ domains: [expect.objectContaining({ id, hostname })], cname_target: 'butterbase.dev' });
+    const cases: [string, Parameters<typeof api>[1], string, number, string][] = [
+      ['duplicate', { body: { hostname } }, '', 409, 'RESOURCE_ALREADY_EXISTS'],
+      ['not a hostname', { body: { hostname: 'not a host' } }, '', 400, 'VALIDATION_INVALID_NAME'],
+      ['under the apps domain', { body: { hostname: 'x.butterbase.dev' } }, '', 400, 'VALIDATION_INVALID_NAME'],
+      ['bad method', { body: { hostname: 'a.example.test', validation_method: 'dns' } }, '', 400, 'VALIDATION_INVALID_SCHEMA'],
+      ['unknown id', {}, '/00000000-0000-4000-8000-000000000000/status', 404, 'RESOURCE_NOT_FOUND'],
+    ];
+    for (const [name, options, suffix, status, code] of cases) {
+      const res = await api(`/v1/${appId}/custom-domains${suffix}`, options);
+      expect({ name, status: res.status, code: res.body?.error?.code }).toEqual({ name, status, code });
+    }
+    expect((await api(`/v1/${appId}/custom-domains/${id}`, { method: 'DELETE' })).body).toEqual({ deleted: true, id });
+  });
+});

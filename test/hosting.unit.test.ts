@@ -118,3 +118,15 @@ describe('serving helpers', () => {
     expect(contentTypeOf('noext')).toBe('application/octet-stream');
   });
 });
+
+describe('custom host candidates (router)', () => {
+  it('looks up only hosts that could be custom domains', async () => {
+    const { customHostCandidate } = await import('../workers/router/routes.ts');
+    const hosts = { appsDomain: 'butterbase.dev', apiHostnames: ['api.butterbase.ai'] };
+    expect(customHostCandidate('www.example.com', hosts)).toBe(true);
+    expect(customHostCandidate('Shop.Example.COM:443', hosts)).toBe(true);
+    for (const host of ['api.butterbase.ai', 'my-app.butterbase.dev', 'butterbase.dev', '127.0.0.1:8787', 'localhost:8787', 'my-app.localhost:8787', '[::1]:8787', null]) {
+      expect(customHostCandidate(host, hosts), String(host)).toBe(false);
+    }
+  });
+});

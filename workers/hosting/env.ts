@@ -15,6 +15,10 @@ export interface Env extends DbEnv {
   PLATFORM_MASTER_KEY: string;
   /** Site URL of an app with `{subdomain}`, e.g. `https://{subdomain}.butterbase.dev`. */
   APP_URL_TEMPLATE: string;
+  /** Where custom domains CNAME to (default `butterbase.dev`). */
+  CNAME_TARGET?: string;
+  /** `local` (default): hostnames are active once added. Cloudflare for SaaS is not built yet. */
+  CUSTOM_DOMAIN_PROVIDER?: string;
   /** READY deployments kept per app for rollback (default 3). */
   KEEP_READY_DEPLOYMENTS?: string;
 }

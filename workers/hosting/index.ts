@@ -4,11 +4,15 @@
  * everything else is an owner route under /v1/{app_id}/frontend, /durable-objects or
  * /custom-domains. UserObjectHost hosts the user Durable Object classes.
  */
+import { WorkerEntrypoint } from 'cloudflare:workers';
 import { Hono } from 'hono';
+import type { HostingRpc } from '../shared/contracts.ts';
+import { rpcResult, type RpcResult } from '../shared/rpc.ts';
 import { ApiError } from '../shared/errors.ts';
 import { decodeAppGate, errorResponse, onError, onNotFound } from '../shared/http.ts';
 import { internalHeaders } from '../shared/principal.ts';
 import type { Env } from './env.ts';
+import { customDomainRoutes, resolveCustomHostname } from './routes/custom-domains.ts';
 import { durableObjectRoutes } from './routes/durable-objects.ts';
 import { frontendRoutes } from './routes/frontend.ts';
 import { serveAppHost } from './routes/site.ts';
@@ -18,28 +22,26 @@ export { UserObjectHost } from '../../durable-objects/user-object-host.ts';
 const app = new Hono<{ Bindings: Env }>();
 app.route('/', frontendRoutes);
 app.route('/', durableObjectRoutes);
-for (const segment of ['custom-domains']) {
-  app.all(`/v1/:app/${segment}/*`, () => {
-    throw new ApiError('FEATURE_NOT_AVAILABLE', `The ${segment} API is not available on this deployment yet.`);
-  });
-  app.all(`/v1/:app/${segment}`, () => {
-    throw new ApiError('FEATURE_NOT_AVAILABLE', `The ${segment} API is not available on this deployment yet.`);
-  });
-}
+app.route('/', customDomainRoutes);
 app.onError(onError);
 app.notFound(onNotFound);
 
-export default {
-  async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+export default class HostingWorker extends WorkerEntrypoint<Env> implements HostingRpc {
+  override async fetch(request: Request): Promise<Response> {
     if (request.headers.has(internalHeaders.appHost)) {
       const gate = decodeAppGate(request.headers.get(internalHeaders.app));
       if (!gate) return errorResponse(new ApiError('APP_NOT_FOUND', 'No app is served here.'), request.headers.get(internalHeaders.requestId) ?? 'unknown');
       try {
-        return await serveAppHost(env, ctx, request, gate);
+        return await serveAppHost(this.env, this.ctx, request, gate);
       } catch (error) {
         return errorResponse(error, request.headers.get(internalHeaders.requestId) ?? 'unknown');
       }
     }
-    return app.fetch(request, env, ctx);
-  },
-} satisfies ExportedHandler<Env>;
+    return app.fetch(request, this.env, this.ctx);
+  }
+
+  /** See {@link HostingRpc.resolveHostname}. */
+  resolveHostname(host: string): Promise<RpcResult<{ subdomain: string | null }>> {
+    return rpcResult(async () => ({ subdomain: await resolveCustomHostname(this.env, host) }));
+  }
+}

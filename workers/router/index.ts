@@ -13,7 +13,7 @@ import { isWebSocketUpgrade, websocketRefusal } from '../shared/websocket.ts';
 import type { AppGate } from '../shared/contracts.ts';
 import { scheduledWorkers, type RouterTarget } from '../registry.ts';
 import { corsHeaders, preflightHeaders, type CorsSettings } from './cors.ts';
-import { classify, type RouteDecision } from './routes.ts';
+import { classify, customHostCandidate, type RouteDecision } from './routes.ts';
 import type { Env } from './env.ts';
 
 export { RateLimiter } from '../../durable-objects/rate-limiter.ts';
@@ -34,11 +34,16 @@ export default {
     const id = incoming && requestIdPattern.test(incoming) ? incoming : crypto.randomUUID();
     const origin = request.headers.get('origin');
     const url = new URL(request.url);
-    const decision = classify(url, request.headers.get('host'), { appsDomain: env.APPS_DOMAIN ?? '' });
+    let decision = classify(url, request.headers.get('host'), { appsDomain: env.APPS_DOMAIN ?? '' });
     // null on platform routes (any origin, never credentials); the app's CORS config elsewhere.
     let cors: AppCors | null = null;
     let extraHeaders: Record<string, string> = {};
     try {
+      const host = request.headers.get('host');
+      if (decision.kind !== 'app_host' && customHostCandidate(host, { appsDomain: env.APPS_DOMAIN ?? '', apiHostnames: (env.API_HOSTNAMES ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean) })) {
+        const resolved = unwrap(await env.HOSTING.resolveHostname(host!));
+        if (resolved.subdomain) decision = { kind: 'app_host', subdomain: resolved.subdomain };
+      }
       if (decision.kind === 'health') return finish(await health(env, decision.ready), id, origin, null, {});
       if (decision.kind === 'app_host') return finish(await appHost(env, request, decision.subdomain, id), id, null, null, {});
       // Presigned URLs carry their own SigV4 authorisation and CORS; no caller or app gate applies.
