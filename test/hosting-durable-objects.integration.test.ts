@@ -239,3 +239,46 @@ describe('manage_durable_objects through the Inspector CLI', () => {
     expect((await inspectorCall('manage_durable_objects', { action: 'delete', app_id: app, name: 'counter' })).json).toEqual({ deleted: true, name: 'counter' });
   });
 });
+
+describe('a real browser', () => {
+  it('a page on the app host opens two WebSockets to the ChatRoom and sees messages cross between them', async () => {
+    const { chromium } = await import('playwright-core');
+    const { deploy, zipOf } = await import('./helpers/hosting.ts');
+    const { appId: app } = await createReadyApp('dos-browser');
+    await raiseRateLimit(app, 100_000);
+    const sub = await subdomainOf(app);
+    expect((await deployClass({ name: 'chat-room', code: chatRoom, access_mode: 'public' }, app)).body.status).toBe('READY');
+    const script = `
+      const open = () => new Promise((resolve, reject) => {
+        const ws = new WebSocket('ws://' + location.host + '/_do/chat-room/browser-room');
+        const seen = [];
+        ws.onmessage = (e) => seen.push(JSON.parse(e.data));
+        ws.onopen = () => resolve({ ws, seen });
+        ws.onerror = () => reject(new Error('socket failed'));
+      });
+      const until = async (check) => { for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 100)); };
+      (async () => {
+        const [a, b] = [await open(), await open()];
+        a.ws.send(JSON.stringify({ user: 'a', text: 'from a' }));
+        await until(() => b.seen.some((m) => m.text === 'from a'));
+        b.ws.send(JSON.stringify({ user: 'b', text: 'from b' }));
+        await until(() => a.seen.some((m) => m.text === 'from b'));
+        document.getElementById('out').textContent = JSON.stringify({ a: a.seen, b: b.seen });
+        document.body.dataset.done = '1';
+      })().catch((e) => { document.getElementById('out').textContent = 'failed: ' + e; document.body.dataset.done = '1'; });`;
+    const site = await deploy(app, zipOf({ 'index.html': '<!doctype html><body><pre id="out"></pre><script src="/chat-1a2b3c4d.js"></script></body>', 'chat-1a2b3c4d.js': script }), 'static');
+    expect(site.status, site.error).toBe('READY');
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://${sub}.localhost:${new URL(inject('platformUrl')).port}/`);
+      await page.waitForSelector('body[data-done="1"]', { timeout: 30_000 });
+      const out = JSON.parse((await page.textContent('#out'))!);
+      const init = { type: 'init', messages: [] };
+      expect(out.a).toEqual([init, { user: 'a', text: 'from a' }, { user: 'b', text: 'from b' }]);
+      expect(out.b).toEqual([init, { user: 'a', text: 'from a' }, { user: 'b', text: 'from b' }]);
+    } finally {
+      await browser.close();
+    }
+  });
+});
