@@ -3,11 +3,15 @@
  * code": Worker Loader facets). One host object per instance, named `{app_id}:{name}:{instance}`;
  * the user's class runs in it as the facet `main`, loaded through the Worker Loader under the id of
  * its class version, so a redeploy (or an env change) aborts the facet and the next request runs the
- * new code against the same storage. Directory objects, named `dir:{app_id}:{name}`, remember every
- * instance of a class so delete can purge them all (a class deployed again under the name starts empty).
+ * new code against the same storage. The loaded module wraps the class ({@link hostedModule}) so the
+ * host can probe construction and wipe storage. Directory objects, named `dir:{app_id}:{name}`,
+ * remember every instance of a class so delete can purge them all (a class deployed again under the
+ * name starts empty). Purges arrive as fetches: workerd asserts when a facet is started inside an RPC
+ * call that follows earlier fetches, and `storage.deleteAll()` inside a facet trips an assertion too.
  *
  * Storage (the host's own, not the facet's):
- * - `instance` → `{ appId, name, instance }` once the instance has registered with its directory.
+ * - `instance` → `{ appId, name, instance, classId, className, version }`: written when the instance
+ *   registers with its directory and whenever it runs new code (purge loads that code to wipe).
  * - directory objects: `i:{instance}` → true for each instance that ever ran.
  * The facet `main` has storage of its own (its own SQLite file): that is the user's `state.storage`.
  */
@@ -33,7 +37,10 @@ export const directoryName = (appId: string, name: string) => `dir:${appId}:${na
 /** The result of {@link UserObjectHost.probe}: null when the class constructed, else the error text. */
 export type ProbeResult = string | null;
 
-/** Hosts one instance of a user class (or, as `dir:{class id}`, the directory of a class). */
+/**
+ * Hosts one instance of a user class (or, as `dir:{app_id}:{name}`, the directory of a class; or,
+ * as `probe:{class id}:v{version}`, the throwaway object a deploy constructs the class in).
+ */
 export class UserObjectHost extends DurableObject<Env> {
   /** The loader id the running facet was started with. */
   private running: string | null = null;
