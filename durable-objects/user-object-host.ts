@@ -61,9 +61,9 @@ export class UserObjectHost extends DurableObject<Env> {
       await this.env.USER_OBJECTS.get(this.env.USER_OBJECTS.idFromName(directoryName(appId, name))).register(instance);
       await this.ctx.storage.put('instance', { appId, name, instance });
     }
-    const key = loaderKey({ app_id: appId, id: classId, version });
+    const key = loaderKey({ app_id: appId, id: classId }, 'live', version);
     if (this.running !== key) await this.ctx.storage.put('instance', { appId, name, instance, classId, className, version });
-    const facet = this.facetFor(key, classId, className);
+    const facet = this.facetFor(key, classId, className, 'live');
     const headers = new Headers(request.headers);
     for (const name of Object.values(hostHeaders)) headers.delete(name);
     return facet.fetch(new Request(request, { headers }));
@@ -75,7 +75,7 @@ export class UserObjectHost extends DurableObject<Env> {
    */
   async probe(appId: string, classId: string, className: string, version: number): Promise<ProbeResult> {
     try {
-      const facet = this.facetFor(loaderKey({ app_id: appId, id: classId, version }), classId, className);
+      const facet = this.facetFor(loaderKey({ app_id: appId, id: classId }, 'probe', version), classId, className, 'probe');
       // The wrapper answers the probe header right after construction, without the user's fetch.
       const response = await facet.fetch(new Request('https://probe.invalid/', { headers: { [controlHeaders.probe]: '1' } }));
       await response.body?.cancel();
@@ -113,7 +113,7 @@ export class UserObjectHost extends DurableObject<Env> {
   private async purge(): Promise<void> {
     const record = await this.ctx.storage.get<{ appId: string; name: string; instance: string; classId?: string; className?: string; version?: number }>('instance');
     if (record?.classId && record.className && record.version !== undefined) {
-      const facet = this.facetFor(loaderKey({ app_id: record.appId, id: record.classId, version: record.version }), record.classId, record.className);
+      const facet = this.facetFor(loaderKey({ app_id: record.appId, id: record.classId }, 'live', record.version), record.classId, record.className, 'live');
       try {
         const response = await facet.fetch(new Request('https://purge.invalid/', { headers: { [controlHeaders.wipe]: '1' } }));
         await response.body?.cancel();
@@ -128,17 +128,19 @@ export class UserObjectHost extends DurableObject<Env> {
     await this.ctx.storage.delete('instance');
   }
 
-  private facetFor(key: string, classId: string, className: string): Fetcher {
+  private facetFor(key: string, classId: string, className: string, kind: 'live' | 'probe'): Fetcher {
     if (this.running && this.running !== key) this.ctx.facets.abort('main', new Error('The Durable Object class was redeployed.'));
     this.running = key;
     const env = this.env;
     const worker = env.LOADER.get(key, async () => {
       const row = await classById(env, classId);
-      if (!row?.compiled) throw new Error(`class ${classId} has no code`);
+      const module = kind === 'live' ? row?.live_compiled : row?.compiled;
+      const name = kind === 'live' ? row?.live_class_name : row?.class_name;
+      if (!row || !module || !name) throw new Error(`class ${classId} has no ${kind} code`);
       return {
         compatibilityDate: '2026-04-01',
         mainModule: 'hosted.js',
-        modules: { 'hosted.js': hostedModule(row.class_name), 'class.js': row.compiled },
+        modules: { 'hosted.js': hostedModule(name), 'class.js': module },
         env: await envValues(env, row.app_id),
         globalOutbound: null,
       };

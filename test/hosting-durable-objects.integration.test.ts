@@ -129,6 +129,19 @@ describe('failures and access modes', () => {
     expect(JSON.parse(served.text).error.code).toBe('STATE_PREREQUISITE_MISSING');
   });
 
+  it('a failed redeploy is ERROR with its message while the last good version keeps serving, state intact', async () => {
+    const good = 'export class Keeper {\n  constructor(public state: DurableObjectState) {}\n  async fetch() { const n = ((await this.state.storage.get("n")) ?? 0) + 1; await this.state.storage.put("n", n); return Response.json({ n }); }\n}';
+    expect((await deployClass({ name: 'keeper', code: good, access_mode: 'public' })).body.status).toBe('READY');
+    expect(JSON.parse((await siteRequest(subdomain, '/_do/keeper/k')).text)).toEqual({ n: 1 });
+    const bad = good.replace('constructor(public state: DurableObjectState) {}', 'constructor(public state: DurableObjectState) { throw new Error("bad release"); }');
+    const failed = await deployClass({ name: 'keeper', code: bad, access_mode: 'public' });
+    expect(failed.body).toMatchObject({ status: 'ERROR', error_message: expect.stringContaining('bad release') });
+    expect(JSON.parse((await siteRequest(subdomain, '/_do/keeper/k')).text)).toEqual({ n: 2 });
+    expect((await deployClass({ name: 'keeper', code: good.replace('{ n }', '{ n, v: 3 }'), access_mode: 'public' })).body.status).toBe('READY');
+    expect(JSON.parse((await siteRequest(subdomain, '/_do/keeper/k')).text)).toEqual({ n: 3, v: 3 });
+    expect((await api(`/v1/${appId}/durable-objects/keeper`, { method: 'DELETE' })).status).toBe(200);
+  });
+
   it('authenticated verifies the end-user token (header or ?token=) and passes the user id; forged and missing tokens get 401', async () => {
     const code = 'export class WhoAmI {\n  async fetch(req: Request) { return Response.json({ user: req.headers.get("x-butterbase-user-id"), auth: req.headers.has("authorization") }); }\n}';
     expect((await deployClass({ name: 'who-am-i', code })).body).toMatchObject({ status: 'READY', access_mode: 'authenticated' });

@@ -3,6 +3,7 @@
 -- files live in the hosting bucket under sites/{app_id}/{deployment_id}/; the row is the truth
 -- about its status. `frontend_sites.active_deployment_id` is switched in one UPDATE once a new
 -- deployment is READY, so the old site serves until then and a rollback is one UPDATE too.
+-- A DO class serves its `live_*` code (the last deploy that constructed); a failed deploy leaves it.
 CREATE TABLE frontend_deployments (
   id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
   app_id text NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
@@ -64,6 +65,9 @@ CREATE TABLE durable_object_classes (
   class_name text NOT NULL,
   code text NOT NULL,
   compiled text,
+  live_version integer,
+  live_class_name text,
+  live_compiled text,
   access_mode text NOT NULL DEFAULT 'authenticated',
   status text NOT NULL DEFAULT 'PENDING',
   error_message text,

@@ -222,6 +222,10 @@ export const durableObjectClasses = pgTable('durable_object_classes', {
   class_name: text('class_name').notNull(),
   code: text('code').notNull(),
   compiled: text('compiled'),
+  /** The version, class and module that serve: the last deploy whose probe constructed (a failed deploy leaves them). */
+  live_version: integer('live_version'),
+  live_class_name: text('live_class_name'),
+  live_compiled: text('live_compiled'),
   access_mode: text('access_mode', { enum: durableObjectAccessModes }).notNull().default('authenticated'),
   status: text('status', { enum: durableObjectStatuses }).notNull().default('PENDING'),
   error_message: text('error_message'),

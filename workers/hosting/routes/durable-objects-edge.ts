@@ -21,7 +21,7 @@ export const userIdHeader = 'x-butterbase-user-id';
 /**
  * Routes a request to a user Durable Object instance.
  * @throws ApiError RESOURCE_NOT_FOUND (no such class or no instance in the path), STATE_PREREQUISITE_MISSING
- *   (the class is not READY), AUTH_REQUIRED / the router's credential code (401), AUTH_INSUFFICIENT_PERMISSIONS (403)
+ *   (no deploy of the class has constructed yet), AUTH_REQUIRED / the router's credential code (401), AUTH_INSUFFICIENT_PERMISSIONS (403)
  */
 export async function serveDurableObject(env: Env, ctx: ExecutionContext, request: Request, app: AppGate, principal: Principal): Promise<Response> {
   const url = new URL(request.url);
@@ -37,7 +37,8 @@ export async function serveDurableObject(env: Env, ctx: ExecutionContext, reques
   }
   const row = await findClass(env, app.id, rawName);
   if (!row) throw new ApiError('RESOURCE_NOT_FOUND', `No Durable Object "${rawName}" is deployed for this app.`);
-  if (row.status !== 'READY') {
+  // The last deploy that constructed keeps serving when a later one failed (status ERROR).
+  if (row.live_version === null || row.live_class_name === null) {
     throw new ApiError('STATE_PREREQUISITE_MISSING', `The Durable Object "${row.name}" is ${row.status}${row.error_message ? `: ${row.error_message}` : ''}.`, {
       remediation: 'Fix the class and deploy it again (manage_durable_objects action "deploy").',
     });
@@ -50,8 +51,8 @@ export async function serveDurableObject(env: Env, ctx: ExecutionContext, reques
   headers.set(hostHeaders.app, app.id);
   headers.set(hostHeaders.name, row.name);
   headers.set(hostHeaders.classId, row.id);
-  headers.set(hostHeaders.className, row.class_name);
-  headers.set(hostHeaders.version, String(row.version));
+  headers.set(hostHeaders.className, row.live_class_name);
+  headers.set(hostHeaders.version, String(row.live_version));
   headers.set(hostHeaders.instance, instance);
   const stub = env.USER_OBJECTS.get(env.USER_OBJECTS.idFromName(instanceName(app.id, row.name, instance)));
   const startedMs = Date.now();

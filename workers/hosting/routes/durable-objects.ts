@@ -61,7 +61,7 @@ durableObjectRoutes.post('/v1/:app/durable-objects', async (c) => {
   const failure = await probe.probe(app.id, row!.id, checked.className, row!.version);
   const [final] = await controlDb(c.env).update(durableObjectClasses)
     .set(failure === null
-      ? { status: 'READY', error_message: null, last_deployed_at: new Date(), updated_at: new Date() }
+      ? { status: 'READY', error_message: null, last_deployed_at: new Date(), updated_at: new Date(), live_version: row!.version, live_class_name: checked.className, live_compiled: checked.module }
       : { status: 'ERROR', error_message: failure.slice(0, 2000), updated_at: new Date() })
     .where(and(eq(durableObjectClasses.id, row!.id), eq(durableObjectClasses.version, row!.version)))
     .returning();

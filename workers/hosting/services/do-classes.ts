@@ -68,12 +68,21 @@ export async function envValues(env: Env, appId: string): Promise<Record<string,
 /** Bumps every class of the app to a new version (env changed: all of them load fresh code). Out: how many. */
 export async function redeployAll(env: Env, appId: string): Promise<number> {
   const rows = await controlDb(env).update(durableObjectClasses)
-    .set({ version: sql`${durableObjectClasses.version} + 1`, last_deployed_at: new Date(), updated_at: new Date() })
+    .set({
+      version: sql`${durableObjectClasses.version} + 1`,
+      live_version: sql`${durableObjectClasses.live_version} + 1`,
+      last_deployed_at: new Date(), updated_at: new Date(),
+    })
     .where(eq(durableObjectClasses.app_id, appId)).returning({ id: durableObjectClasses.id });
   return rows.length;
 }
 
-/** The Worker Loader id of a class version: new code (or env) → a new id → a fresh isolate. */
-export function loaderKey(row: Pick<ClassRow, 'app_id' | 'id' | 'version'>): string {
-  return `do:${row.app_id}:${row.id}:v${row.version}`;
+/**
+ * The Worker Loader id of a class's code: `live` = the serving module (`live_compiled` at
+ * `live_version`), `probe` = the module a deploy is checking (`compiled` at `version`). New code or
+ * env → a new id → a fresh isolate; the two kinds never share an id, so a failed probe's module can
+ * never be served.
+ */
+export function loaderKey(row: { app_id: string; id: string }, kind: 'live' | 'probe', version: number): string {
+  return `do:${row.app_id}:${row.id}:${kind}${version}`;
 }
