@@ -127,6 +127,17 @@ const expectedTools: Record<string, { required: string[]; optional: string[]; ac
     optional: ['function_name', 'limit', 'since', 'level', 'include_deleted', 'env', 'allow_service_key_impersonation'],
     actions: ['list', 'get', 'delete', 'get_logs', 'update_env', 'update_settings'],
   },
+  create_frontend_deployment: { required: ['app_id'], optional: ['framework'] },
+  manage_frontend: {
+    required: ['action', 'app_id'],
+    optional: ['deployment_id', 'lockfile_hash', 'build_command', 'output_dir', 'package_manager', 'user_env', 'vars', 'domain_action', 'hostname', 'domain_id', 'validation_method'],
+    actions: ['start_deployment', 'list_deployments', 'activate_deployment', 'create_from_source', 'start_from_source', 'set_env', 'configure_custom_domain'],
+  },
+  manage_durable_objects: {
+    required: ['action', 'app_id'],
+    optional: ['name', 'code', 'access_mode', 'key', 'value'],
+    actions: ['deploy', 'list', 'get', 'delete', 'usage', 'list_env', 'set_env', 'delete_env'],
+  },
   manage_auth_config: {
     required: ['action'],
     optional: ['app_id', 'post_auth_function', 'accessTokenTtl', 'refreshTokenTtlDays', 'name', 'key_scope', 'additional_scopes', 'organization_id'],

@@ -131,6 +131,18 @@ export const workerRegistry = [
     config: 'workers/realtime/wrangler.toml',
     routerBinding: 'REALTIME',
   },
+  {
+    name: 'hosting',
+    script: 'butterbase-hosting',
+    config: 'workers/hosting/wrangler.toml',
+    routerBinding: 'HOSTING',
+    localVars: (local) => ({
+      NEON_FETCH_ENDPOINT: local.fetchEndpoint,
+      CONTROL_DATABASE_URL: local.controlDatabaseUrl,
+      PLATFORM_MASTER_KEY: local.masterKey,
+      APP_URL_TEMPLATE: `http://{subdomain}.localhost:${local.port}`,
+    }),
+  },
 ] as const satisfies readonly WorkerSpec[];
 
 type Registry = typeof workerRegistry;

@@ -11,6 +11,9 @@ import ragProduct from '../../docs/product/rag-dev.md';
 import realtimeProduct from '../../docs/product/realtime.md';
 import storageProduct from '../../docs/product/storage.md';
 import auth from '../../docs/topics/auth.md';
+import durableObjects from '../../docs/topics/durable-objects.md';
+import frontend from '../../docs/topics/frontend.md';
+import durableObjectsProduct from '../../docs/product/durable-objects.md';
 import cli from '../../docs/topics/cli.md';
 import functions from '../../docs/topics/functions.md';
 import mcp from '../../docs/topics/mcp.md';
@@ -25,7 +28,7 @@ import storage from '../../docs/topics/storage.md';
 /** Every topic name of API.md §13, `all` first. */
 export const docTopics = [
   'all', 'overview', 'mcp', 'rest', 'auth', 'storage', 'functions', 'frontend', 'ai', 'meetings', 'billing',
-  'platform', 'regions', 'schema', 'sdk', 'cli', 'realtime', 'rag', 'integrations', 'substrate',
+  'platform', 'regions', 'schema', 'sdk', 'cli', 'realtime', 'rag', 'integrations', 'substrate', 'durable-objects',
 ] as const;
 export type DocTopic = (typeof docTopics)[number];
 
@@ -45,7 +48,8 @@ const topicText: Record<Exclude<DocTopic, 'all'>, string> = {
   auth: `${auth}\n---\n\n${authProduct}`,
   storage: `${storage}\n---\n\n${storageProduct}`,
   functions,
-  frontend: `# Frontend and edge SSR hosting\n\n${notServed('Static frontend and edge SSR hosting', ['create_frontend_deployment', 'manage_frontend', 'manage_edge_ssr'], true)}`,
+  frontend: `${frontend}\n${notServed('Edge SSR hosting', ['manage_edge_ssr'], true)}`,
+  'durable-objects': `${durableObjects}\n---\n\n${durableObjectsProduct}`,
   ai: `# AI gateway\n\n${notServed('The AI gateway (chat, embeddings, models, BYOK, usage)', ['manage_ai'], true)}\n---\n\n${aiProduct}`,
   meetings: `# Meetings\n\n${notServed('Meetings', ['manage_ai'], false)}`,
   billing: `# Billing\n\n${notServed('Billing (Stripe Connect, plans)', ['manage_billing'], false)}`,

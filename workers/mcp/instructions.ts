@@ -39,6 +39,7 @@ export function quickstartPrompt(appName: string | undefined): GetPromptResult {
 6. Add backend logic with deploy_function: a TypeScript handler (export default async function handler(req, ctx)) whose ctx.db.query runs under the caller's row-level security; call it with invoke_function (headers {"X-Butterbase-As-User": "<user id>"} to act as an end user) and read its console output with manage_function action "get_logs" (butterbase_docs topic "functions").
 7. Set browser origins with manage_app action "update_cors" and give the frontend the app's api_url and anon_key; end users sign up and log in at /auth/{app_id}/signup and /login (butterbase_docs topic "auth").
 8. Review the changes with query_audit_logs.
+9. Put the frontend live: build it, zip the output from inside it (cd dist && zip -r ../site.zip .), call create_frontend_deployment (framework "react-vite" for a Vite SPA), PUT the zip to its uploadUrl with Content-Type application/zip, then manage_frontend action "start_deployment" with the deployment_id. When it is READY, its url is the live site — give that URL to the user (butterbase_docs topic "frontend").
 If a step fails, read error.code and error.remediation in the result and fix the input before retrying.`,
       },
     }],

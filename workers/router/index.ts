@@ -14,7 +14,7 @@ import type { AppGate } from '../shared/contracts.ts';
 import { scheduledWorkers, type RouterTarget } from '../registry.ts';
 import { budgetKeys, budgetWindowMs, RequestBudget, type BudgetStore } from './budget.ts';
 import { corsHeaders, preflightHeaders, type CorsSettings } from './cors.ts';
-import { classify, type RouteDecision } from './routes.ts';
+import { classify, customHostCandidate, type RouteDecision } from './routes.ts';
 import type { Env } from './env.ts';
 
 export { RateLimiter } from '../../durable-objects/rate-limiter.ts';
@@ -37,13 +37,18 @@ export default {
     const id = incoming && requestIdPattern.test(incoming) ? incoming : crypto.randomUUID();
     const origin = request.headers.get('origin');
     const url = new URL(request.url);
-    const decision = classify(url, request.headers.get('host'), { appsDomain: env.APPS_DOMAIN ?? '' });
+    let decision = classify(url, request.headers.get('host'), { appsDomain: env.APPS_DOMAIN ?? '' });
     // null on platform routes (any origin, never credentials); the app's CORS config elsewhere.
     let cors: AppCors | null = null;
     let extraHeaders: Record<string, string> = {};
     try {
+      const host = request.headers.get('host');
+      if (decision.kind !== 'app_host' && customHostCandidate(host, { appsDomain: env.APPS_DOMAIN ?? '', apiHostnames: (env.API_HOSTNAMES ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean) })) {
+        const resolved = unwrap(await env.HOSTING.resolveHostname(host!));
+        if (resolved.subdomain) decision = { kind: 'app_host', subdomain: resolved.subdomain };
+      }
       if (decision.kind === 'health') return finish(await health(env, decision.ready), id, origin, null, {});
-      if (decision.kind === 'app_host') return finish(await appHost(env, request, decision.subdomain), id, null, null, {});
+      if (decision.kind === 'app_host') return finish(await appHost(env, request, decision.subdomain, id), id, null, null, {});
       // Presigned URLs carry their own SigV4 authorisation and CORS; no caller or app gate applies.
       if (decision.kind === 'object_store') return finish(await objectStore(env, decision.target, request, id), id, null, null, {});
       if (decision.kind === 'not_found') {
@@ -121,16 +126,30 @@ export default {
 } satisfies ExportedHandler<Env>;
 
 /**
- * A request to an app host (`{subdomain}.{apps domain}`). Until hosting is deployed, an existing
- * app answers a 404 page naming it, and an unknown subdomain a 404 page saying no app lives there.
+ * A request to an app host (`{subdomain}.{apps domain}`): the app is resolved by subdomain and the
+ * request goes to the hosting Worker (static site, `/_do/…`) with the app, the caller and the
+ * subdomain in internal headers. An unknown subdomain answers a 404 page saying no app lives there.
+ * On `/_do/…` a `?token=` stands for the bearer (browsers cannot set headers on a WebSocket or an
+ * EventSource); it is resolved here and removed before the request goes on.
  */
-async function appHost(env: Env, request: Request, subdomain: string): Promise<Response> {
-  const gate = unwrap(await env.CONTROL.resolveGate({ appId: null, subdomain, bearer: bearerOf(request) }));
-  const title = gate.app ? `${gate.app.name} has no site yet` : 'No app here';
-  const text = gate.app
-    ? `The app ${gate.app.name} (${gate.app.id}) has no site deployed yet.`
-    : `No app is served at ${subdomain}.${env.APPS_DOMAIN ?? ''}.`;
-  return htmlPage(404, title, text);
+async function appHost(env: Env, request: Request, subdomain: string, id: string): Promise<Response> {
+  const url = new URL(request.url);
+  const objectRoute = url.pathname.startsWith('/_do/');
+  const bearer = bearerOf(request) ?? (objectRoute ? url.searchParams.get('token') || null : null);
+  const gate = unwrap(await env.CONTROL.resolveGate({ appId: null, subdomain, bearer }));
+  if (!gate.app) return htmlPage(404, 'No app here', `No app is served at ${subdomain}.${env.APPS_DOMAIN ?? ''}.`);
+  const headers = new Headers(request.headers);
+  for (const name of [...headers.keys()]) if (name.startsWith('x-bb-')) headers.delete(name);
+  headers.set(internalHeaders.requestId, id);
+  headers.set(internalHeaders.principal, encodePrincipal(gate.principal));
+  headers.set(internalHeaders.clientIp, request.headers.get('cf-connecting-ip') ?? 'unknown');
+  headers.set(internalHeaders.app, encodeAppGate(gate.app));
+  headers.set(internalHeaders.appHost, subdomain);
+  if (objectRoute && url.searchParams.has('token')) {
+    url.searchParams.delete('token');
+    return env.HOSTING.fetch(new Request(url, { method: request.method, headers, body: request.body }));
+  }
+  return env.HOSTING.fetch(new Request(request, { headers }));
 }
 
 /** Forwards a request to the local S3-compatible endpoint with only the request id added. */

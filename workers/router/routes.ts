@@ -82,3 +82,18 @@ export function classifyPath(pathname: string): RouteDecision {
   }
   return { kind: 'not_found' };
 }
+
+/**
+ * True when a Host could be a custom domain of an app (API.md §10.2): not an IP address, not
+ * `localhost`, not the apps domain or under it, and not one of the API's own hostnames. Only such
+ * hosts cost the router a lookup (the hosting Worker's `resolveHostname`).
+ */
+export function customHostCandidate(host: string | null, hosts: HostConfig & { apiHostnames?: readonly string[] }): boolean {
+  if (!host) return false;
+  const hostname = host.toLowerCase().replace(/:\d+$/, '').replace(/\.$/, '');
+  if (!hostname.includes('.') || hostname.startsWith('[') || /^[\d.]+$/.test(hostname)) return false;
+  if (hostname === 'localhost' || hostname.endsWith('.localhost')) return false;
+  const apps = hosts.appsDomain.toLowerCase();
+  if (apps && (hostname === apps || hostname.endsWith(`.${apps}`))) return false;
+  return !(hosts.apiHostnames ?? []).includes(hostname);
+}

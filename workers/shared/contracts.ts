@@ -295,3 +295,12 @@ export interface AuthHookRpc {
 export interface UploadTriggerRpc {
   runUploadTriggers(event: StorageUploadEvent): Promise<RpcResult<{ ran: number }>>;
 }
+
+/** RPC surface of the hosting Worker used by the router. */
+export interface HostingRpc {
+  /**
+   * The app subdomain served on an active custom hostname (API.md §10.2 custom domains), or null
+   * when the hostname is not one. In: a Host header value (a port is ignored).
+   */
+  resolveHostname(host: string): Promise<RpcResult<{ subdomain: string | null }>>;
+}

@@ -210,10 +210,112 @@ export const functionWebhookDeliveries = pgTable('function_webhook_deliveries', 
   expires_at: timestamp('expires_at', { withTimezone: true }).notNull(),
 }, (t) => [primaryKey({ columns: [t.function_id, t.idempotency_key], name: 'function_webhook_deliveries_pkey' })]);
 
+// ── Hosting (migrations/control/0008_hosting.sql, API.md §10) ──
+
+/** Frontend deployment statuses (API.md §10.2), in lifecycle order. */
+export const deploymentStatuses = ['WAITING', 'UPLOADING', 'BUILDING', 'READY', 'ERROR', 'CANCELED'] as const;
+/** User Durable Object class statuses (API.md §10.1). */
+export const durableObjectStatuses = ['PENDING', 'BUILDING', 'READY', 'ERROR'] as const;
+/** Who may call a user Durable Object at `/_do/{name}/{instance}` (API.md §10.1). */
+export const durableObjectAccessModes = ['public', 'authenticated', 'service_key'] as const;
+
+/** `frontend_deployments`: one static site upload and its lifecycle; files under `sites/{app_id}/{id}/`. */
+export const frontendDeployments = pgTable('frontend_deployments', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  app_id: text('app_id').notNull().references(() => apps.id, { onDelete: 'cascade' }),
+  framework: text('framework').notNull(),
+  status: text('status', { enum: deploymentStatuses }).notNull().default('WAITING'),
+  error: text('error'),
+  file_count: integer('file_count'),
+  total_size_bytes: bigint('total_size_bytes', { mode: 'number' }),
+  upload_size_bytes: bigint('upload_size_bytes', { mode: 'number' }),
+  upload_expires_at: timestamp('upload_expires_at', { withTimezone: true }).notNull(),
+  build_config: jsonb('build_config').notNull().default(sql`'{}'`),
+  created_at: createdAt(),
+  started_at: timestamp('started_at', { withTimezone: true }),
+  completed_at: timestamp('completed_at', { withTimezone: true }),
+  updated_at: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [
+  check('frontend_deployments_status_check', sql`${t.status} IN ('WAITING', 'UPLOADING', 'BUILDING', 'READY', 'ERROR', 'CANCELED')`),
+  index('frontend_deployments_app_idx').on(t.app_id, t.created_at.desc()),
+]);
+
+/** `frontend_sites`: the deployment an app host serves (switched in one UPDATE: deploy and rollback). */
+export const frontendSites = pgTable('frontend_sites', {
+  app_id: text('app_id').primaryKey().references(() => apps.id, { onDelete: 'cascade' }),
+  active_deployment_id: uuid('active_deployment_id').references(() => frontendDeployments.id, { onDelete: 'set null' }),
+  updated_at: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** `frontend_env`: build-time env vars of the frontend (values AES-GCM sealed, never returned). */
+export const frontendEnv = pgTable('frontend_env', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  app_id: text('app_id').notNull().references(() => apps.id, { onDelete: 'cascade' }),
+  key: text('key').notNull(),
+  value: text('value').notNull(),
+  created_at: createdAt(),
+  updated_at: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [unique('frontend_env_app_id_key_key').on(t.app_id, t.key)]);
+
+/** `custom_domains` (API.md §10.2 custom domains): a hostname routed to an app's site once active. */
+export const customDomains = pgTable('custom_domains', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  app_id: text('app_id').notNull().references(() => apps.id, { onDelete: 'cascade' }),
+  hostname: text('hostname').notNull().unique('custom_domains_hostname_key'),
+  status: text('status').notNull().default('pending'),
+  ssl_status: text('ssl_status').notNull().default('pending_validation'),
+  validation_method: text('validation_method', { enum: ['http', 'txt'] }).notNull().default('http'),
+  verification_token: text('verification_token').notNull(),
+  is_primary: boolean('is_primary').notNull().default(false),
+  created_at: createdAt(),
+  updated_at: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [
+  check('custom_domains_validation_method_check', sql`${t.validation_method} IN ('http', 'txt')`),
+  index('custom_domains_app_idx').on(t.app_id, t.created_at),
+]);
+
+/** `durable_object_classes` (API.md §10.1): a user DO class, its source and the stripped module. */
+export const durableObjectClasses = pgTable('durable_object_classes', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  app_id: text('app_id').notNull().references(() => apps.id, { onDelete: 'cascade' }),
+  name: text('name').notNull(),
+  class_name: text('class_name').notNull(),
+  code: text('code').notNull(),
+  compiled: text('compiled'),
+  /** The version, class and module that serve: the last deploy whose probe constructed (a failed deploy leaves them). */
+  live_version: integer('live_version'),
+  live_class_name: text('live_class_name'),
+  live_compiled: text('live_compiled'),
+  access_mode: text('access_mode', { enum: durableObjectAccessModes }).notNull().default('authenticated'),
+  status: text('status', { enum: durableObjectStatuses }).notNull().default('PENDING'),
+  error_message: text('error_message'),
+  version: integer('version').notNull().default(1),
+  do_requests: bigint('do_requests', { mode: 'number' }).notNull().default(0),
+  do_cpu_ms: bigint('do_cpu_ms', { mode: 'number' }).notNull().default(0),
+  last_deployed_at: timestamp('last_deployed_at', { withTimezone: true }),
+  created_at: createdAt(),
+  updated_at: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [
+  unique('durable_object_classes_app_id_name_key').on(t.app_id, t.name),
+  check('durable_object_classes_status_check', sql`${t.status} IN ('PENDING', 'BUILDING', 'READY', 'ERROR')`),
+  check('durable_object_classes_access_mode_check', sql`${t.access_mode} IN ('public', 'authenticated', 'service_key')`),
+]);
+
+/** `durable_object_env`: env vars of an app's DO classes (values AES-GCM sealed, never returned). */
+export const durableObjectEnv = pgTable('durable_object_env', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  app_id: text('app_id').notNull().references(() => apps.id, { onDelete: 'cascade' }),
+  key: text('key').notNull(),
+  value: text('value').notNull(),
+  created_at: createdAt(),
+  updated_at: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [unique('durable_object_env_app_id_key_key').on(t.app_id, t.key)]);
+
 /** Every control-plane table, for `drizzle(client, { schema })`. */
 export const controlSchema = {
   accounts, apiKeys, apps, appSigningKeys, auditLogs, suggestions, storageReapDue,
   functions, functionVersions, functionInvocations, functionCronRuns, functionWebhookDeliveries,
+  frontendDeployments, frontendSites, frontendEnv, customDomains, durableObjectClasses, durableObjectEnv,
 };
 
 // ── JSON columns, checked when read back ──

@@ -71,6 +71,20 @@ export const errorCodes = {
   EXTERNAL_NETWORK_ERROR: { status: 502, remediation: 'An upstream service could not be reached; retry shortly.' },
   EXTERNAL_CLOUDFLARE_ERROR: { status: 502, remediation: 'A Cloudflare API call failed; retry shortly.' },
   FEATURE_NOT_AVAILABLE: { status: 501, remediation: 'This feature is not available on this deployment yet.' },
+  // Hosting deployments (API.md §1.4 "Also seen", §10).
+  INVALID_STATUS: { status: 409, remediation: 'The deployment is not in a status that allows this; read it (GET …/deployments/{id}) and follow its status.' },
+  UPLOAD_EXPIRED: { status: 410, remediation: 'The upload URL expired before the zip arrived; create a new deployment and upload within 15 minutes.' },
+  BUILD_FAILED: { status: 422, remediation: 'The uploaded archive was refused; fix the problem named in the message, re-zip the build output (zip -r ../site.zip . from inside it) and deploy again.' },
+  WORKER_TOO_LARGE: { status: 413, remediation: 'The worker bundle is above 5 MB compressed; split or trim it.' },
+  // User Durable Objects (API.md §10.1).
+  NO_EXPORTED_CLASS: { status: 400, remediation: 'Export exactly one class: export class ChatRoom { constructor(state, env) {} async fetch(req) { … } }.' },
+  MULTIPLE_EXPORTS: { status: 400, remediation: 'Export exactly one class and nothing else; keep helpers unexported in the same file.' },
+  INVALID_IMPORT: { status: 400, remediation: 'Only cloudflare:* modules may be imported (e.g. import { DurableObject } from "cloudflare:workers"); inline other code.' },
+  CLASS_NAME_PARSE_ERROR: { status: 400, remediation: 'The source must parse as TypeScript with one PascalCase class whose kebab-case form is the name (ChatRoom ↔ chat-room).' },
+  NAME_REGEX_VIOLATION: { status: 400, remediation: 'Use a kebab-case name matching ^[a-z][a-z0-9]*(-[a-z0-9]+)*$ (at most 63 characters).' },
+  QUOTA_DO_LIMIT: { status: 402, remediation: 'An app may have at most 5 Durable Object classes; delete one first.' },
+  SOURCE_SIZE_EXCEEDED: { status: 413, remediation: 'A Durable Object source file may be at most 5 MB.' },
+  BUNDLE_SIZE_EXCEEDED: { status: 413, remediation: 'All Durable Object classes of an app together may be at most 10 MB compressed.' },
   INTERNAL_ERROR: { status: 500, remediation: 'An unexpected error occurred; retry, and report it with the request id if it persists.' },
 } as const satisfies Record<string, { status: number; remediation: string }>;
 

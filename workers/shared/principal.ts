@@ -42,6 +42,8 @@ export const internalHeaders = {
   clientIp: 'x-bb-client-ip',
   /** The AppGate (JSON, base64) of the app named by the path, when it exists. */
   app: 'x-bb-app',
+  /** Set by the router on requests to an app host (`{subdomain}.{apps domain}`): the subdomain. */
+  appHost: 'x-bb-app-host',
 } as const;
 
 /**

@@ -22,6 +22,7 @@ export interface ReservedSegment {
 const control = (feature: string): ReservedSegment => ({ feature, worker: 'control', dataPlane: false });
 const auth = (feature: string): ReservedSegment => ({ feature, worker: 'auth', dataPlane: false });
 const realtime: ReservedSegment = { feature: 'realtime', worker: 'realtime', dataPlane: (rest) => rest.length === 0 };
+const hosting = (feature: string): ReservedSegment => ({ feature, worker: 'hosting', dataPlane: false });
 const unbuilt = (feature: string, dataPlane: boolean): ReservedSegment => ({ feature, worker: null, dataPlane });
 
 /** Every reserved segment. A new feature flips its entry from `unbuilt` to its Worker. */
@@ -39,10 +40,10 @@ export const reservedSegments: Readonly<Record<string, ReservedSegment>> = {
   fn: { feature: 'functions', worker: 'functions', dataPlane: true },
   webhook: { feature: 'functions', worker: 'functions', dataPlane: true },
   realtime,
-  frontend: unbuilt('frontend', false),
+  frontend: hosting('frontend'),
   'edge-ssr': unbuilt('edge-ssr', false),
-  'durable-objects': unbuilt('durable-objects', false),
-  'custom-domains': unbuilt('custom-domains', false),
+  'durable-objects': hosting('durable-objects'),
+  'custom-domains': hosting('custom-domains'),
   rag: unbuilt('rag', true),
   kv: unbuilt('kv', true),
   chat: unbuilt('ai', true),

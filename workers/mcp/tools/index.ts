@@ -8,6 +8,8 @@ import { manageAuthConfig, manageAuthUsers } from './auth.ts';
 import { insertRow, seedDatabase, selectRows } from './data.ts';
 import { butterbaseDocs } from './docs.ts';
 import { deployFunction, invokeFunction, manageFunction } from './functions.ts';
+import { manageDurableObjects } from './durable-objects.ts';
+import { createFrontendDeployment, manageFrontend } from './frontend.ts';
 import { manageApiKeys } from './keys.ts';
 import { manageOAuth } from './oauth.ts';
 import { manageRealtime } from './realtime.ts';
@@ -31,6 +33,9 @@ export const tools: readonly ToolDefinition[] = [
   deployFunction,
   invokeFunction,
   manageFunction,
+  createFrontendDeployment,
+  manageFrontend,
+  manageDurableObjects,
   manageAuthConfig,
   manageAuthUsers,
   manageApiKeys,

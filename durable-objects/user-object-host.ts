@@ -1,0 +1,188 @@
+/**
+ * UserObjectHost: hosts user-deployed Durable Object classes locally (API.md §10.1, DESIGN.md "User
+ * code": Worker Loader facets). One host object per instance, named `{app_id}:{name}:{instance}`;
+ * the user's class runs in it as the facet `main`, loaded through the Worker Loader under the id of
+ * its class version, so a redeploy (or an env change) aborts the facet and the next request runs the
+ * new code against the same storage. The loaded module wraps the class ({@link hostedModule}) so the
+ * host can probe construction and wipe storage. Directory objects, named `dir:{app_id}:{name}`,
+ * remember every instance of a class so delete can purge them all (a class deployed again under the
+ * name starts empty). Purges arrive as fetches: workerd asserts when a facet is started inside an RPC
+ * call that follows earlier fetches, and `storage.deleteAll()` inside a facet trips an assertion too.
+ *
+ * Storage (the host's own, not the facet's):
+ * - `instance` → `{ appId, name, instance, classId, className, version }`: written when the instance
+ *   registers with its directory and whenever it runs new code (purge loads that code to wipe).
+ * - directory objects: `i:{instance}` → true for each instance that ever ran.
+ * The facet `main` has storage of its own (its own SQLite file): that is the user's `state.storage`.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import { classById, envValues, loaderKey } from '../workers/hosting/services/do-classes.ts';
+import type { Env } from '../workers/hosting/env.ts';
+
+/** The internal headers the hosting edge sets for a host object (removed before user code sees the request). */
+export const hostHeaders = {
+  app: 'x-bb-do-app',
+  name: 'x-bb-do-name',
+  classId: 'x-bb-do-class-id',
+  className: 'x-bb-do-class-name',
+  version: 'x-bb-do-version',
+  instance: 'x-bb-do-instance',
+} as const;
+
+/** The host object name of an instance. */
+export const instanceName = (appId: string, name: string, instance: string) => `${appId}:${name}:${instance}`;
+/** The directory object name of a class. */
+export const directoryName = (appId: string, name: string) => `dir:${appId}:${name}`;
+
+/** The result of {@link UserObjectHost.probe}: null when the class constructed, else the error text. */
+export type ProbeResult = string | null;
+
+/**
+ * Hosts one instance of a user class (or, as `dir:{app_id}:{name}`, the directory of a class; or,
+ * as `probe:{class id}:v{version}`, the throwaway object a deploy constructs the class in).
+ */
+export class UserObjectHost extends DurableObject<Env> {
+  /** The loader id the running facet was started with. */
+  private running: string | null = null;
+
+  /** Serves one request of the instance (HTTP or a WebSocket upgrade) through the user's class. */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get(controlHeaders.purge) === '1') {
+      await this.purge();
+      return new Response(null, { status: 204 });
+    }
+    const appId = request.headers.get(hostHeaders.app)!;
+    const classId = request.headers.get(hostHeaders.classId)!;
+    const className = request.headers.get(hostHeaders.className)!;
+    const version = Number(request.headers.get(hostHeaders.version));
+    const name = request.headers.get(hostHeaders.name)!;
+    const instance = request.headers.get(hostHeaders.instance)!;
+    if (!(await this.ctx.storage.get('instance'))) {
+      await this.env.USER_OBJECTS.get(this.env.USER_OBJECTS.idFromName(directoryName(appId, name))).register(instance);
+      await this.ctx.storage.put('instance', { appId, name, instance });
+    }
+    const key = loaderKey({ app_id: appId, id: classId }, 'live', version);
+    if (this.running !== key) await this.ctx.storage.put('instance', { appId, name, instance, classId, className, version });
+    const facet = this.facetFor(key, classId, className, 'live');
+    const headers = new Headers(request.headers);
+    for (const name of Object.values(hostHeaders)) headers.delete(name);
+    return facet.fetch(new Request(request, { headers }));
+  }
+
+  /**
+   * Constructs the class once in a throwaway facet and reports a constructor (or module) failure as
+   * its message; the probe's storage is deleted afterwards. Used by deploy (status READY | ERROR).
+   */
+  async probe(appId: string, classId: string, className: string, version: number): Promise<ProbeResult> {
+    try {
+      const facet = this.facetFor(loaderKey({ app_id: appId, id: classId }, 'probe', version), classId, className, 'probe');
+      // The wrapper answers the probe header right after construction, without the user's fetch.
+      const response = await facet.fetch(new Request('https://probe.invalid/', { headers: { [controlHeaders.probe]: '1' } }));
+      await response.body?.cancel();
+      return null;
+    } catch (error) {
+      return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    } finally {
+      // The probe facet has stored nothing; workerd's facets.delete fails on a facet without a
+      // database file, so the probe object is simply left idle (it is unique to this version).
+      this.ctx.facets.abort('main', new Error('probe finished'));
+      this.running = null;
+    }
+  }
+
+  /** Directory: records an instance of the class. */
+  async register(instance: string): Promise<void> {
+    await this.ctx.storage.put(`i:${instance}`, true);
+  }
+
+  /** Directory: every recorded instance of the class. */
+  async instances(): Promise<string[]> {
+    return [...(await this.ctx.storage.list({ prefix: 'i:' })).keys()].map((k) => k.slice(2));
+  }
+
+  /** Directory: forgets every instance (after each was purged). */
+  async clear(): Promise<void> {
+    await this.ctx.storage.deleteAll();
+  }
+
+  /**
+   * Deletes this instance's state: the facet (running the class's current code) is asked through
+   * the wrapper's wipe header to delete all of its storage, then stopped, and the host record goes.
+   * (workerd's `facets.delete` fails on a facet that never created its database, so it is not used.)
+   */
+  private async purge(): Promise<void> {
+    const record = await this.ctx.storage.get<{ appId: string; name: string; instance: string; classId?: string; className?: string; version?: number }>('instance');
+    if (record?.classId && record.className && record.version !== undefined) {
+      const facet = this.facetFor(loaderKey({ app_id: record.appId, id: record.classId }, 'live', record.version), record.classId, record.className, 'live');
+      try {
+        const response = await facet.fetch(new Request('https://purge.invalid/', { headers: { [controlHeaders.wipe]: '1' } }));
+        await response.body?.cancel();
+      } catch (error) {
+        console.warn(`[hosting] purge of ${record.appId}/${record.name}/${record.instance} could not wipe: ${String(error)}`);
+        throw error;
+      }
+    }
+    this.ctx.facets.abort('main', new Error('The Durable Object class was deleted.'));
+    this.running = null;
+    // Only the host's own key: deleteAll() on a host with facets trips a workerd assertion.
+    await this.ctx.storage.delete('instance');
+  }
+
+  private facetFor(key: string, classId: string, className: string, kind: 'live' | 'probe'): Fetcher {
+    if (this.running && this.running !== key) this.ctx.facets.abort('main', new Error('The Durable Object class was redeployed.'));
+    this.running = key;
+    const env = this.env;
+    const worker = env.LOADER.get(key, async () => {
+      const row = await classById(env, classId);
+      const module = kind === 'live' ? row?.live_compiled : row?.compiled;
+      const name = kind === 'live' ? row?.live_class_name : row?.class_name;
+      if (!row || !module || !name) throw new Error(`class ${classId} has no ${kind} code`);
+      return {
+        compatibilityDate: '2026-04-01',
+        mainModule: 'hosted.js',
+        modules: { 'hosted.js': hostedModule(name), 'class.js': module },
+        env: await envValues(env, row.app_id),
+        globalOutbound: null,
+      };
+    });
+    return this.ctx.facets.get('main', () => ({ class: worker.getDurableObjectClass('Hosted') }));
+  }
+}
+
+/** Headers only the platform sets (clients' x-bb-* headers never get this far): probe, wipe, purge. */
+export const controlHeaders = { probe: 'x-bb-do-probe', wipe: 'x-bb-do-wipe', purge: 'x-bb-do-purge' } as const;
+
+/**
+ * The module the facet runs: the user's class, extended so the host can probe construction and wipe
+ * the instance's storage. `state` is kept whatever the class does with its constructor arguments.
+ */
+function hostedModule(className: string): string {
+  return `import { ${className} as UserClass } from './class.js';
+export class Hosted extends UserClass {
+  constructor(state, env) {
+    super(state, env);
+    Object.defineProperty(this, '__butterbaseState', { value: state });
+  }
+  async fetch(request) {
+    if (request.headers.get('${controlHeaders.probe}') === '1') return new Response(null, { status: 204 });
+    if (request.headers.get('${controlHeaders.wipe}') === '1') {
+      // Key by key and table by table: storage.deleteAll() inside a facet trips a workerd assertion.
+      const storage = this.__butterbaseState.storage;
+      for (;;) {
+        const keys = [...(await storage.list({ limit: 128 })).keys()];
+        if (keys.length === 0) break;
+        await storage.delete(keys);
+      }
+      if (storage.sql) {
+        const tables = storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").toArray();
+        for (const { name } of tables) storage.sql.exec('DROP TABLE IF EXISTS "' + String(name).replace(/"/g, '""') + '"');
+      }
+      await storage.deleteAlarm();
+      return new Response(null, { status: 204 });
+    }
+    if (typeof super.fetch !== 'function') return new Response('This Durable Object has no fetch handler.', { status: 501 });
+    return super.fetch(request);
+  }
+}
+`;
+}

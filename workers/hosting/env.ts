@@ -1,0 +1,24 @@
+import type { UserObjectHost } from '../../durable-objects/user-object-host.ts';
+import type { DbEnv } from '../shared/db.ts';
+
+/** Bindings of the hosting Worker (workers/hosting/wrangler.toml; secrets via `wrangler secret put`). */
+export interface Env extends DbEnv {
+  /** Deployment zips and site files (see the key layout in services/site-keys.ts). */
+  SITES: R2Bucket;
+  /** Worker Loader: runs each user Durable Object class as a facet of UserObjectHost. */
+  LOADER: WorkerLoader;
+  /** Host objects of user Durable Objects, one per `{app_id}:{name}:{instance}`. */
+  USER_OBJECTS: DurableObjectNamespace<UserObjectHost>;
+  /** Control-plane database: deployments, sites, env, custom domains, DO classes (secret). */
+  CONTROL_DATABASE_URL: string;
+  /** Platform master key (base64 of 32 bytes): signs upload URLs and seals env values (secret). */
+  PLATFORM_MASTER_KEY: string;
+  /** Site URL of an app with `{subdomain}`, e.g. `https://{subdomain}.butterbase.dev`. */
+  APP_URL_TEMPLATE: string;
+  /** Where custom domains CNAME to (default `butterbase.dev`). */
+  CNAME_TARGET?: string;
+  /** `local` (default): hostnames are active once added. Cloudflare for SaaS is not built yet. */
+  CUSTOM_DOMAIN_PROVIDER?: string;
+  /** READY deployments kept per app for rollback (default 3). */
+  KEEP_READY_DEPLOYMENTS?: string;
+}

@@ -1,0 +1,89 @@
+/**
+ * `/_do/{name}/{instance}` on the app host (API.md §10.1): HTTP and WebSocket upgrades to one
+ * instance of a user class, after the access check. Beyond the reference, whose edge check is
+ * shape-only: `authenticated` needs an end-user token of this app that verified (the router verified
+ * it, from `Authorization: Bearer` or `?token=`), or a service key of the app; `service_key` needs a
+ * service key of the app. The verified user id reaches the class in `x-butterbase-user-id`.
+ */
+import { eq, sql } from 'drizzle-orm';
+import { hostHeaders, instanceName } from '../../../durable-objects/user-object-host.ts';
+import { controlDb } from '../../shared/control-db.ts';
+import { durableObjectClasses } from '../../shared/control-schema.ts';
+import type { AppGate } from '../../shared/contracts.ts';
+import { ApiError } from '../../shared/errors.ts';
+import { keyCoversApp, type Principal } from '../../shared/principal.ts';
+import type { Env } from '../env.ts';
+import { findClass, type ClassRow } from '../services/do-classes.ts';
+
+/** The header carrying the verified end user's id to the class (any client copy is removed). */
+export const userIdHeader = 'x-butterbase-user-id';
+
+/**
+ * Routes a request to a user Durable Object instance.
+ * @throws ApiError RESOURCE_NOT_FOUND (no such class or no instance in the path), STATE_PREREQUISITE_MISSING
+ *   (no deploy of the class has constructed yet), AUTH_REQUIRED / the router's credential code (401), AUTH_INSUFFICIENT_PERMISSIONS (403)
+ */
+export async function serveDurableObject(env: Env, ctx: ExecutionContext, request: Request, app: AppGate, principal: Principal): Promise<Response> {
+  const url = new URL(request.url);
+  const [, , rawName, rawInstance] = url.pathname.split('/');
+  let instance: string;
+  try {
+    instance = decodeURIComponent(rawInstance ?? '');
+  } catch {
+    instance = '';
+  }
+  if (!rawName || !instance || instance.length > 256) {
+    throw new ApiError('RESOURCE_NOT_FOUND', 'Durable Objects are addressed as /_do/{name}/{instance-id}.');
+  }
+  const row = await findClass(env, app.id, rawName);
+  if (!row) throw new ApiError('RESOURCE_NOT_FOUND', `No Durable Object "${rawName}" is deployed for this app.`);
+  // The last deploy that constructed keeps serving when a later one failed (status ERROR).
+  if (row.live_version === null || row.live_class_name === null) {
+    throw new ApiError('STATE_PREREQUISITE_MISSING', `The Durable Object "${row.name}" is ${row.status}${row.error_message ? `: ${row.error_message}` : ''}.`, {
+      remediation: 'Fix the class and deploy it again (manage_durable_objects action "deploy").',
+    });
+  }
+  const userId = checkAccess(row, app, principal);
+  const headers = new Headers(request.headers);
+  for (const name of [...headers.keys()]) if (name.startsWith('x-bb-')) headers.delete(name);
+  headers.delete(userIdHeader);
+  if (userId) headers.set(userIdHeader, userId);
+  headers.set(hostHeaders.app, app.id);
+  headers.set(hostHeaders.name, row.name);
+  headers.set(hostHeaders.classId, row.id);
+  headers.set(hostHeaders.className, row.live_class_name);
+  headers.set(hostHeaders.version, String(row.live_version));
+  headers.set(hostHeaders.instance, instance);
+  const stub = env.USER_OBJECTS.get(env.USER_OBJECTS.idFromName(instanceName(app.id, row.name, instance)));
+  const startedMs = Date.now();
+  const response = await stub.fetch(new Request(request, { headers }));
+  const wallMs = Date.now() - startedMs;
+  ctx.waitUntil(controlDb(env).update(durableObjectClasses)
+    .set({ do_requests: sql`${durableObjectClasses.do_requests} + 1`, do_cpu_ms: sql`${durableObjectClasses.do_cpu_ms} + ${wallMs}` })
+    .where(eq(durableObjectClasses.id, row.id))
+    .then(() => undefined, (error: unknown) => console.error(`[hosting] usage of ${row.id}: ${String(error)}`)));
+  return response;
+}
+
+/** The access check of API.md §10.1 with real verification. Out: the end user's id, if any. */
+function checkAccess(row: ClassRow, app: AppGate, principal: Principal): string | null {
+  if (principal.kind === 'invalid' && row.access_mode !== 'public') throw new ApiError(principal.code, principal.message);
+  const serviceKey = principal.kind === 'service_key' && principal.accountId === app.accountId && keyCoversApp(principal, app.id);
+  const endUser = principal.kind === 'end_user' && principal.appId === app.id ? principal.userId : null;
+  switch (row.access_mode) {
+    case 'public':
+      return endUser;
+    case 'authenticated':
+      if (endUser || serviceKey) return endUser;
+      if (principal.kind === 'anonymous') {
+        throw new ApiError('AUTH_REQUIRED', `The Durable Object "${row.name}" needs a signed-in user.`, {
+          remediation: 'Send Authorization: Bearer <end-user access token>, or ?token=<access token> on a WebSocket URL.',
+        });
+      }
+      throw new ApiError('AUTH_INVALID_END_USER_JWT', 'The token was not issued for this app.');
+    case 'service_key':
+      if (serviceKey) return null;
+      if (principal.kind === 'anonymous') throw new ApiError('AUTH_REQUIRED', `The Durable Object "${row.name}" needs a service key (Authorization: Bearer bb_sk_…).`);
+      throw new ApiError('AUTH_INSUFFICIENT_PERMISSIONS', `The Durable Object "${row.name}" accepts only a service key of this app.`);
+  }
+}

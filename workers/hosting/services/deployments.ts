@@ -1,0 +1,161 @@
+/**
+ * Frontend deployment records (control-plane `frontend_deployments`, `frontend_sites`) and their wire
+ * shape (API.md §10.2). Status changes are conditional UPDATEs, so a cancel and a finishing build
+ * can never both win, and activation is one statement that flips `frontend_sites` only if the
+ * deployment is (still) READY — the old site serves until then.
+ */
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { controlDb, controlSql } from '../../shared/control-db.ts';
+import { frontendDeployments, frontendSites, type deploymentStatuses } from '../../shared/control-schema.ts';
+import { ApiError } from '../../shared/errors.ts';
+import type { Env } from '../env.ts';
+
+export type DeploymentRow = typeof frontendDeployments.$inferSelect;
+export type DeploymentStatus = (typeof deploymentStatuses)[number];
+
+/** Upload URL validity (API.md §10.2: 15 min) and size cap (100 MB). */
+export const uploadTtlSeconds = 900;
+export const maxUploadBytes = 104_857_600;
+/** Deployments that are not finished yet, per app; more → QUOTA_DEPLOYMENT_LIMIT. */
+export const maxPendingDeployments = 10;
+
+/** The list item of GET …/deployments (API.md §10.2), plus `active` (beyond the reference). */
+export function deploymentWire(row: DeploymentRow, url: string, activeId: string | null) {
+  return {
+    id: row.id,
+    framework: row.framework,
+    url,
+    status: row.status,
+    error: row.error,
+    fileCount: row.file_count,
+    totalSizeBytes: row.total_size_bytes,
+    createdAt: row.created_at.toISOString(),
+    startedAt: row.started_at?.toISOString() ?? null,
+    completedAt: row.completed_at?.toISOString() ?? null,
+    updatedAt: row.updated_at.toISOString(),
+    active: row.id === activeId,
+  };
+}
+
+/** GET …/deployments/{id}: the list item plus the reference's Cloudflare fields and `buildConfig`. */
+export function deploymentDetailWire(row: DeploymentRow, url: string, activeId: string | null) {
+  return { ...deploymentWire(row, url, activeId), cloudflareProjectName: null, cloudflareDeploymentId: null, buildConfig: row.build_config };
+}
+
+/** A new WAITING deployment. @throws ApiError QUOTA_DEPLOYMENT_LIMIT when too many are unfinished */
+export async function createDeployment(env: Env, appId: string, framework: string): Promise<DeploymentRow> {
+  const db = controlDb(env);
+  const pending = await db.select({ n: sql<number>`count(*)::int` }).from(frontendDeployments)
+    .where(and(eq(frontendDeployments.app_id, appId), inArray(frontendDeployments.status, ['WAITING', 'UPLOADING', 'BUILDING'])));
+  if ((pending[0]?.n ?? 0) >= maxPendingDeployments) {
+    throw new ApiError('QUOTA_DEPLOYMENT_LIMIT', `App ${appId} already has ${maxPendingDeployments} unfinished deployments.`, {
+      remediation: 'Start, cancel or delete the unfinished deployments (GET /v1/{app_id}/frontend/deployments) first.',
+    });
+  }
+  const [row] = await db.insert(frontendDeployments).values({
+    app_id: appId,
+    framework,
+    upload_expires_at: new Date(Date.now() + uploadTtlSeconds * 1000),
+    build_config: { framework },
+  }).returning();
+  return row!;
+}
+
+/** The app's deployments, newest first, and the active one's id. */
+export async function listDeployments(env: Env, appId: string): Promise<{ rows: DeploymentRow[]; activeId: string | null }> {
+  const db = controlDb(env);
+  const [rows, activeId] = await Promise.all([
+    db.select().from(frontendDeployments).where(eq(frontendDeployments.app_id, appId)).orderBy(desc(frontendDeployments.created_at)).limit(100),
+    activeDeploymentId(env, appId),
+  ]);
+  return { rows, activeId };
+}
+
+/** One deployment of the app. @throws ApiError RESOURCE_NOT_FOUND (also for a malformed id) */
+export async function getDeployment(env: Env, appId: string, id: string): Promise<DeploymentRow> {
+  const notFound = new ApiError('RESOURCE_NOT_FOUND', `Deployment ${id} not found.`, { remediation: 'List the deployments (GET /v1/{app_id}/frontend/deployments) to find its id.' });
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw notFound;
+  const [row] = await controlDb(env).select().from(frontendDeployments)
+    .where(and(eq(frontendDeployments.app_id, appId), eq(frontendDeployments.id, id)));
+  if (!row) throw notFound;
+  return row;
+}
+
+/**
+ * Moves a deployment from one of `from` to `to` (with extra column values) in one conditional
+ * UPDATE. Out: the updated row, or null when its status was not in `from` any more.
+ */
+export async function transition(
+  env: Env,
+  id: string,
+  from: readonly DeploymentStatus[],
+  to: DeploymentStatus,
+  values: Partial<Pick<DeploymentRow, 'error' | 'file_count' | 'total_size_bytes' | 'upload_size_bytes' | 'started_at' | 'completed_at'>> = {},
+): Promise<DeploymentRow | null> {
+  const [row] = await controlDb(env).update(frontendDeployments)
+    .set({ status: to, ...values, updated_at: new Date() })
+    .where(and(eq(frontendDeployments.id, id), inArray(frontendDeployments.status, [...from])))
+    .returning();
+  return row ?? null;
+}
+
+/** Records the uploaded zip's size (status stays WAITING until start). Out: false when no longer WAITING. */
+export async function recordUpload(env: Env, id: string, sizeBytes: number): Promise<boolean> {
+  const rows = await controlDb(env).update(frontendDeployments)
+    .set({ upload_size_bytes: sizeBytes, updated_at: new Date() })
+    .where(and(eq(frontendDeployments.id, id), eq(frontendDeployments.status, 'WAITING')))
+    .returning({ id: frontendDeployments.id });
+  return rows.length === 1;
+}
+
+/**
+ * Finishes a build: BUILDING → READY and makes it the app's active deployment, in one statement (so
+ * a cancel that landed first wins and nothing switches). Out: true when it became READY and active.
+ */
+export async function completeAndActivate(env: Env, appId: string, id: string, fileCount: number, totalSizeBytes: number): Promise<boolean> {
+  const rows = await controlSql(env).query(
+    `WITH ready AS (
+       UPDATE frontend_deployments SET status = 'READY', file_count = $3, total_size_bytes = $4, completed_at = now(), updated_at = now()
+        WHERE id = $2 AND app_id = $1 AND status = 'BUILDING' RETURNING id, app_id)
+     INSERT INTO frontend_sites (app_id, active_deployment_id, updated_at) SELECT app_id, id, now() FROM ready
+     ON CONFLICT (app_id) DO UPDATE SET active_deployment_id = excluded.active_deployment_id, updated_at = now()
+     RETURNING active_deployment_id`,
+    [appId, id, fileCount, totalSizeBytes],
+  );
+  return rows.length === 1;
+}
+
+/**
+ * Makes a READY deployment the active one again (rollback), in one statement.
+ * @throws ApiError INVALID_STATUS when it is not READY
+ */
+export async function activate(env: Env, appId: string, id: string): Promise<void> {
+  const rows = await controlSql(env).query(
+    `INSERT INTO frontend_sites (app_id, active_deployment_id, updated_at)
+       SELECT app_id, id, now() FROM frontend_deployments WHERE id = $2 AND app_id = $1 AND status = 'READY'
+     ON CONFLICT (app_id) DO UPDATE SET active_deployment_id = excluded.active_deployment_id, updated_at = now()
+     RETURNING active_deployment_id`,
+    [appId, id],
+  );
+  if (rows.length !== 1) throw new ApiError('INVALID_STATUS', `Deployment ${id} is not READY; only a READY deployment can be activated.`);
+}
+
+/** The deployment the app host serves, or null. */
+export async function activeDeploymentId(env: Env, appId: string): Promise<string | null> {
+  const [row] = await controlDb(env).select({ id: frontendSites.active_deployment_id }).from(frontendSites).where(eq(frontendSites.app_id, appId));
+  return row?.id ?? null;
+}
+
+/** Deletes a deployment row (the site pointer is cleared by its foreign key). */
+export async function deleteDeploymentRow(env: Env, id: string): Promise<void> {
+  await controlDb(env).delete(frontendDeployments).where(eq(frontendDeployments.id, id));
+}
+
+/** READY deployments beyond the newest `keep` that are not active: the ones to prune. */
+export async function surplusReady(env: Env, appId: string, keep: number): Promise<string[]> {
+  const activeId = await activeDeploymentId(env, appId);
+  const ready = await controlDb(env).select({ id: frontendDeployments.id }).from(frontendDeployments)
+    .where(and(eq(frontendDeployments.app_id, appId), eq(frontendDeployments.status, 'READY')))
+    .orderBy(desc(frontendDeployments.completed_at));
+  return ready.map((r) => r.id).filter((id) => id !== activeId).slice(Math.max(keep - 1, 0));
+}
