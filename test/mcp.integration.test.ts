@@ -643,7 +643,8 @@ describe('the SDK client: initialize, instructions, the quickstart prompt and th
       expect(overview).toMatch(/file storage .*\| available \| MCP `manage_storage`/);
       expect(overview).toMatch(/realtime change feeds.*available/);
       expect(overview).toMatch(/serverless functions \(.*\| available \| MCP `deploy_function`/);
-      expect(overview).toMatch(/frontend and edge SSR hosting,.*not yet/);
+      expect(overview).toMatch(/static frontend hosting .*\| available \| MCP `create_frontend_deployment`/);
+      expect(overview).toMatch(/edge SSR hosting,.*not yet/);
       const mcp = await docs({ topic: 'mcp' });
       for (const name of Object.keys(expectedTools)) expect(mcp, `mcp topic documents ${name}`).toContain(`### ${name}`);
       expect(mcp).toContain('create_user_isolation needs table_name, user_column');
