@@ -6,7 +6,7 @@
 import type { AppGate } from '../../shared/contracts.ts';
 import { decodePrincipal, internalHeaders } from '../../shared/principal.ts';
 import type { Env } from '../env.ts';
-import { activeDeploymentId } from '../services/deployments.ts';
+import { servingDeploymentId } from '../services/deployments.ts';
 import { loadManifest, serveSite } from '../services/serve.ts';
 import { serveDurableObject } from './durable-objects-edge.ts';
 
@@ -16,7 +16,7 @@ export async function serveAppHost(env: Env, ctx: ExecutionContext, request: Req
   if (url.pathname === '/_do' || url.pathname.startsWith('/_do/')) {
     return serveDurableObject(env, ctx, request, app, decodePrincipal(request.headers.get(internalHeaders.principal)));
   }
-  const deploymentId = await activeDeploymentId(env, app.id);
+  const deploymentId = await servingDeploymentId(env, app.id);
   const manifest = deploymentId ? await loadManifest(env, app.id, deploymentId) : null;
   if (!manifest) return noSitePage(app);
   return serveSite(env, request, app.id, manifest);

@@ -122,6 +122,7 @@ export async function completeAndActivate(env: Env, appId: string, id: string, f
      RETURNING active_deployment_id`,
     [appId, id, fileCount, totalSizeBytes],
   );
+  forgetServingDeployment(appId);
   return rows.length === 1;
 }
 
@@ -137,6 +138,7 @@ export async function activate(env: Env, appId: string, id: string): Promise<voi
      RETURNING active_deployment_id`,
     [appId, id],
   );
+  forgetServingDeployment(appId);
   if (rows.length !== 1) throw new ApiError('INVALID_STATUS', `Deployment ${id} is not READY; only a READY deployment can be activated.`);
 }
 
@@ -146,9 +148,33 @@ export async function activeDeploymentId(env: Env, appId: string): Promise<strin
   return row?.id ?? null;
 }
 
+/** How long an app host trusts its isolate's answer to "which deployment is live" (ms). */
+const servingTtlMs = 1_000;
+const serving = new Map<string, { id: string | null; expiresAtMs: number }>();
+
+/**
+ * {@link activeDeploymentId} for serving requests, remembered per isolate for 1 s so an asset GET
+ * costs no control-database read. A switch (deploy, rollback, delete) made in this isolate is seen at
+ * once; other isolates see it within the second — the old site keeps serving until then, never a mix.
+ */
+export async function servingDeploymentId(env: Env, appId: string, nowMs = Date.now()): Promise<string | null> {
+  const hit = serving.get(appId);
+  if (hit && hit.expiresAtMs > nowMs) return hit.id;
+  const id = await activeDeploymentId(env, appId);
+  if (serving.size >= 10_000) serving.delete(serving.keys().next().value!);
+  serving.set(appId, { id, expiresAtMs: nowMs + servingTtlMs });
+  return id;
+}
+
+/** Forgets the remembered live deployment of `appId` in this isolate (after any switch). */
+export function forgetServingDeployment(appId: string): void {
+  serving.delete(appId);
+}
+
 /** Deletes a deployment row (the site pointer is cleared by its foreign key). */
 export async function deleteDeploymentRow(env: Env, id: string): Promise<void> {
   await controlDb(env).delete(frontendDeployments).where(eq(frontendDeployments.id, id));
+  for (const [appId, hit] of serving) if (hit.id === id) serving.delete(appId);
 }
 
 /** READY deployments beyond the newest `keep` that are not active: the ones to prune. */
