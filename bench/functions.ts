@@ -6,24 +6,13 @@
  *   - the first call after each deploy (a new version: a fresh isolate is loaded) beside warm calls.
  * Env: BENCH_CONNECTIONS (16), BENCH_SECONDS (10), BENCH_DEPLOYS (10).
  */
-import { measure, printTable, startBenchPlatform, startHelloWorker } from './lib.ts';
+import { benchClient, measure, printTable, startBenchPlatform, startHelloWorker } from './lib.ts';
 
 const platform = await startBenchPlatform();
 const hello = await startHelloWorker();
 try {
-  const service = { authorization: `Bearer ${platform.serviceKey}`, 'content-type': 'application/json' };
-  const post = async (path: string, body: unknown, headers: Record<string, string> = service) => {
-    const res = await fetch(`${platform.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
-    const json = await res.json();
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
-    return json as any;
-  };
-  const { app_id: appId } = await post('/init', { name: 'bench-functions' });
-  for (;;) {
-    const status = await (await fetch(`${platform.url}/apps/${appId}/status`, { headers: service })).json() as { provisioning_status: string };
-    if (status.provisioning_status === 'ready') break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const { service, post, readyApp } = benchClient(platform);
+  const { app_id: appId } = await readyApp('bench-functions');
   await post(`/v1/${appId}/schema/apply`, {
     schema: { tables: { items: { columns: {
       id: { type: 'uuid', primaryKey: true, default: 'gen_random_uuid()' }, user_id: { type: 'uuid' }, title: { type: 'text', nullable: false },

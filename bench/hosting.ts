@@ -8,7 +8,7 @@
  * Env: BENCH_CONNECTIONS (16), BENCH_SECONDS (10).
  */
 import { zipSync, strToU8 } from 'fflate';
-import { measure, printTable, startBenchPlatform, startBenchWorker } from './lib.ts';
+import { benchClient, measure, printTable, startBenchPlatform, startBenchWorker } from './lib.ts';
 
 const asset = `console.log(${JSON.stringify('x'.repeat(4000))});\n`;
 const counter = 'export class Counter {\n  constructor(public state: DurableObjectState) {}\n  async fetch() { const n = ((await this.state.storage.get("n")) ?? 0) + 1; await this.state.storage.put("n", n); return Response.json({ n }); }\n}';
@@ -16,19 +16,9 @@ const counter = 'export class Counter {\n  constructor(public state: DurableObje
 const platform = await startBenchPlatform();
 const direct = await startBenchWorker('bench/hosting-direct/wrangler.toml');
 try {
-  const service = { authorization: `Bearer ${platform.serviceKey}`, 'content-type': 'application/json' };
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${platform.url}${path}`, { method, headers: service, body: body === undefined ? undefined : JSON.stringify(body) });
-    const json = await res.json();
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-    return json as any;
-  };
-  const init = await call('POST', '/init', { name: 'bench-hosting' });
-  const appId = init.app_id as string;
-  for (;;) {
-    if ((await call('GET', `/apps/${appId}/status`)).provisioning_status === 'ready') break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const { service, call, readyApp } = benchClient(platform);
+  const init = await readyApp('bench-hosting');
+  const appId = init.app_id;
   const created = await call('POST', `/v1/${appId}/frontend/deployments`, { framework: 'react-vite' });
   const zip = zipSync({ 'index.html': strToU8('<!doctype html><script src="/assets/index-B7x9Qa2c.js"></script>'), 'assets/index-B7x9Qa2c.js': strToU8(asset) });
   await fetch(created.uploadUrl, { method: 'PUT', headers: { 'content-type': 'application/zip' }, body: zip });

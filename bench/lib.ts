@@ -201,3 +201,25 @@ export function printTable(title: string, rows: Measurement[], baseline: Measure
   console.log(format(header));
   for (const line of lines) console.log(format(line));
 }
+
+/**
+ * JSON calls to a bench platform with its service key (`post` and `call` throw on a non-2xx answer,
+ * naming the path), and `readyApp`, which creates an app and waits until its database is ready.
+ */
+export function benchClient(platform: Platform) {
+  const service: Record<string, string> = { authorization: `Bearer ${platform.serviceKey}`, 'content-type': 'application/json' };
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = service): Promise<any> => {
+    const res = await fetch(`${platform.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return text === '' ? undefined : JSON.parse(text);
+  };
+  const post = (path: string, body: unknown, headers: Record<string, string> = service) => call('POST', path, body, headers);
+  /** Out: the `POST /init` answer once `provisioning_status` is `ready`. */
+  const readyApp = async (name: string): Promise<{ app_id: string; subdomain: string; [field: string]: unknown }> => {
+    const created = await post('/init', { name });
+    while ((await call('GET', `/apps/${created.app_id}/status`)).provisioning_status !== 'ready') await new Promise((r) => setTimeout(r, 200));
+    return created;
+  };
+  return { service, call, post, readyApp };
+}

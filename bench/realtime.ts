@@ -8,7 +8,7 @@
  * subscribers / 10, at least 10; each user's sockets share the load of one RLS group).
  */
 import WebSocket from 'ws';
-import { startBenchPlatform } from './lib.ts';
+import { benchClient, startBenchPlatform } from './lib.ts';
 
 const writesPerSecond = Number(process.env.BENCH_WRITES_PER_SECOND ?? 20);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -34,19 +34,8 @@ function percentile(sorted: number[], p: number): number {
 
 const platform = await startBenchPlatform({ realtime: { REALTIME_MAX_CONNECTIONS_PER_APP: '10000' } });
 try {
-  const service = { authorization: `Bearer ${platform.serviceKey}`, 'content-type': 'application/json' };
-  const post = async (path: string, body: unknown, headers: Record<string, string> = service) => {
-    const res = await fetch(`${platform.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${text}`);
-    return JSON.parse(text) as any;
-  };
-  const { app_id: appId } = await post('/init', { name: 'bench-realtime' });
-  for (;;) {
-    const status = await (await fetch(`${platform.url}/apps/${appId}/status`, { headers: service })).json() as { provisioning_status: string };
-    if (status.provisioning_status === 'ready') break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const { service, post, readyApp } = benchClient(platform);
+  const { app_id: appId } = await readyApp('bench-realtime');
   await post(`/v1/${appId}/schema/apply`, {
     schema: { tables: { messages: { columns: {
       id: { type: 'uuid', primaryKey: true, default: 'gen_random_uuid()' },

@@ -15,23 +15,12 @@ import type { SqlStatement } from '../workers/shared/contracts.ts';
 import { rolePrelude } from '../workers/data/prelude.ts';
 import { parseRestQuery } from '../workers/data/query/grammar.ts';
 import { buildGetByKey, buildInsert, buildSelect, pickColumns } from '../workers/data/query/sql.ts';
-import { defaultSettings, measure, platformCpu, printTable, startBenchPlatform, type Measurement } from './lib.ts';
+import { benchClient, defaultSettings, measure, platformCpu, printTable, startBenchPlatform, type Measurement } from './lib.ts';
 
 const platform = await startBenchPlatform();
 try {
-  const service = { authorization: `Bearer ${platform.serviceKey}`, 'content-type': 'application/json' };
-  const post = async (path: string, body: unknown, headers: Record<string, string> = service) => {
-    const res = await fetch(`${platform.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
-    const json = await res.json();
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
-    return json as any;
-  };
-  const { app_id: appId } = await post('/init', { name: 'bench-rest' });
-  for (;;) {
-    const status = await (await fetch(`${platform.url}/apps/${appId}/status`, { headers: service })).json() as { provisioning_status: string };
-    if (status.provisioning_status === 'ready') break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const { service, post, readyApp } = benchClient(platform);
+  const { app_id: appId } = await readyApp('bench-rest');
   await post(`/v1/${appId}/schema/apply`, {
     schema: {
       tables: {

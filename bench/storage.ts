@@ -9,7 +9,7 @@
  * Env: BENCH_CONNECTIONS (16), BENCH_SECONDS (10), BENCH_TRANSFERS (10 per direction).
  */
 import { randomBytes } from 'node:crypto';
-import { defaultSettings, measure, printTable, startBenchPlatform, startBenchWorker, type Measurement } from './lib.ts';
+import { benchClient, defaultSettings, measure, printTable, startBenchPlatform, startBenchWorker, type Measurement } from './lib.ts';
 
 const transfers = Number(process.env.BENCH_TRANSFERS ?? 10);
 const fileBytes = 10 * 1000 * 1000;
@@ -18,19 +18,8 @@ const MB = 1_000_000;
 const platform = await startBenchPlatform();
 const direct = await startBenchWorker('bench/storage-direct/wrangler.toml');
 try {
-  const service = { authorization: `Bearer ${platform.serviceKey}`, 'content-type': 'application/json' };
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${platform.url}${path}`, { method, headers: service, body: body === undefined ? undefined : JSON.stringify(body) });
-    const json = await res.json();
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-    return json as any;
-  };
-  const { app_id: appId } = await call('POST', '/init', { name: 'bench-storage' });
-  for (;;) {
-    const status = await call('GET', `/apps/${appId}/status`);
-    if (status.provisioning_status === 'ready') break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const { service, call, readyApp } = benchClient(platform);
+  const { app_id: appId } = await readyApp('bench-storage');
   await call('PATCH', `/v1/${appId}/config/storage`, { maxFileSizeMb: 20, storageLimitBytes: 10 * 1024 ** 3 });
 
   // A small uploaded file for the download-URL measurement.

@@ -2,6 +2,7 @@
  * Owner checks for control routes (API.md §2: owner auth; apps not owned → 404).
  */
 import { ApiError } from '../shared/errors.ts';
+import { requireServiceKey as requireKey } from '../shared/owner.ts';
 import { keyCoversApp, type Principal, type ServiceKeyPrincipal } from '../shared/principal.ts';
 
 /**
@@ -10,16 +11,7 @@ import { keyCoversApp, type Principal, type ServiceKeyPrincipal } from '../share
  *   AUTH_INSUFFICIENT_PERMISSIONS (an end-user token).
  */
 export function requireServiceKey(principal: Principal): ServiceKeyPrincipal {
-  switch (principal.kind) {
-    case 'service_key':
-      return principal;
-    case 'anonymous':
-      throw new ApiError('AUTH_REQUIRED', 'This endpoint needs a service key: send Authorization: Bearer bb_sk_….');
-    case 'invalid':
-      throw new ApiError(principal.code, principal.message);
-    case 'end_user':
-      throw new ApiError('AUTH_INSUFFICIENT_PERMISSIONS', 'End-user tokens cannot call the platform API; use a service key.');
-  }
+  return requireKey(principal, { endUser: 'End-user tokens cannot call the platform API; use a service key.' });
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Who a realtime request comes from (API.md §9, §1.2), from the router's principal and app gate.
  */
+import { requireServiceKey } from '../shared/owner.ts';
 import type { Context } from 'hono';
 import type { AppGate, DbCaller, DbSessionRpc, SqlStatement } from '../shared/contracts.ts';
 import { ApiError } from '../shared/errors.ts';
@@ -55,20 +56,12 @@ export function socketCaller(appId: string, principal: Principal, gate: AppGate 
  */
 export function requireOwner(c: RealtimeContext): { appId: string; principal: Principal } {
   const appId = c.req.param('app')!;
-  const principal = principalOf(c);
-  switch (principal.kind) {
-    case 'anonymous':
-      throw new ApiError('AUTH_REQUIRED', 'This endpoint needs a service key: send Authorization: Bearer bb_sk_….');
-    case 'invalid':
-      throw new ApiError(principal.code, principal.message);
-    case 'end_user':
-      throw new ApiError('AUTH_INSUFFICIENT_PERMISSIONS', 'Only app owners can configure realtime; use a service key (bb_sk_…), not an end-user token.');
-    case 'service_key': {
-      const app = requireApp(appId, appGateOf(c));
-      if (principal.accountId !== app.accountId || !keyCoversApp(principal, appId)) throw new ApiError('APP_NOT_FOUND', `App ${appId} not found.`);
-      return { appId, principal };
-    }
-  }
+  const principal = requireServiceKey(principalOf(c), {
+    endUser: 'Only app owners can configure realtime; use a service key (bb_sk_…), not an end-user token.',
+  });
+  const app = requireApp(appId, appGateOf(c));
+  if (principal.accountId !== app.accountId || !keyCoversApp(principal, appId)) throw new ApiError('APP_NOT_FOUND', `App ${appId} not found.`);
+  return { appId, principal };
 }
 
 /** Statements in one transaction as the app's service role (a DbGateway session). */

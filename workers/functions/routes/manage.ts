@@ -2,6 +2,7 @@
  * Routes (owner auth, API.md §8.1): POST /v1/:app/functions (deploy by name), GET list, GET one,
  * DELETE (soft), PATCH env, PATCH settings, POST invoke (owner test-invoke), GET logs, GET logs/stream (SSE).
  */
+import { requireServiceKey } from '../../shared/owner.ts';
 import { Cron } from 'croner';
 import { Hono, type Context } from 'hono';
 import { encryptSecret } from '../../shared/crypto.ts';
@@ -30,16 +31,10 @@ export const manageRoutes = new Hono<{ Bindings: Env }>();
  * @throws ApiError AUTH_REQUIRED, the router's credential code, AUTH_INSUFFICIENT_PERMISSIONS (end users)
  */
 export function requireOwner(principal: Principal): ServiceKeyPrincipal {
-  switch (principal.kind) {
-    case 'service_key':
-      return principal;
-    case 'anonymous':
-      throw new ApiError('AUTH_REQUIRED', 'Managing functions needs a service key: send Authorization: Bearer bb_sk_….');
-    case 'invalid':
-      throw new ApiError(principal.code, principal.message);
-    case 'end_user':
-      throw new ApiError('AUTH_INSUFFICIENT_PERMISSIONS', 'End-user tokens cannot manage functions; use a service key.');
-  }
+  return requireServiceKey(principal, {
+    anonymous: 'Managing functions needs a service key: send Authorization: Bearer bb_sk_….',
+    endUser: 'End-user tokens cannot manage functions; use a service key.',
+  });
 }
 
 function owner(c: FunctionsContext): string {
