@@ -1,8 +1,12 @@
 import type { RealtimeHub } from '../../durable-objects/realtime-hub.ts';
 import type { ControlRpc, DbGatewayRpc, FunctionEventRpc } from '../shared/contracts.ts';
+import type { HubVars } from './services/hubs.ts';
 
-/** Bindings of the realtime Worker (workers/realtime/wrangler.toml); the RealtimeHub objects share them. */
-export interface Env {
+/**
+ * Bindings of the realtime Worker (workers/realtime/wrangler.toml); the RealtimeHub objects share them.
+ * The hub limits' vars (`REALTIME_*`) are {@link HubVars}.
+ */
+export interface Env extends HubVars {
   /** Caller-scoped database sessions (role service for the change feed, anon/user for RLS checks). */
   DB_GATEWAY: Fetcher & DbGatewayRpc;
   /** Audit entries of configure/disable; the hubs' app-state checks (paused, deleted, access mode). */
@@ -13,12 +17,4 @@ export interface Env {
   FUNCTIONS?: Fetcher & FunctionEventRpc;
   /** Public API base URL for `websocket_url` (default: the request's origin). */
   PUBLIC_API_URL?: string;
-  REALTIME_HUBS_PER_APP?: string;
-  REALTIME_MAX_CONNECTIONS_PER_APP?: string;
-  REALTIME_MAX_MESSAGE_BYTES?: string;
-  REALTIME_MAX_SUBSCRIPTIONS?: string;
-  REALTIME_MAX_MESSAGES_PER_SECOND?: string;
-  REALTIME_POLL_INTERVAL_MS?: string;
-  REALTIME_HEARTBEAT_INTERVAL_MS?: string;
-  REALTIME_APP_CHECK_INTERVAL_MS?: string;
 }
