@@ -16,6 +16,7 @@ import { budgetKeys, budgetWindowMs, RequestBudget, type BudgetStore } from './b
 import { corsHeaders, preflightHeaders, type CorsSettings } from './cors.ts';
 import { classify, customHostCandidate, type RouteDecision } from './routes.ts';
 import type { Env } from './env.ts';
+import { SubrequestTrace, traceHeader, tracedEnv, traceOf } from './trace.ts';
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 const version = '0.1.0';
@@ -30,78 +31,14 @@ interface AppCors {
 }
 
 export default {
+  /**
+   * Every request to the platform. With the var `TRACE_SUBREQUESTS=true`, a request carrying the
+   * `x-bb-trace` header gets its binding calls counted (trace.ts).
+   */
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-    const incoming = request.headers.get(internalHeaders.requestId);
-    const id = incoming && requestIdPattern.test(incoming) ? incoming : crypto.randomUUID();
-    const origin = request.headers.get('origin');
-    const url = new URL(request.url);
-    let decision = classify(url, request.headers.get('host'), { appsDomain: env.APPS_DOMAIN ?? '' });
-    // null on platform routes (any origin, never credentials); the app's CORS config elsewhere.
-    let cors: AppCors | null = null;
-    let extraHeaders: Record<string, string> = {};
-    try {
-      const host = request.headers.get('host');
-      if (decision.kind !== 'app_host' && customHostCandidate(host, { appsDomain: env.APPS_DOMAIN ?? '', apiHostnames: (env.API_HOSTNAMES ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean) })) {
-        const resolved = unwrap(await env.HOSTING.resolveHostname(host!));
-        if (resolved.subdomain) decision = { kind: 'app_host', subdomain: resolved.subdomain };
-      }
-      if (decision.kind === 'health') return finish(await health(env, decision.ready), id, origin, null, {});
-      if (decision.kind === 'app_host') return finish(await appHost(env, request, decision.subdomain, id), id, null, null, {});
-      // Presigned URLs carry their own SigV4 authorisation and CORS; no caller or app gate applies.
-      if (decision.kind === 'object_store') return finish(await objectStore(env, decision.target, request, id), id, null, null, {});
-      if (decision.kind === 'not_found') {
-        throw new ApiError('RESOURCE_NOT_FOUND', `No route for ${request.method} ${url.pathname}.`, {
-          remediation: 'Check the path against the API reference (butterbase_docs topic "rest").',
-        });
-      }
-      const gate = unwrap(await env.CONTROL.resolveGate({ appId: decision.appId, bearer: bearerOf(request, url) }));
-      const app = gate.app;
-      if (decision.family !== 'platform' && app) cors = { origins: app.allowedOrigins, settings: app.cors };
-      if (request.method === 'OPTIONS' && request.headers.has('access-control-request-method')) {
-        return finish(new Response(null, { status: 204, headers: preflightHeaders(request.headers.get('access-control-request-headers'), cors?.settings) }), id, origin, cors, {});
-      }
-      if (decision.family === 'app') {
-        if (!app || !callerMaySeeApp(gate.principal, app)) throw appNotFound(decision.appId);
-        extraHeaders = takeBudget(env, ctx, app, gate.principal, request.headers.get('cf-connecting-ip'));
-      }
-      // /auth/* judges credentials itself; so does /mcp, whose 401 must carry WWW-Authenticate (API.md §13),
-      // and functions, where a bad bearer on /fn is an anonymous caller (API.md §8.2).
-      const judgesOwnCredentials = decision.family === 'auth' || (decision.kind === 'forward' && (decision.target === 'MCP' || decision.target === 'FUNCTIONS'));
-      if (gate.principal.kind === 'invalid' && !judgesOwnCredentials) {
-        throw new ApiError(gate.principal.code, gate.principal.message);
-      }
-      if (decision.dataPlane && app?.paused) {
-        throw new ApiError('APP_PAUSED', `App ${app.id} is paused.`, {
-          details: { paused_reason: app.pausedReason },
-          headers: { 'retry-after': '60' },
-        });
-      }
-      if (decision.dataPlane && app && app.provisioningStatus !== 'ready' && app.provisioningStatus !== 'migrating') {
-        throw new ApiError('APP_NOT_READY', `App ${app.id} is not ready (provisioning status: ${app.provisioningStatus}).`, {
-          details: { provisioning_status: app.provisioningStatus },
-          headers: { 'retry-after': '5' },
-        });
-      }
-      if (decision.dataPlane && app?.provisioningStatus === 'migrating' && !readMethods.has(request.method)) {
-        throw new ApiError('APP_MIGRATING', `App ${app.id} is being upgraded; writes resume in a few seconds (reads work meanwhile).`, {
-          details: { provisioning_status: app.provisioningStatus },
-          headers: { 'retry-after': '5' },
-        });
-      }
-      if (decision.kind === 'unavailable') {
-        throw new ApiError('FEATURE_NOT_AVAILABLE', `The ${decision.feature} API is not available on this deployment yet.`);
-      }
-      const response = await forward(env, decision, request, id, gate.principal, app);
-      return finish(response, id, origin, cors, extraHeaders);
-    } catch (error) {
-      // A WebSocket client cannot read an HTTP error: it gets the error as a message and a close code.
-      if (isWebSocketUpgrade(request)) {
-        const apiError = toApiError(error);
-        logApiError(apiError, id);
-        return websocketRefusal(apiError);
-      }
-      return finish(errorResponse(error, id), id, origin, cors, extraHeaders);
-    }
+    if (env.TRACE_SUBREQUESTS !== 'true' || !request.headers.has(traceHeader)) return handle(request, env, ctx);
+    const trace = new SubrequestTrace();
+    return trace.annotate(await handle(request, tracedEnv(env, trace, ['RATE_LIMITER']), ctx));
   },
 
   /**
@@ -122,6 +59,82 @@ export default {
     }
   },
 } satisfies ExportedHandler<Env>;
+
+/** The router's request handling (see the module comment); `fetch` adds tracing around it. */
+async function handle(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const incoming = request.headers.get(internalHeaders.requestId);
+  const id = incoming && requestIdPattern.test(incoming) ? incoming : crypto.randomUUID();
+  const origin = request.headers.get('origin');
+  const url = new URL(request.url);
+  let decision = classify(url, request.headers.get('host'), { appsDomain: env.APPS_DOMAIN ?? '' });
+  // null on platform routes (any origin, never credentials); the app's CORS config elsewhere.
+  let cors: AppCors | null = null;
+  let extraHeaders: Record<string, string> = {};
+  try {
+    const host = request.headers.get('host');
+    if (decision.kind !== 'app_host' && customHostCandidate(host, { appsDomain: env.APPS_DOMAIN ?? '', apiHostnames: (env.API_HOSTNAMES ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean) })) {
+      const resolved = unwrap(await env.HOSTING.resolveHostname(host!));
+      if (resolved.subdomain) decision = { kind: 'app_host', subdomain: resolved.subdomain };
+    }
+    if (decision.kind === 'health') return finish(await health(env, decision.ready), id, origin, null, {});
+    if (decision.kind === 'app_host') return finish(await appHost(env, request, decision.subdomain, id), id, null, null, {});
+    // Presigned URLs carry their own SigV4 authorisation and CORS; no caller or app gate applies.
+    if (decision.kind === 'object_store') return finish(await objectStore(env, decision.target, request, id), id, null, null, {});
+    if (decision.kind === 'not_found') {
+      throw new ApiError('RESOURCE_NOT_FOUND', `No route for ${request.method} ${url.pathname}.`, {
+        remediation: 'Check the path against the API reference (butterbase_docs topic "rest").',
+      });
+    }
+    const gate = unwrap(await env.CONTROL.resolveGate({ appId: decision.appId, bearer: bearerOf(request, url) }));
+    const app = gate.app;
+    if (decision.family !== 'platform' && app) cors = { origins: app.allowedOrigins, settings: app.cors };
+    if (request.method === 'OPTIONS' && request.headers.has('access-control-request-method')) {
+      return finish(new Response(null, { status: 204, headers: preflightHeaders(request.headers.get('access-control-request-headers'), cors?.settings) }), id, origin, cors, {});
+    }
+    if (decision.family === 'app') {
+      if (!app || !callerMaySeeApp(gate.principal, app)) throw appNotFound(decision.appId);
+      extraHeaders = takeBudget(env, ctx, app, gate.principal, request.headers.get('cf-connecting-ip'));
+    }
+    // /auth/* judges credentials itself; so does /mcp, whose 401 must carry WWW-Authenticate (API.md §13),
+    // and functions, where a bad bearer on /fn is an anonymous caller (API.md §8.2).
+    const judgesOwnCredentials = decision.family === 'auth' || (decision.kind === 'forward' && (decision.target === 'MCP' || decision.target === 'FUNCTIONS'));
+    if (gate.principal.kind === 'invalid' && !judgesOwnCredentials) {
+      throw new ApiError(gate.principal.code, gate.principal.message);
+    }
+    if (decision.dataPlane && app?.paused) {
+      throw new ApiError('APP_PAUSED', `App ${app.id} is paused.`, {
+        details: { paused_reason: app.pausedReason },
+        headers: { 'retry-after': '60' },
+      });
+    }
+    if (decision.dataPlane && app && app.provisioningStatus !== 'ready' && app.provisioningStatus !== 'migrating') {
+      throw new ApiError('APP_NOT_READY', `App ${app.id} is not ready (provisioning status: ${app.provisioningStatus}).`, {
+        details: { provisioning_status: app.provisioningStatus },
+        headers: { 'retry-after': '5' },
+      });
+    }
+    if (decision.dataPlane && app?.provisioningStatus === 'migrating' && !readMethods.has(request.method)) {
+      throw new ApiError('APP_MIGRATING', `App ${app.id} is being upgraded; writes resume in a few seconds (reads work meanwhile).`, {
+        details: { provisioning_status: app.provisioningStatus },
+        headers: { 'retry-after': '5' },
+      });
+    }
+    if (decision.kind === 'unavailable') {
+      throw new ApiError('FEATURE_NOT_AVAILABLE', `The ${decision.feature} API is not available on this deployment yet.`);
+    }
+    const response = await forward(env, decision, request, id, gate.principal, app);
+    return finish(response, id, origin, cors, extraHeaders);
+  } catch (error) {
+    // A WebSocket client cannot read an HTTP error: it gets the error as a message and a close code.
+    if (isWebSocketUpgrade(request)) {
+      const apiError = toApiError(error);
+      logApiError(apiError, id);
+      return websocketRefusal(apiError);
+    }
+    return finish(errorResponse(error, id), id, origin, cors, extraHeaders);
+  }
+}
+
 
 /**
  * A request to an app host (`{subdomain}.{apps domain}`): the app is resolved by subdomain and the
@@ -188,7 +201,11 @@ function appNotFound(appId: string | null): ApiError {
 /** The RateLimiter objects where isolates reconcile their counts (`budget:{key}`). */
 function budgetStore(env: Env): BudgetStore {
   return {
-    add: (key, delta) => env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`budget:${key}`)).add(delta, budgetWindowMs / 1000),
+    add: (key, delta) => {
+      // Only ever handed to waitUntil (budget.ts): never on the request path.
+      traceOf(env)?.count('RATE_LIMITER.add', true);
+      return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`budget:${key}`)).add(delta, budgetWindowMs / 1000);
+    },
   };
 }
 
