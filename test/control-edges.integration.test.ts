@@ -5,7 +5,7 @@
  * it would reach Postgres (JSON bodies and query strings, control, data and auth routes); dates
  * Postgres refuses are refused up front; and a refused change still lands in the audit log.
  */
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi, inject } from 'vitest';
 import { api as httpApi, createReadyApp, type ApiOptions } from './helpers/api.ts';
 import { raiseRateLimit } from './helpers/control-db.ts';
 import { inProcessPlatform, type InProcessPlatform } from './helpers/in-process.ts';
@@ -16,7 +16,7 @@ let platform: InProcessPlatform;
 const api = (path: string, options: ApiOptions = {}) => httpApi(path, path.startsWith('/auth/') ? options : { ...options, via: platform.fetch });
 
 beforeAll(async () => {
-  platform = await inProcessPlatform();
+  platform = await inProcessPlatform(inject('localSettings'));
   ({ appId } = await createReadyApp('edges', { via: platform.fetch }));
   await raiseRateLimit(appId);
   const applied = await api(`/v1/${appId}/schema/apply`, {

@@ -4,7 +4,7 @@
  * `api()` client the black-box tests use sends them, so a scenario moves between the two layers by
  * its `via` option. Each scenario here is a behaviour a client sees on the wire.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, inject } from 'vitest';
 import { api as httpApi, createReadyApp, type ApiOptions } from './helpers/api.ts';
 import { inProcessPlatform, type InProcessPlatform } from './helpers/in-process.ts';
 
@@ -13,7 +13,7 @@ let appId = '';
 const api = (path: string, options: ApiOptions = {}) => httpApi(path, { ...options, via: platform.fetch });
 
 beforeAll(async () => {
-  platform = await inProcessPlatform();
+  platform = await inProcessPlatform(inject('localSettings'));
   ({ appId } = await createReadyApp('inproc', { via: platform.fetch }));
   const applied = await api(`/v1/${appId}/schema/apply`, {
     body: { schema: { tables: { notes: { columns: { id: { type: 'uuid', primaryKey: true, default: 'gen_random_uuid()' }, body: { type: 'text' }, stars: { type: 'integer', default: '0' } } } } } },

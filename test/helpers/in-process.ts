@@ -16,7 +16,6 @@
  * 501 naming themselves: tests of those stay black-box. The router's RateLimiter Durable Object is
  * an in-memory window with the same `add` contract; the real one is exercised by the black-box tests.
  */
-import { inject } from 'vitest';
 import { readWorkerConfig } from '../../scripts/lib/platform.ts';
 import { controlApp } from '../../workers/control/app.ts';
 import type { Env as ControlEnv } from '../../workers/control/env.ts';
@@ -84,17 +83,20 @@ function rateLimiterNamespace(): RouterEnv['RATE_LIMITER'] {
 }
 
 /**
- * Builds the in-process platform over the integration setup's database (`inject('localSettings')`).
- * The router's host is `127.0.0.1:{port}` like the black-box platform's, so app hosts classify alike.
+ * Builds the in-process platform over a running platform's database: `local` is what its Workers were
+ * configured from (in tests `inject('localSettings')`, in scripts `Platform.local`), and `vars` on top
+ * of each Worker's own (as `startPlatform`'s `vars` option gives the real ones). The router's host
+ * is `127.0.0.1:{port}` like the black-box platform's, so app hosts classify alike.
  */
-export async function inProcessPlatform(local: LocalSettings = inject('localSettings')): Promise<InProcessPlatform> {
+export async function inProcessPlatform(local: LocalSettings, vars: Partial<Record<'router' | 'control' | 'data', Record<string, string>>> = {}): Promise<InProcessPlatform> {
   const contexts: TestExecutionContext[] = [];
   const context = () => {
     const ctx = new TestExecutionContext();
     contexts.push(ctx);
     return ctx as unknown as ExecutionContext;
   };
-  const [routerVars, controlVars, dataVars] = await Promise.all([workerEnv('router', local), workerEnv('control', local), workerEnv('data', local)]);
+  const [routerVars, controlVars, dataVars] = (await Promise.all([workerEnv('router', local), workerEnv('control', local), workerEnv('data', local)]))
+    .map((base, i) => ({ ...base, ...vars[(['router', 'control', 'data'] as const)[i]!] }));
   const dataEnv = { ...dataVars } as unknown as DataEnv;
   const controlEnv = {
     ...controlVars,
