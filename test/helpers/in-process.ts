@@ -8,12 +8,14 @@
  * - router → data: `dataApp.fetch`;
  * - control → data's DbOwner: `runAsOwner` / `upgradeApp` of workers/data/execute.ts (the statements
  *   executor of DbGateway), over the same embedded database the black-box platform uses;
- * - data → control: `recordAudit`.
+ * - data → control: `recordAudit`;
+ * - router → hosting: the custom-domain routes and `resolveHostname` (the rest of hosting needs
+ *   workerd: R2, the Worker Loader, Durable Objects).
  *
  * The database is real (the integration setup's embedded endpoint, through Neon's HTTP protocol, as
  * in production); what is not here is workerd and the HTTP hops between Workers, so a route scenario
- * costs a few milliseconds. Targets without an in-process app (auth, storage, functions, …) answer
- * 501 naming themselves: tests of those stay black-box. The router's RateLimiter Durable Object is
+ * costs a few milliseconds. Targets without an in-process app (auth, storage, functions, the rest of
+ * hosting, …) answer 501 naming themselves: tests of those stay black-box. The router's RateLimiter Durable Object is
  * an in-memory window with the same `add` contract; the real one is exercised by the black-box tests.
  */
 import { readWorkerConfig } from '../../scripts/lib/platform.ts';
@@ -23,6 +25,10 @@ import { recordAudit } from '../../workers/control/services/audit.ts';
 import { resolveGate } from '../../workers/control/services/gate.ts';
 import { dataApp } from '../../workers/data/app.ts';
 import type { Env as DataEnv } from '../../workers/data/env.ts';
+import type { Env as HostingEnv } from '../../workers/hosting/env.ts';
+import { customDomainRoutes, resolveCustomHostname } from '../../workers/hosting/routes/custom-domains.ts';
+import { onError, onNotFound } from '../../workers/shared/http.ts';
+import { Hono } from 'hono';
 import { checkStatements, runAsOwner, upgradeApp } from '../../workers/data/execute.ts';
 import { routerTargets, workerSpec, type LocalSettings, type WorkerName } from '../../workers/registry.ts';
 import router from '../../workers/router/handler.ts';
@@ -51,6 +57,8 @@ export interface InProcessPlatform {
   settle(): Promise<void>;
   /** The control Worker's env, for tests that read what a route wrote. */
   readonly controlEnv: ControlEnv;
+  /** The hosting Worker's env (its custom-domain routes run here). */
+  readonly hostingEnv: HostingEnv;
 }
 
 async function workerEnv(name: WorkerName, local: LocalSettings): Promise<Record<string, string>> {
@@ -88,15 +96,21 @@ function rateLimiterNamespace(): RouterEnv['RATE_LIMITER'] {
  * of each Worker's own (as `startPlatform`'s `vars` option gives the real ones). The router's host
  * is `127.0.0.1:{port}` like the black-box platform's, so app hosts classify alike.
  */
-export async function inProcessPlatform(local: LocalSettings, vars: Partial<Record<'router' | 'control' | 'data', Record<string, string>>> = {}): Promise<InProcessPlatform> {
+export async function inProcessPlatform(local: LocalSettings, vars: Partial<Record<'router' | 'control' | 'data' | 'hosting', Record<string, string>>> = {}): Promise<InProcessPlatform> {
   const contexts: TestExecutionContext[] = [];
   const context = () => {
     const ctx = new TestExecutionContext();
     contexts.push(ctx);
     return ctx as unknown as ExecutionContext;
   };
-  const [routerVars, controlVars, dataVars] = (await Promise.all([workerEnv('router', local), workerEnv('control', local), workerEnv('data', local)]))
-    .map((base, i) => ({ ...base, ...vars[(['router', 'control', 'data'] as const)[i]!] }));
+  const names = ['router', 'control', 'data', 'hosting'] as const;
+  const [routerVars, controlVars, dataVars, hostingVars] = (await Promise.all(names.map((name) => workerEnv(name, local))))
+    .map((base, i) => ({ ...base, ...vars[names[i]!] }));
+  const hostingEnv = { ...hostingVars } as unknown as HostingEnv;
+  // The hosting Worker's error handling around the routes that run here.
+  const hostingApp = new Hono<{ Bindings: HostingEnv }>().route('/', customDomainRoutes);
+  hostingApp.onError(onError);
+  hostingApp.notFound(onNotFound);
   const dataEnv = { ...dataVars } as unknown as DataEnv;
   const controlEnv = {
     ...controlVars,
@@ -121,7 +135,12 @@ export async function inProcessPlatform(local: LocalSettings, vars: Partial<Reco
       resolveGate: (input: GateRequest) => rpcResult(() => resolveGate(controlEnv, context(), input)),
     },
     DATA: { fetch: (request: Request) => dataApp.fetch(request, dataEnv, context()) },
-    HOSTING: { ...unavailable('HOSTING'), resolveHostname: () => rpcResult(async () => ({ subdomain: null })) },
+    HOSTING: {
+      fetch: (request: Request) => (/^\/v1\/[^/]+\/custom-domains(\/|$)/.test(new URL(request.url).pathname)
+        ? hostingApp.fetch(request, hostingEnv, context())
+        : unavailable('HOSTING').fetch(request)),
+      resolveHostname: (host: string) => rpcResult(async () => ({ subdomain: await resolveCustomHostname(hostingEnv, host) })),
+    },
     RATE_LIMITER: rateLimiterNamespace(),
   } as Record<string, unknown>;
   const base = new URL(local.publicUrl);
@@ -129,6 +148,7 @@ export async function inProcessPlatform(local: LocalSettings, vars: Partial<Reco
   return {
     url: base.origin,
     controlEnv,
+    hostingEnv,
     fetch: (path, init) => {
       const request = new Request(new URL(path, base), init);
       // What a client's HTTP stack sends: the Host header (the router classifies by it).

@@ -17,8 +17,17 @@ export interface Env extends DbEnv {
   APP_URL_TEMPLATE: string;
   /** Where custom domains CNAME to (default `butterbase.dev`). */
   CNAME_TARGET?: string;
-  /** `local` (default): hostnames are active once added. Cloudflare for SaaS is not built yet. */
+  /**
+   * `local` (default): hostnames are active once added; `cloudflare`: Cloudflare for SaaS custom
+   * hostnames on CLOUDFLARE_ZONE_ID with CLOUDFLARE_API_TOKEN (services/custom-hostnames.ts).
+   */
   CUSTOM_DOMAIN_PROVIDER?: string;
+  /** Cloudflare API base (default https://api.cloudflare.com/client/v4). */
+  CLOUDFLARE_API_URL?: string;
+  /** Cloudflare API token with SSL and Certificates edit on the SaaS zone (secret). */
+  CLOUDFLARE_API_TOKEN?: string;
+  /** The Cloudflare for SaaS zone custom hostnames are added to. */
+  CLOUDFLARE_ZONE_ID?: string;
   /** READY deployments kept per app for rollback (default 3). */
   KEEP_READY_DEPLOYMENTS?: string;
 }

@@ -267,6 +267,10 @@ export const customDomains = pgTable('custom_domains', {
   validation_method: text('validation_method', { enum: ['http', 'txt'] }).notNull().default('http'),
   verification_token: text('verification_token').notNull(),
   is_primary: boolean('is_primary').notNull().default(false),
+  /** The Cloudflare for SaaS custom hostname id (null with the local provider). */
+  provider_id: text('provider_id'),
+  /** What the provider last said the owner must do (services/custom-hostnames.ts ProviderVerification). */
+  provider_verification: jsonb('provider_verification'),
   created_at: createdAt(),
   updated_at: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [
