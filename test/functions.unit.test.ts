@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { userSqlRefusal } from '../workers/data/sql-guard.ts';
 import { buildFunction } from '../workers/functions/services/build.ts';
 import { resolveCaller } from '../workers/functions/services/caller.ts';
-import { egressDecision } from '../workers/functions/services/egress.ts';
+import { egressDecision } from '../workers/shared/egress.ts';
 import { ApiError } from '../workers/shared/errors.ts';
 
 describe('the user-SQL guard', () => {
