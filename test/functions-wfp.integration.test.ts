@@ -194,6 +194,22 @@ describe('invocation through the dispatch namespace', () => {
     expect(log!.consoleLogs.map((l) => l.message)).toContain('about to fail');
   });
 
+  it('ctx.idempotency.claim and ctx.invoke work through the session binding, the user propagating', async () => {
+    const callee = 'export default async function handler(req: Request, ctx: any) { return Response.json({ caller: ctx.caller.type, user: ctx.user, depth: ctx.request.loopDepth, body: await req.json() }); }';
+    expect((await deploy('callee', callee)).status).toBe(201);
+    const key = `k-${Date.now()}`;
+    const chain = `export default async function handler(req: Request, ctx: any) {
+      const first = await ctx.idempotency.claim('${key}');
+      const second = await ctx.idempotency.claim('${key}');
+      const answer = await ctx.invoke('callee', { x: 1 });
+      return Response.json({ first, second, callee: await answer.json() });
+    }`;
+    expect((await deploy('chain', chain)).status).toBe(201);
+    const answer = await call(`/v1/${appId}/fn/chain`, { token: alice.token });
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.body).toEqual({ first: true, second: false, callee: { caller: 'loopback', user: { id: alice.id }, depth: 1, body: { x: 1 } } });
+  });
+
   it('sends user code\'s fetches through the outbound Worker\'s egress policy', async () => {
     const code = `export default async function handler() {
       const r = await fetch('http://169.254.169.254/latest/meta-data');
