@@ -100,7 +100,9 @@ export interface DeployStep {
  * (data first; the router, which binds every Worker it forwards to, last). With `first` (an account
  * that has none of the scripts yet), a Worker whose bindings point at scripts not deployed yet —
  * the other side of a cycle, e.g. auth and mcp → router, data ↔ control — is deployed once without
- * those bindings, and again in full once everything exists.
+ * those bindings, and again in full once everything exists. With `dispatch` (Workers for Platforms),
+ * the functions Worker's config includes its dispatch namespace binding, so its outbound Worker
+ * (butterbase-functions-outbound) is deployed before it.
  */
 export async function deploySteps(first: boolean, dispatch?: DispatchSettings): Promise<DeployStep[]> {
   const configs = new Map<WorkerName, WorkerConfig>();

@@ -155,7 +155,7 @@ describe('invocation through the dispatch namespace', () => {
     expect(invoked.status, invoked.text).toBe(200);
     expect(invoked.body).toEqual({ user: { id: alice.id }, notes: ['alice-1'], app: appId, greeting: 'hi', sawSession: false });
     const dispatch = JSON.parse(invoked.headers.get('x-fake-dispatch')!);
-    expect(dispatch.options).toEqual({ limits: { cpuMs: 30_000, subRequests: 50 }, outbound: { appId, functionName: 'notes' } });
+    expect(dispatch.options).toEqual({ limits: { cpuMs: 30_000, subRequests: 200 }, outbound: { appId, functionName: 'notes' } });
     expect(fake.scripts.has(dispatch.name)).toBe(true);
     expect(invoked.headers.get('x-butterbase-console')).toBeNull();
 

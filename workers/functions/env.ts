@@ -33,6 +33,6 @@ export interface Env extends DbEnv {
   CLOUDFLARE_API_BASE_URL?: string;
   /** This Worker's script name, which uploaded scripts bind to (default `butterbase-functions`). */
   FUNCTIONS_SCRIPT_NAME?: string;
-  /** Subrequests allowed per invocation on Workers for Platforms (default 50). */
+  /** Subrequests allowed per invocation on Workers for Platforms (default 200). */
   WFP_SUBREQUEST_LIMIT?: string;
 }

@@ -89,15 +89,18 @@ export class LoaderRunner implements FunctionRunner {
 export interface DispatchLimits {
   /** CPU time, ms: the function's timeout, at most {@link maxCpuMs}. */
   cpuMs: number;
-  /** Outbound subrequests (fetch, and service-binding calls such as ctx.db) per invocation. */
+  /** Subrequests per invocation: fetch calls, and the service-binding calls behind ctx.db / ctx.invoke. */
   subRequests: number;
 }
 
 /** The most CPU time one invocation may use (ms), whatever its `timeoutMs`. */
 export const maxCpuMs = 30_000;
 
-/** Subrequests per invocation unless the deployment sets WFP_SUBREQUEST_LIMIT. */
-export const defaultSubRequests = 50;
+/**
+ * Subrequests per invocation unless the deployment sets WFP_SUBREQUEST_LIMIT: room for a function that
+ * runs a few hundred ctx.db queries, far below the account's own per-request ceiling.
+ */
+export const defaultSubRequests = 200;
 
 /** The limits of one call of a version. */
 export function dispatchLimits(version: Pick<LoadableVersion, 'timeoutMs'>, subRequests: number): DispatchLimits {
@@ -123,6 +126,9 @@ const consoleLinesOf = (value: unknown): ConsoleLine[] => (Array.isArray(value) 
  * { limits: { cpuMs, subRequests }, outbound: { appId, functionName } })` and one `fetch` carrying
  * the request, the JSON context and a signed session token (services/session.ts, guest.ts
  * `dispatch.js`), which the script's service binding to FunctionSession presents on every ctx call.
+ * The context travels in a request header (base64url JSON), so it shares the platform's 128 KB
+ * request-header budget with the caller's headers: an app whose env values approach that fails with
+ * 502 EXTERNAL_NETWORK_ERROR.
  */
 export class WfpRunner implements FunctionRunner {
   constructor(
