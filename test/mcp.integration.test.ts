@@ -413,7 +413,11 @@ describe('deploy_function, invoke_function and manage_function through the Inspe
     expect(invoked).toMatchObject({ status: 200, body: { user: null, greeting: 'hi' }, duration_ms: expect.any(Number) });
     expect(invoked.headers['content-type']).toContain('application/json');
     const user = '0f7c6b2a-1d3e-4f5a-8b9c-0d1e2f3a4b5c';
-    const asUser = await ok('invoke_function', { app_id: appId, function_name: 'hello', headers: { 'X-Butterbase-As-User': user } });
+    // Impersonation needs a key scoped to this app (API.md §8.2); the account key is refused.
+    const byAccountKey = await ok('invoke_function', { app_id: appId, function_name: 'hello', headers: { 'X-Butterbase-As-User': user } });
+    expect(byAccountKey).toMatchObject({ status: 403, body: { error: { code: 'AUTH_IMPERSONATION_FORBIDDEN' } } });
+    const appKey = (await api('/api-keys', { body: { name: 'mcp-fn-app-key', key_scope: 'app', target_app_id: appId } })).body.key as string;
+    const asUser = (await callTool('invoke_function', { app_id: appId, function_name: 'hello', headers: { 'X-Butterbase-As-User': user } }, appKey)).json;
     expect(asUser.body.user).toEqual({ id: user });
     const broken = await callTool('deploy_function', { app_id: appId, name: 'broken', code: 'export async function handler() {\n  return (\n}' });
     expect(broken.isError).toBe(true);
@@ -421,7 +425,7 @@ describe('deploy_function, invoke_function and manage_function through the Inspe
     expect((await ok('manage_function', { action: 'update_env', app_id: appId, function_name: 'hello', env: { GREETING: null } })).envKeys).toEqual([]);
     expect((await ok('invoke_function', { app_id: appId, function_name: 'hello' })).body.greeting).toBeNull();
     expect(await ok('manage_function', { action: 'update_settings', app_id: appId, function_name: 'hello', allow_service_key_impersonation: false })).toMatchObject({ success: true });
-    const refused = await ok('invoke_function', { app_id: appId, function_name: 'hello', headers: { 'X-Butterbase-As-User': user } });
+    const refused = (await callTool('invoke_function', { app_id: appId, function_name: 'hello', headers: { 'X-Butterbase-As-User': user } }, appKey)).json;
     expect(refused).toMatchObject({ status: 403, body: { error: { code: 'AUTH_IMPERSONATION_DISABLED' } } });
     const listed = await ok('manage_function', { action: 'list', app_id: appId });
     expect(listed.functions.map((f: { name: string }) => f.name)).toEqual(['hello']);

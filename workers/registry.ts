@@ -126,6 +126,13 @@ export const workerRegistry = [
     }),
   },
   {
+    // Production only in effect: the dispatch namespace's outbound Worker (egress policy of user code).
+    name: 'functions-outbound',
+    script: 'butterbase-functions-outbound',
+    config: 'workers/functions-outbound/wrangler.toml',
+    localVars: (local) => ({ PUBLIC_API_URL: local.publicUrl }),
+  },
+  {
     name: 'realtime',
     script: 'butterbase-realtime',
     config: 'workers/realtime/wrangler.toml',
