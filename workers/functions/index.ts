@@ -6,31 +6,20 @@
  * loaded code; in production the functions-outbound Worker applies the same policy).
  */
 import { WorkerEntrypoint } from 'cloudflare:workers';
-import { Hono } from 'hono';
 import type { AuthHookRequest, AuthHookRpc, StorageUploadEvent, UploadTriggerRpc, DbCaller, FunctionEventRequest, FunctionEventResult, FunctionEventRpc, ScheduledRpc, SqlResult, TickInput } from '../shared/contracts.ts';
 import { ApiError, type ApiErrorWire } from '../shared/errors.ts';
-import { onError, onNotFound } from '../shared/http.ts';
 import { rpcResult, type RpcResult } from '../shared/rpc.ts';
+import { functionsApp } from './app.ts';
 import type { Env } from './env.ts';
-import { invokeRoutes } from './routes/invoke.ts';
-import { manageRoutes } from './routes/manage.ts';
-import { webhookRoutes } from './routes/webhook.ts';
 import { egressFetch } from '../shared/egress.ts';
 import { invoke, type FunctionsContext, type HostProps, type OutboundProps } from './services/invoke.ts';
 import { findFunction, functionNotFound } from './services/records.ts';
 import { verifySession } from './services/session.ts';
 import { purgeExpired, runAuthHook, runCron, runEvent, runUploadTriggers } from './services/triggers.ts';
 
-const app = new Hono<{ Bindings: Env }>();
-app.route('/', invokeRoutes);
-app.route('/', webhookRoutes);
-app.route('/', manageRoutes);
-app.onError(onError);
-app.notFound(onNotFound);
-
 export default class FunctionsWorker extends WorkerEntrypoint<Env> implements ScheduledRpc, FunctionEventRpc, AuthHookRpc, UploadTriggerRpc {
   override fetch(request: Request): Promise<Response> {
-    return Promise.resolve(app.fetch(request, this.env, this.ctx));
+    return Promise.resolve(functionsApp.fetch(request, this.env, this.ctx));
   }
 
   /**
