@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { repoRoot } from '../scripts/lib/platform.ts';
 import { api, createReadyApp } from './helpers/api.ts';
 import { raiseRateLimit } from './helpers/control-db.ts';
-import { createAndUpload, deploy, siteRequest, subdomainOf, zipOf } from './helpers/hosting.ts';
+import { createAndUpload, deploy, inspectorCall, siteRequest, subdomainOf, zipOf } from './helpers/hosting.ts';
 
 const fixtureDir = join(repoRoot, 'test/fixtures/ssr-app/output');
 
@@ -241,6 +241,32 @@ describe('a _worker.js/ directory of modules, egress and limits', () => {
   it('reaches the platform API (PUBLIC_API_URL) through the router', async () => {
     const res = await siteRequest(sub, `/fetch?url=${encodeURIComponent(`${inject('platformUrl')}/health`)}`);
     expect(res.text).toMatch(/^200 /);
+  });
+});
+
+describe('manage_edge_ssr through the MCP Inspector CLI', () => {
+  it('sets env, creates, uploads, starts (waits for READY), lists and activates with the REST answers', async () => {
+    const { appId: app } = await createReadyApp('ssr-mcp');
+    const sub = await subdomainOf(app);
+    const env = await inspectorCall('manage_edge_ssr', { action: 'set_env', app_id: app, vars: { GREETING: 'hi from mcp' } });
+    expect(env.isError, env.text).toBe(false);
+    expect(env.json.keys).toEqual(['GREETING']);
+    const created = await inspectorCall('manage_edge_ssr', { action: 'create', app_id: app, framework: 'other-edge' });
+    expect(created.isError, created.text).toBe(false);
+    expect(created.json).toMatchObject({ deployment_id: expect.any(String), expiresIn: 900, maxSizeBytes: 104857600 });
+    const put = await fetch(created.json.uploadUrl, { method: 'PUT', headers: { 'content-type': 'application/zip' }, body: tinyWorker('return new Response(env.GREETING);') });
+    expect(put.status).toBe(200);
+    const started = await inspectorCall('manage_edge_ssr', { action: 'start', app_id: app, deployment_id: created.json.deployment_id });
+    expect(started.isError, started.text).toBe(false);
+    expect(started.json).toMatchObject({ id: created.json.deployment_id, status: 'READY', active: true, workerScriptModuleCount: 1 });
+    expect((await siteRequest(sub, '/')).text).toBe('hi from mcp');
+    const listed = await inspectorCall('manage_edge_ssr', { action: 'list', app_id: app, limit: 1 });
+    expect(listed.json.deployments.map((d: any) => d.id)).toEqual([created.json.deployment_id]);
+    const activated = await inspectorCall('manage_edge_ssr', { action: 'activate', app_id: app, deployment_id: created.json.deployment_id });
+    expect(activated.json.active).toBe(true);
+    const missing = await inspectorCall('manage_edge_ssr', { action: 'start', app_id: app });
+    expect(missing.isError).toBe(true);
+    expect(missing.json.error.code).toBe('VALIDATION_MISSING_FIELD');
   });
 });
 
