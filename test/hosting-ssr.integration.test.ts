@@ -217,7 +217,7 @@ describe('a _worker.js/ directory of modules, egress and limits', () => {
 
   it('runs a directory of modules with its static files and text modules', async () => {
     const result = await ssrDeploy(app, zipOf({
-      '_worker.js/index.js': `import { greet } from './lib/greet.js';\nimport note from './lib/note.txt';\nexport default { async fetch(request, env) {\n  const url = new URL(request.url);\n  if (url.pathname === '/asset') return env.ASSETS.fetch(new Request(new URL('/static.txt', url), request));\n  if (url.pathname === '/headers') return Response.json([...request.headers.keys()]);\n  if (url.pathname === '/fetch') { const target = url.searchParams.get('url'); try { const r = await fetch(target); return new Response(r.status + ' ' + (await r.text()), { status: 200 }); } catch (e) { return new Response('threw ' + e.message); } }\n  return new Response(greet('ssr') + ' ' + note.trim());\n} };`,
+      '_worker.js/index.js': `import { greet } from './lib/greet.js';\nimport note from './lib/note.txt';\nexport default { async fetch(request, env) {\n  const url = new URL(request.url);\n  if (url.pathname === '/asset') return env.ASSETS.fetch(new Request(new URL('/static.txt', url), request));\n  if (url.pathname === '/headers') return Response.json([...request.headers.keys()]);\n  if (url.pathname === '/echo') return new Response(request.method + ' ' + (await request.text()));\n  if (url.pathname === '/slow') { await new Promise((r) => setTimeout(r, 40000)); return new Response('too late'); }\n  if (url.pathname === '/fetch') { const target = url.searchParams.get('url'); try { const r = await fetch(target); return new Response(r.status + ' ' + (await r.text()), { status: 200 }); } catch (e) { return new Response('threw ' + e.message); } }\n  return new Response(greet('ssr') + ' ' + note.trim());\n} };`,
       '_worker.js/lib/greet.js': 'export const greet = (name) => `hello ${name}`;',
       '_worker.js/lib/note.txt': 'from a text module\n',
       'static.txt': 'a static file',
@@ -229,7 +229,17 @@ describe('a _worker.js/ directory of modules, egress and limits', () => {
     expect(asset.headers['content-type']).toBe('text/plain; charset=utf-8');
     const headers = JSON.parse((await siteRequest(sub, '/headers')).text) as string[];
     expect(headers.filter((h) => h.startsWith('x-bb-'))).toEqual([]);
+    expect((await siteRequest(sub, '/echo', { method: 'POST', body: 'form=1' })).text).toBe('POST form=1');
   });
+
+  it('gives a request 30 s, then answers 504', async () => {
+    const started = Date.now();
+    const slow = await siteRequest(sub, '/slow');
+    expect(slow.status).toBe(504);
+    expect(slow.text).toContain('longer than 30 s');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(29_000);
+    expect(Date.now() - started).toBeLessThan(39_000);
+  }, 60_000);
 
   for (const target of ['http://127.0.0.1:1/secret', 'http://169.254.169.254/latest/meta-data/', 'http://localhost:8787/', 'http://[::1]/']) {
     it(`refuses a fetch of ${target}`, async () => {
