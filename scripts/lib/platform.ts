@@ -71,6 +71,8 @@ export interface Platform {
   dbUrl: string;
   /** Connection strings the Workers use, for tests that inspect the database directly. */
   connections: { control: string; appTemplate: string; admin: string };
+  /** What each Worker was configured from (the master key among it), for in-process route tests. */
+  local: LocalSettings;
   /** The process group of wrangler and its workerd (benchmarks read their CPU time from /proc). */
   processGroup: number;
   /** Stops wrangler, then the database (committed data is kept). */
@@ -339,6 +341,7 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
       accountId: account.accountId,
       dbUrl: db.url,
       connections,
+      local,
       processGroup: child.pid!,
       exited,
       stop() {
