@@ -133,6 +133,11 @@ const expectedTools: Record<string, { required: string[]; optional: string[]; ac
     optional: ['deployment_id', 'lockfile_hash', 'build_command', 'output_dir', 'package_manager', 'user_env', 'vars', 'domain_action', 'hostname', 'domain_id', 'validation_method'],
     actions: ['start_deployment', 'list_deployments', 'activate_deployment', 'create_from_source', 'start_from_source', 'set_env', 'configure_custom_domain'],
   },
+  manage_edge_ssr: {
+    required: ['action', 'app_id'],
+    optional: ['framework', 'deployment_id', 'limit', 'lockfile_hash', 'build_command', 'output_dir', 'package_manager', 'user_env', 'vars'],
+    actions: ['create', 'start', 'list', 'activate', 'set_env', 'create_from_source', 'start_from_source'],
+  },
   manage_durable_objects: {
     required: ['action', 'app_id'],
     optional: ['name', 'code', 'access_mode', 'key', 'value'],
@@ -648,7 +653,8 @@ describe('the SDK client: initialize, instructions, the quickstart prompt and th
       expect(overview).toMatch(/realtime change feeds.*available/);
       expect(overview).toMatch(/serverless functions \(.*\| available \| MCP `deploy_function`/);
       expect(overview).toMatch(/static frontend hosting .*\| available \| MCP `create_frontend_deployment`/);
-      expect(overview).toMatch(/edge SSR hosting,.*not yet/);
+      expect(overview).toMatch(/edge SSR hosting .*\| available \| MCP `manage_edge_ssr`/);
+      expect(overview).toMatch(/RAG, AI gateway.*not yet/);
       const mcp = await docs({ topic: 'mcp' });
       for (const name of Object.keys(expectedTools)) expect(mcp, `mcp topic documents ${name}`).toContain(`### ${name}`);
       expect(mcp).toContain('create_user_isolation needs table_name, user_column');

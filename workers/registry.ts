@@ -148,6 +148,7 @@ export const workerRegistry = [
       CONTROL_DATABASE_URL: local.controlDatabaseUrl,
       PLATFORM_MASTER_KEY: local.masterKey,
       APP_URL_TEMPLATE: `http://{subdomain}.localhost:${local.port}`,
+      PUBLIC_API_URL: local.publicUrl,
     }),
   },
 ] as const satisfies readonly WorkerSpec[];
