@@ -273,12 +273,12 @@ export const customDomains = pgTable('custom_domains', {
   validation_method: text('validation_method', { enum: ['http', 'txt'] }).notNull().default('http'),
   verification_token: text('verification_token').notNull(),
   is_primary: boolean('is_primary').notNull().default(false),
-  /** The Cloudflare for SaaS custom hostname id (null with the local provider). */
+  created_at: createdAt(),
+  updated_at: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  /** The Cloudflare for SaaS custom hostname id (null with the local provider; migration 0010). */
   provider_id: text('provider_id'),
   /** What the provider last said the owner must do (services/custom-hostnames.ts ProviderVerification). */
   provider_verification: jsonb('provider_verification'),
-  created_at: createdAt(),
-  updated_at: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [
   check('custom_domains_validation_method_check', sql`${t.validation_method} IN ('http', 'txt')`),
   index('custom_domains_app_idx').on(t.app_id, t.created_at),
