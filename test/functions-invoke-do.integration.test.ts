@@ -22,8 +22,9 @@ const counter = `export class Counter {
   constructor(public state: DurableObjectState) {}
   async fetch(req: Request): Promise<Response> {
     const url = new URL(req.url);
-    let by = 1;
-    if (req.method === 'POST') by = ((await req.json()) as { by?: number }).by ?? 1;
+    if (url.pathname.endsWith('/throw')) throw new Error('counter exploded');
+    const text = req.method === 'POST' ? await req.text() : '';
+    const by = (text ? (JSON.parse(text) as { by?: number }).by : undefined) ?? 1;
     const n = ((await this.state.storage.get<number>('n')) ?? 0) + by;
     await this.state.storage.put('n', n);
     return Response.json({
@@ -206,6 +207,13 @@ describe('ctx.invokeDO errors', () => {
     const refused = await api(`/v1/${appId}/fn/deep`, { body: { at: 4 } });
     expect(refused.status, refused.text).toBe(200);
     expect(refused.body).toEqual({ depth: 4, error: { code: 'STATE_INVALID_TRANSITION', message: expect.stringContaining('ctx.invokeDO nested deeper than 4 calls') } });
+  });
+
+  it('a class that throws is INTERNAL_ERROR naming the class and its message', async () => {
+    const answer = await relayCall({ name: 'counter', instance: 'thrower', opts: { path: '/throw' } });
+    expect(answer.status, answer.text).toBe(418);
+    expect(answer.body.error).toMatchObject({ code: 'INTERNAL_ERROR', message: expect.stringContaining('counter exploded') });
+    expect(answer.body.error.message).toContain('"counter"');
   });
 
   it('refuses a body over 1 MiB, a bad instance key and a bad path with VALIDATION_INVALID_SCHEMA', async () => {

@@ -33,7 +33,8 @@ function invalid(message: string, details?: Record<string, unknown>): ApiError {
  * @throws ApiError RESOURCE_NOT_FOUND (no class of that name in this app — another app's classes are
  *   never looked at), STATE_PREREQUISITE_MISSING (the class has no deploy that constructed: status
  *   PENDING, BUILDING or ERROR, with its error_message), VALIDATION_INVALID_SCHEMA (instance key, method,
- *   path or headers malformed; body over {@link maxDurableObjectBodyBytes} bytes)
+ *   path or headers malformed; body over {@link maxDurableObjectBodyBytes} bytes), INTERNAL_ERROR (the
+ *   class's fetch threw: the message names the class, the instance and what it threw)
  */
 export async function invokeDurableObject(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'>, call: DurableObjectCall): Promise<Response> {
   const { appId, name, instance } = call;
@@ -81,5 +82,16 @@ export async function invokeDurableObject(env: Env, ctx: Pick<ExecutionContext, 
     throw invalid('The path does not make a valid URL.', { field: 'path' });
   }
   const request = new Request(url, { method, headers, body: method === 'GET' || method === 'HEAD' ? null : body });
-  return forwardToInstance(env, ctx, appId, row, instance, request);
+  try {
+    return await forwardToInstance(env, ctx, appId, row, instance, request);
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    // The class's fetch threw (or its isolate failed): the calling function gets the class's own message.
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    throw new ApiError('INTERNAL_ERROR', `The Durable Object "${row.name}" (instance "${instance}") threw: ${message}`, {
+      remediation: 'Fix the class\'s fetch handler (it must return a Response) and deploy it again.',
+      details: { name: row.name, instance },
+      internal: message,
+    });
+  }
 }
