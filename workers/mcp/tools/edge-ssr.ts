@@ -4,9 +4,9 @@
  * then TIMEOUT with the deployment as it is).
  */
 import { z } from 'zod';
-import { ApiError } from '../../shared/errors.ts';
 import { createEdgeSsrDeploymentBody, frontendEnvBody } from '../../shared/schemas/hosting.ts';
-import { defineTool, errorResult, jsonResult, restError, restResult } from '../tool.ts';
+import { defineTool, jsonResult, restResult } from '../tool.ts';
+import { startAndWait } from './deployments.ts';
 import { appId, segment } from './fields.ts';
 
 /** How often start polls and for how long (API.md §13: ≤ 60 s, else TIMEOUT). */
@@ -57,25 +57,11 @@ export const manageEdgeSsr = defineTool({
         const { id, ...rest } = response.json as { id: string; uploadUrl: string; expiresIn: number; maxSizeBytes: number };
         return jsonResult({ deployment_id: id, ...rest });
       }
-      case 'start': {
-        const id = segment(args.deployment_id!);
-        const started = await platform.call({ method: 'POST', path: `${base}/deployments/${id}/start`, tool });
-        if (!started.ok) return restResult(started);
-        const deadline = Date.now() + pollTimeoutMs;
-        for (;;) {
-          const current = await platform.call({ method: 'GET', path: `${base}/deployments/${id}`, tool });
-          if (!current.ok) return errorResult(restError(current));
-          const status = (current.json as { status: string }).status;
-          if (!['WAITING', 'UPLOADING', 'BUILDING'].includes(status)) return restResult(current);
-          if (Date.now() > deadline) {
-            return errorResult(new ApiError('TIMEOUT', `Deployment ${args.deployment_id} is still ${status} after ${pollTimeoutMs / 1000} s.`, {
-              remediation: 'Call manage_edge_ssr action "list" (or GET /v1/{app_id}/edge-ssr/deployments/{id}) in a little while to see whether it became READY or ERROR.',
-              details: current.json,
-            }));
-          }
-          await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
-        }
-      }
+      case 'start':
+        return startAndWait(platform, {
+          base, id: segment(args.deployment_id!), tool, timeoutMs: pollTimeoutMs, intervalMs: pollIntervalMs,
+          listHint: 'Call manage_edge_ssr action "list" (or GET /v1/{app_id}/edge-ssr/deployments/{id})',
+        });
       case 'list': {
         const response = await platform.call({ method: 'GET', path: `${base}/deployments`, tool });
         if (!response.ok || args.limit === undefined) return restResult(response);
