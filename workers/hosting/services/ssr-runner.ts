@@ -55,7 +55,12 @@ export interface SsrRunner {
   fetch(source: SsrWorkerSource, request: Request): Promise<Response>;
 }
 
-/** The platform's own main module around the user's: a fetch pass-through and a probe entrypoint. */
+/**
+ * The platform's own main module around the user's: a fetch pass-through and a probe entrypoint. A
+ * bundle without `export default { fetch }` throws while starting, so the Worker Loader's load and the
+ * Workers for Platforms upload (the API runs a script's startup and refuses one that throws) both
+ * refuse it with that message — it never goes live answering 500s.
+ */
 const wrapperName = '__butterbase_ssr_main.js';
 const setupName = '__butterbase_ssr_setup.js';
 
@@ -92,16 +97,18 @@ function wrapperModule(userMain: string): string {
 import './${setupName}';
 import * as user from ${JSON.stringify(`./${userMain}`)};
 const handler = user.default;
-const usable = handler !== null && typeof handler === 'object' && typeof handler.fetch === 'function';
+if (handler === null || typeof handler !== 'object' || typeof handler.fetch !== 'function') {
+  throw new Error('_worker.js has no default export with a fetch(request, env, ctx) handler (export default { fetch(request, env, ctx) { … } })');
+}
 export default {
   fetch(request, env, ctx) {
-    if (!usable) return new Response('_worker.js has no default export with a fetch(request, env, ctx) handler', { status: 500 });
     return handler.fetch(request, env, ctx);
   },
 };
 export class ButterbaseProbe extends WorkerEntrypoint {
+  /** Loading the worker is the check (its modules evaluate, the default export has fetch). */
   check() {
-    return usable ? null : '_worker.js has no default export with a fetch(request, env, ctx) handler (export default { fetch(request, env, ctx) { … } })';
+    return null;
   }
 }
 `;
