@@ -279,7 +279,7 @@ describe('a real browser', () => {
     } finally {
       await browser.close();
     }
-  });
+  }, 150_000);
 });
 
 describe('MCP tools through the Inspector CLI', () => {

@@ -143,6 +143,7 @@ export const workerRegistry = [
     script: 'butterbase-hosting',
     config: 'workers/hosting/wrangler.toml',
     routerBinding: 'HOSTING',
+    entrypoints: ['DoInvoker'],
     localVars: (local) => ({
       NEON_FETCH_ENDPOINT: local.fetchEndpoint,
       CONTROL_DATABASE_URL: local.controlDatabaseUrl,

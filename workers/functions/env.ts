@@ -1,4 +1,4 @@
-import type { DbGatewayRpc } from '../shared/contracts.ts';
+import type { DbGatewayRpc, DurableObjectInvokeRpc } from '../shared/contracts.ts';
 import type { DbEnv } from '../shared/db.ts';
 
 /** Bindings of the functions Worker (workers/functions/wrangler.toml; secrets via `wrangler secret put`). */
@@ -9,6 +9,8 @@ export interface Env extends DbEnv {
   PLATFORM_MASTER_KEY: string;
   /** Caller-scoped database sessions; user code gets `userSession`s only (the SQL guard applies). */
   DB_GATEWAY: Fetcher & DbGatewayRpc;
+  /** The hosting Worker's DoInvoker entrypoint: ctx.invokeDO reaches the app's Durable Object classes through it. */
+  DURABLE_OBJECTS: Fetcher & DurableObjectInvokeRpc;
   /** The Worker Loader (local and tests): runs each deployed version as its own isolate. */
   LOADER: WorkerLoader;
   /** The router: calls from user code to BUTTERBASE_API_URL go here internally (no public egress). */

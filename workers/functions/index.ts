@@ -1,11 +1,12 @@
 /**
  * The functions Worker (DESIGN.md "User code", API.md §8): deploy/manage routes, invocation at
  * /v1/{app_id}/fn/{name}, and the entrypoints user code reaches — `FunctionHost` (ctx.db,
- * ctx.idempotency, ctx.invoke, fixed per invocation by props; Worker Loader), `FunctionSession` (the
+ * ctx.idempotency, ctx.invoke, ctx.invokeDO, fixed per invocation by props; Worker Loader), `FunctionSession` (the
  * same, fixed by a signed session token; Workers for Platforms) and `Outbound` (the egress policy of
  * loaded code; in production the functions-outbound Worker applies the same policy).
  */
 import { WorkerEntrypoint } from 'cloudflare:workers';
+import { maxDurableObjectBodyBytes } from '../shared/contracts.ts';
 import type { AuthHookRequest, AuthHookRpc, StorageUploadEvent, UploadTriggerRpc, DbCaller, FunctionEventRequest, FunctionEventResult, FunctionEventRpc, ScheduledRpc, SqlResult, TickInput } from '../shared/contracts.ts';
 import { ApiError, type ApiErrorWire } from '../shared/errors.ts';
 import { rpcResult, type RpcResult } from '../shared/rpc.ts';
@@ -57,12 +58,26 @@ function userError<T>(result: RpcResult<T>): RpcResult<T> {
   return { ok: false, error: { code, message, remediation, details } satisfies ApiErrorWire };
 }
 
-/** The most nested ctx.invoke chain allowed (API.md §8.3: depth > 4 throws). */
+/** The most nested ctx.invoke / ctx.invokeDO chain allowed (API.md §8.3: depth > 4 throws; the two share it). */
 const maxInvokeDepth = 4;
+
+/** ctx.invokeDO's options (API.md §8.3 `opts`): method (POST), a path after `/_do/{name}/{instance}`, headers. */
+export interface InvokeDoOptions {
+  method?: string;
+  path?: string;
+  headers?: Record<string, string>;
+}
+
+function tooDeep(what: string): ApiError {
+  return new ApiError('STATE_INVALID_TRANSITION', `${what} nested deeper than ${maxInvokeDepth} calls (ctx.invoke and ctx.invokeDO share the limit).`, {
+    remediation: 'Flatten the chain of functions calling each other.',
+    details: { max_depth: maxInvokeDepth },
+  });
+}
 
 /**
  * The ctx capabilities of one invocation, fixed to `host` (app, role, user, depth, request): the
- * methods behind ctx.db, ctx.idempotency and ctx.invoke, shared by {@link FunctionHost} (Worker
+ * methods behind ctx.db, ctx.idempotency, ctx.invoke and ctx.invokeDO, shared by {@link FunctionHost} (Worker
  * Loader, props) and {@link FunctionSession} (Workers for Platforms, signed token).
  */
 class Capabilities {
@@ -104,9 +119,7 @@ class Capabilities {
 
   async invoke(name: string, body: string | null, options: { method?: string }): Promise<Response> {
     const depth = this.host.depth + 1;
-    if (depth > maxInvokeDepth) {
-      throw new ApiError('STATE_INVALID_TRANSITION', `ctx.invoke nested deeper than ${maxInvokeDepth} calls.`, { remediation: 'Flatten the chain of functions calling each other.' });
-    }
+    if (depth > maxInvokeDepth) throw tooDeep('ctx.invoke');
     const fn = await findFunction(this.env, this.host.appId, String(name));
     if (!fn) throw functionNotFound(String(name));
     const method = (options?.method ?? 'POST').toUpperCase();
@@ -127,6 +140,39 @@ class Capabilities {
       ip: null,
       depth,
     });
+  }
+
+  async invokeDO(name: string, instance: string, body: string | null, options: InvokeDoOptions): Promise<Response> {
+    const depth = this.host.depth + 1;
+    if (depth > maxInvokeDepth) throw tooDeep('ctx.invokeDO');
+    const bytes = typeof body === 'string' ? new TextEncoder().encode(body).byteLength : 0;
+    if (bytes > maxDurableObjectBodyBytes) {
+      throw new ApiError('VALIDATION_INVALID_SCHEMA', `The ctx.invokeDO body is ${bytes} bytes; at most ${maxDurableObjectBodyBytes} are allowed.`, {
+        remediation: 'Send at most 1 MiB of JSON; put larger data in storage (or the database) and pass its key.',
+        details: { field: 'body', bytes, max_bytes: maxDurableObjectBodyBytes },
+      });
+    }
+    const headers: Record<string, string> = {};
+    if (options?.headers !== undefined) {
+      if (typeof options.headers !== 'object' || options.headers === null || Array.isArray(options.headers)) {
+        throw new ApiError('VALIDATION_INVALID_TYPE', 'ctx.invokeDO options.headers must be an object of header names to strings.');
+      }
+      for (const [key, value] of Object.entries(options.headers)) headers[key] = String(value);
+    }
+    const result = await this.env.DURABLE_OBJECTS.invoke({
+      appId: this.host.appId,
+      name: String(name),
+      instance: String(instance ?? ''),
+      method: String(options?.method ?? 'POST'),
+      path: String(options?.path ?? ''),
+      headers,
+      body,
+      userId: this.host.userId,
+      functionName: this.host.functionName,
+      depth,
+    });
+    if (!result.ok) throw ApiError.fromWire(result.error);
+    return result.value;
   }
 }
 
@@ -167,6 +213,21 @@ export class FunctionHost extends WorkerEntrypoint<Env, HostProps> {
   async invoke(name: string, body: string | null, options: { method?: string }): Promise<RpcResult<Response>> {
     return userError(await rpcResult(() => this.capabilities.invoke(name, body, options)));
   }
+
+  /**
+   * ctx.invokeDO(class, instanceKey, body?, {method?, path?, headers?}) (API.md §8.3): one request to
+   * instance `instance` of the app's Durable Object class `name` (its kebab-case URL name), through the
+   * hosting Worker with the `/_do` edge's lookup and usage counting — only this app's classes, access
+   * modes not applied (it is the app's own code). Counts one level of the depth shared with ctx.invoke.
+   * The class sees `x-butterbase-caller: fn:<name>`, `x-butterbase-loop-depth` and the user's
+   * `x-butterbase-user-id`. `body` is JSON text (≤ 1 MiB) or null. Out: the class's Response.
+   * @throws (as RpcResult) RESOURCE_NOT_FOUND (no such class in this app), STATE_PREREQUISITE_MISSING
+   *   (class not READY: no deploy constructed), STATE_INVALID_TRANSITION (too deep),
+   *   VALIDATION_INVALID_SCHEMA (body over 1 MiB, bad instance key / method / path / headers)
+   */
+  async invokeDO(name: string, instance: string, body: string | null, options: InvokeDoOptions): Promise<RpcResult<Response>> {
+    return userError(await rpcResult(() => this.capabilities.invokeDO(name, instance, body, options)));
+  }
 }
 
 /**
@@ -196,6 +257,11 @@ export class FunctionSession extends WorkerEntrypoint<Env> {
   /** See {@link FunctionHost.invoke}; the token comes first. */
   async invoke(token: string, name: string, body: string | null, options: { method?: string }): Promise<RpcResult<Response>> {
     return userError(await rpcResult(async () => (await this.capabilities(token)).invoke(name, body, options)));
+  }
+
+  /** See {@link FunctionHost.invokeDO}; the token comes first. */
+  async invokeDO(token: string, name: string, instance: string, body: string | null, options: InvokeDoOptions): Promise<RpcResult<Response>> {
+    return userError(await rpcResult(async () => (await this.capabilities(token)).invokeDO(name, instance, body, options)));
   }
 }
 

@@ -3,11 +3,12 @@
  * with x-bb-app-host) are served from the app's active deployment (a static site or an Edge SSR
  * bundle) or its Durable Objects; everything else is an owner route under /v1/{app_id}/frontend,
  * /edge-ssr, /durable-objects or /custom-domains. UserObjectHost hosts the user Durable Object
- * classes; SsrAssets and SsrOutbound are the ASSETS binding and the egress policy of SSR bundles.
+ * classes; SsrAssets and SsrOutbound are the ASSETS binding and the egress policy of SSR bundles;
+ * DoInvoker is the functions Worker's way to the app's classes (ctx.invokeDO).
  */
 import { WorkerEntrypoint } from 'cloudflare:workers';
 import { Hono } from 'hono';
-import type { HostingRpc } from '../shared/contracts.ts';
+import type { DurableObjectCall, DurableObjectInvokeRpc, HostingRpc } from '../shared/contracts.ts';
 import { rpcResult, type RpcResult } from '../shared/rpc.ts';
 import { ApiError } from '../shared/errors.ts';
 import { decodeAppGate, errorResponse, onError, onNotFound } from '../shared/http.ts';
@@ -18,6 +19,7 @@ import { customDomainRoutes, resolveCustomHostname } from './routes/custom-domai
 import { durableObjectRoutes } from './routes/durable-objects.ts';
 import { edgeSsrRoutes, frontendRoutes } from './routes/frontend.ts';
 import { serveAppHost } from './routes/site.ts';
+import { invokeDurableObject } from './services/do-invoke.ts';
 import { loadManifest, serveSite } from './services/serve.ts';
 import type { SsrProps } from './services/ssr.ts';
 import { verifyAssetsGrant, type SsrAssetsProps } from './services/ssr-grant.ts';
@@ -49,6 +51,18 @@ export default class HostingWorker extends WorkerEntrypoint<Env> implements Host
   /** See {@link HostingRpc.resolveHostname}. */
   resolveHostname(host: string): Promise<RpcResult<{ subdomain: string | null }>> {
     return rpcResult(async () => ({ subdomain: await resolveCustomHostname(this.env, host) }));
+  }
+}
+
+/**
+ * ctx.invokeDO's way in (API.md §8.3), bound only by the functions Worker (`DURABLE_OBJECTS`): see
+ * {@link DurableObjectInvokeRpc}. The method is RPC, but the host object is reached with a fetch, as
+ * the `/_do` edge does (a facet started inside an RPC call into UserObjectHost trips a workerd assertion).
+ */
+export class DoInvoker extends WorkerEntrypoint<Env> implements DurableObjectInvokeRpc {
+  /** See {@link DurableObjectInvokeRpc.invoke}; services/do-invoke.ts does the work. */
+  invoke(call: DurableObjectCall): Promise<RpcResult<Response>> {
+    return rpcResult(() => invokeDurableObject(this.env, this.ctx, call));
   }
 }
 

@@ -107,6 +107,16 @@ export function runInvocation(request, props, waitUntil) {
         if (!result.ok) throw sqlError(result.error);
         return result.value;
       },
+      invokeDO: async (name, instance, body, options) => {
+        const opts = options ?? {};
+        const result = await host.invokeDO(String(name), String(instance ?? ''), body === undefined ? null : JSON.stringify(body), {
+          method: opts.method === undefined ? undefined : String(opts.method),
+          path: opts.path === undefined ? undefined : String(opts.path),
+          headers: opts.headers === undefined ? undefined : (opts.headers instanceof Headers ? Object.fromEntries(opts.headers) : opts.headers),
+        });
+        if (!result.ok) throw sqlError(result.error);
+        return result.value;
+      },
     };
     try {
       if (typeof handler !== 'function') throw new TypeError('the deployed module exports no handler function');
@@ -178,6 +188,7 @@ export default {
       query: (sql, params, as) => binding.query(token, sql, params, as),
       claim: (key, options) => binding.claim(token, key, options),
       invoke: (name, body, options) => binding.invoke(token, name, body, options),
+      invokeDO: (name, instance, body, options) => binding.invokeDO(token, name, instance, body, options),
     };
     const props = { ...JSON.parse(fromBase64Url(context)), host };
     const outcome = await runInvocation(new Request(request, { headers }), props, (promise) => ctx.waitUntil(promise));
