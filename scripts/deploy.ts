@@ -11,11 +11,12 @@
  * Before a real deploy, run the control-plane migrations: `CONTROL_DATABASE_URL=… npm run migrate`.
  *
  * Workers for Platforms (production user code): with BUTTERBASE_DISPATCH_NAMESPACE and
- * CLOUDFLARE_ACCOUNT_ID set, the functions Worker is deployed with a `[[dispatch_namespaces]]`
- * binding DISPATCHER to that namespace (outbound Worker: butterbase-functions-outbound, parameters
- * appId and functionName) and the vars DISPATCH_NAMESPACE and CLOUDFLARE_ACCOUNT_ID; it then uploads
- * each deployed function version there. Its API token is a secret:
- * `wrangler secret put CLOUDFLARE_API_TOKEN -c workers/functions/wrangler.toml`.
+ * CLOUDFLARE_ACCOUNT_ID set, the functions and hosting Workers are deployed with a
+ * `[[dispatch_namespaces]]` binding DISPATCHER to that namespace (outbound Worker:
+ * butterbase-functions-outbound, parameters appId and functionName for functions, appId and
+ * deploymentId for hosting) and the vars DISPATCH_NAMESPACE and CLOUDFLARE_ACCOUNT_ID; they then
+ * upload each function version and each Edge SSR deployment there. Their API token is a secret of
+ * each: `wrangler secret put CLOUDFLARE_API_TOKEN -c workers/{functions,hosting}/wrangler.toml`.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -35,7 +36,7 @@ export interface DeployOptions {
   quiet?: boolean;
   /** Leave out the bindings to these scripts (first deploy: they do not exist yet). */
   without?: readonly string[];
-  /** Functions only: run user code in this Workers for Platforms dispatch namespace. */
+  /** Functions and hosting only: run user code in this Workers for Platforms dispatch namespace. */
   dispatch?: DispatchSettings;
 }
 
@@ -48,6 +49,17 @@ export interface DispatchSettings {
 /** The outbound Worker of the dispatch namespace, and the parameters the functions Worker passes it. */
 export const dispatchOutbound = { service: workerSpec('functions-outbound').script, parameters: ['appId', 'functionName'] } as const;
 
+/** The Workers that run user code in the dispatch namespace, and the outbound parameters each passes. */
+export const dispatchWorkers = {
+  functions: dispatchOutbound.parameters,
+  hosting: ['appId', 'deploymentId'],
+} as const satisfies Partial<Record<WorkerName, readonly string[]>>;
+
+/** Whether `name` runs user code in the dispatch namespace (gets the DISPATCHER binding). */
+export function usesDispatchNamespace(name: WorkerName): name is keyof typeof dispatchWorkers {
+  return name in dispatchWorkers;
+}
+
 /** The dispatch settings from BUTTERBASE_DISPATCH_NAMESPACE and CLOUDFLARE_ACCOUNT_ID, or undefined when unset. */
 export function dispatchSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): DispatchSettings | undefined {
   const namespace = env.BUTTERBASE_DISPATCH_NAMESPACE;
@@ -56,11 +68,14 @@ export function dispatchSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): D
   return { namespace, accountId: env.CLOUDFLARE_ACCOUNT_ID };
 }
 
-/** The functions Worker's config for Workers for Platforms: the DISPATCHER binding and its vars. */
-export function withDispatchNamespace(config: WorkerConfig, settings: DispatchSettings): WorkerConfig {
+/**
+ * A Worker's config for Workers for Platforms: the DISPATCHER binding (outbound Worker with
+ * `parameters`: the functions Worker's by default, {@link dispatchWorkers} for each) and its vars.
+ */
+export function withDispatchNamespace(config: WorkerConfig, settings: DispatchSettings, parameters: readonly string[] = dispatchOutbound.parameters): WorkerConfig {
   return {
     ...config,
-    dispatch_namespaces: [{ binding: 'DISPATCHER', namespace: settings.namespace, outbound: { ...dispatchOutbound, parameters: [...dispatchOutbound.parameters] } }],
+    dispatch_namespaces: [{ binding: 'DISPATCHER', namespace: settings.namespace, outbound: { service: dispatchOutbound.service, parameters: [...parameters] } }],
     vars: { ...(config.vars as Record<string, string> | undefined), DISPATCH_NAMESPACE: settings.namespace, CLOUDFLARE_ACCOUNT_ID: settings.accountId },
   };
 }
@@ -101,14 +116,14 @@ export interface DeployStep {
  * that has none of the scripts yet), a Worker whose bindings point at scripts not deployed yet —
  * the other side of a cycle, e.g. auth and mcp → router, data ↔ control — is deployed once without
  * those bindings, and again in full once everything exists. With `dispatch` (Workers for Platforms),
- * the functions Worker's config includes its dispatch namespace binding, so its outbound Worker
- * (butterbase-functions-outbound) is deployed before it.
+ * the functions and hosting Workers' configs include their dispatch namespace binding, so the
+ * outbound Worker (butterbase-functions-outbound) is deployed before them.
  */
 export async function deploySteps(first: boolean, dispatch?: DispatchSettings): Promise<DeployStep[]> {
   const configs = new Map<WorkerName, WorkerConfig>();
   for (const worker of workerRegistry) {
     const config = await readWorkerConfig(worker.name);
-    configs.set(worker.name, worker.name === 'functions' && dispatch ? withDispatchNamespace(config, dispatch) : config);
+    configs.set(worker.name, usesDispatchNamespace(worker.name) && dispatch ? withDispatchNamespace(config, dispatch, dispatchWorkers[worker.name]) : config);
   }
   const scriptToName = new Map(workerRegistry.map((w) => [w.script as string, w.name]));
   const order: WorkerName[] = [];
@@ -145,9 +160,9 @@ export async function deploySteps(first: boolean, dispatch?: DispatchSettings): 
 export async function deployWorker(name: WorkerName, options: DeployOptions): Promise<{ code: number; output: string }> {
   const configDir = mkdtempSync(join(tmpdir(), `bb-deploy-${name}-`));
   const without = options.without ?? [];
-  const dispatch = name === 'functions' ? options.dispatch : undefined;
+  const dispatch = usesDispatchNamespace(name) ? options.dispatch : undefined;
   const config = await writeWorkerConfig(configDir, name, {}, (c) => {
-    const full = dispatch ? withDispatchNamespace(c, dispatch) : c;
+    const full = dispatch && usesDispatchNamespace(name) ? withDispatchNamespace(c, dispatch, dispatchWorkers[name]) : c;
     return without.length > 0 ? withoutBindingsTo(full, without) : full;
   });
   const args = ['deploy', '-c', config];
@@ -164,7 +179,7 @@ export async function deployWorker(name: WorkerName, options: DeployOptions): Pr
 async function main(): Promise<void> {
   const dryRun = process.argv.includes('--dry-run');
   const dispatch = dispatchSettingsFromEnv();
-  if (dispatch) console.log(`functions: user code runs in the dispatch namespace ${dispatch.namespace} (Workers for Platforms)`);
+  if (dispatch) console.log(`functions and Edge SSR: user code runs in the dispatch namespace ${dispatch.namespace} (Workers for Platforms)`);
   const steps = await deploySteps(process.argv.includes('--first'), dispatch);
   for (const step of steps) {
     console.log(`\n== ${dryRun ? 'building' : 'deploying'} ${step.name}${step.partial ? ` (first deploy, without its bindings to ${step.without.join(', ')})` : ''}`);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { workerRegistry, type WorkerName } from '../workers/registry.ts';
-import { boundScripts, deploySteps, deployWorker, dispatchSettingsFromEnv, withDispatchNamespace, withoutRouterReferences } from '../scripts/deploy.ts';
+import { boundScripts, deploySteps, deployWorker, dispatchSettingsFromEnv, dispatchWorkers, withDispatchNamespace, withoutRouterReferences } from '../scripts/deploy.ts';
 import { readWorkerConfig, type WorkerConfig } from '../scripts/lib/platform.ts';
 
 /** The binding names a config declares (services and Durable Objects). */
@@ -38,6 +38,17 @@ describe('wrangler deploy --dry-run', () => {
     expect(output).toContain('env.CLOUDFLARE_ACCOUNT_ID ("acc0123")');
     // The Worker Loader stays bound (the runner falls back to it when DISPATCHER is not configured).
     expect(output).toContain('env.LOADER');
+  });
+
+  it('builds the production hosting Worker with the same dispatch namespace, its outbound parameters naming the SSR deployment', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'bb-build-wfp-hosting-'));
+    const { code, output } = await deployWorker('hosting', { dryRun: true, outDir, quiet: true, dispatch: { namespace: 'bb-prod-fns', accountId: 'acc0123' } });
+    expect(code, output).toBe(0);
+    expect(output).toContain('env.DISPATCHER (bb-prod-fns (outbound -> butterbase-functions-outbound))');
+    expect(output).toContain('env.DISPATCH_NAMESPACE ("bb-prod-fns")');
+    expect(output).toContain('env.CLOUDFLARE_ACCOUNT_ID ("acc0123")');
+    expect(output).toContain('env.LOADER');
+    expect(output).toContain('env.USER_OBJECTS');
   });
 
   for (const name of ['auth', 'mcp'] as const) {
@@ -117,10 +128,20 @@ describe('Workers for Platforms deploy settings', () => {
     expect(boundScripts(config)).toContain('butterbase-functions-outbound');
   });
 
-  it('deploy the outbound Worker before the functions Worker, on a first deploy too', async () => {
+  it('bind the hosting Worker to the same namespace with the parameters appId and deploymentId', async () => {
+    const base = await readWorkerConfig('hosting');
+    const config = withDispatchNamespace(base, dispatch, dispatchWorkers.hosting);
+    expect(config.dispatch_namespaces).toEqual([{ binding: 'DISPATCHER', namespace: 'bb-prod-fns', outbound: { service: 'butterbase-functions-outbound', parameters: ['appId', 'deploymentId'] } }]);
+    expect(config.vars).toMatchObject({ DISPATCH_NAMESPACE: 'bb-prod-fns', CLOUDFLARE_ACCOUNT_ID: 'acc0123', APP_URL_TEMPLATE: 'https://{subdomain}.butterbase.dev' });
+    expect(config.services).toEqual(base.services);
+    expect(config.worker_loaders).toEqual(base.worker_loaders);
+  });
+
+  it('deploy the outbound Worker before the functions and hosting Workers, on a first deploy too', async () => {
     for (const first of [false, true]) {
       const steps = (await deploySteps(first, dispatch)).map((s) => s.name);
       expect(steps.indexOf('functions-outbound'), `first=${first}`).toBeLessThan(steps.indexOf('functions'));
+      expect(steps.indexOf('functions-outbound'), `first=${first}`).toBeLessThan(steps.indexOf('hosting'));
     }
   });
 });

@@ -1,5 +1,5 @@
 /**
- * A local fake of the parts of the Cloudflare API v4 the functions Worker uses for Workers for
+ * A local fake of the parts of the Cloudflare API v4 the functions and hosting Workers use for Workers for
  * Platforms (https://developers.cloudflare.com/api — "Upload Worker Module" / "Delete Worker" of a
  * dispatch namespace script):
  *   PUT    /accounts/{account_id}/workers/dispatch/namespaces/{namespace}/scripts/{script_name}
@@ -7,8 +7,10 @@
  *   DELETE /accounts/{account_id}/workers/dispatch/namespaces/{namespace}/scripts/{script_name}
  *          → 200 { success: true, … }, 404 when there is no such script
  * The upload is validated as the real API would refuse it: a `metadata` part that is JSON with a
- * `main_module` naming a part of the form, a compatibility_date, bindings as an array; every module
- * part a file with content type `application/javascript+module`; a script name of lowercase letters,
+ * `main_module` naming an ES module part of the form, a compatibility_date, bindings as an array
+ * with unique names; every module part a file with a module content type
+ * (`application/javascript+module`, `application/javascript`, `text/plain`, `application/wasm`,
+ * `application/octet-stream`); a script name of lowercase letters,
  * digits, `-` and `_` (at most 63). Errors use the v4 envelope `{ success: false, errors: [{ code, message }] }`.
  * Tests read the stored uploads, queue failures, and (the fake dispatcher) fetch a script's modules
  * and metadata at `GET /__fake/scripts/{script_name}`.
@@ -26,7 +28,7 @@ export interface StoredScript {
     bindings: { type: string; name: string; [key: string]: unknown }[];
     tags?: string[];
   };
-  /** Module file name → source. */
+  /** Module file name → source (text modules), or base64 of the bytes (wasm and data modules). */
   modules: Record<string, string>;
   /** Module file name → the part's content type. */
   contentTypes: Record<string, string>;
@@ -51,6 +53,8 @@ export interface FakeCloudflareApi {
 }
 
 const scriptName = /^[a-z0-9_-]{1,63}$/;
+const textModuleTypes = new Set(['application/javascript+module', 'application/javascript', 'text/plain']);
+const binaryModuleTypes = new Set(['application/wasm', 'application/octet-stream']);
 
 /** Starts the fake on 127.0.0.1 (a free port). */
 export async function startFakeCloudflareApi(options: FakeCloudflareApiOptions): Promise<FakeCloudflareApi> {
@@ -111,17 +115,19 @@ export async function startFakeCloudflareApi(options: FakeCloudflareApiOptions):
     if (typeof metadata.main_module !== 'string') return fail(400, 10021, 'metadata.main_module is required');
     if (typeof metadata.compatibility_date !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(metadata.compatibility_date)) return fail(400, 10021, 'metadata.compatibility_date must be YYYY-MM-DD');
     if (!Array.isArray(metadata.bindings)) return fail(400, 10021, 'metadata.bindings must be an array');
+    const names = metadata.bindings.map((b) => b.name);
+    if (new Set(names).size !== names.length) return fail(400, 10021, 'metadata.bindings has duplicate names');
     const modules: Record<string, string> = {};
     const contentTypes: Record<string, string> = {};
     for (const [part, entry] of form.entries()) {
       const value = entry as unknown as string | Blob;
       if (part === 'metadata') continue;
       if (typeof value === 'string') return fail(400, 10021, `part "${part}" is not a file`);
-      if (value.type !== 'application/javascript+module') return fail(400, 10021, `part "${part}" has content type "${value.type}", not application/javascript+module`);
-      modules[part] = await value.text();
+      if (!textModuleTypes.has(value.type) && !binaryModuleTypes.has(value.type)) return fail(400, 10021, `part "${part}" has content type "${value.type}", not a module type`);
+      modules[part] = textModuleTypes.has(value.type) ? await value.text() : Buffer.from(await value.arrayBuffer()).toString('base64');
       contentTypes[part] = value.type;
     }
-    if (!(metadata.main_module in modules)) return fail(400, 10021, `main_module "${metadata.main_module}" is not a part of the upload`);
+    if (contentTypes[metadata.main_module] !== 'application/javascript+module') return fail(400, 10021, `main_module "${metadata.main_module}" is not an ES module part of the upload`);
     scripts.set(name, { name, metadata, modules, contentTypes });
     return send(200, { success: true, errors: [], messages: [], result: { id: name, etag: String(scripts.size), tags: metadata.tags ?? [] } });
   }

@@ -1,7 +1,7 @@
 /**
  * Bindings of the functions-outbound Worker (workers/functions-outbound/wrangler.toml), plus the
- * parameters the functions Worker passes per call through `DISPATCHER.get(…, { outbound })`, which
- * Workers for Platforms exposes to the outbound Worker as `env.<parameter>`.
+ * parameters the functions and hosting Workers pass per call through `DISPATCHER.get(…, { outbound })`,
+ * which Workers for Platforms exposes to the outbound Worker as `env.<parameter>`.
  */
 export interface Env {
   /** The platform's public API base URL (`BUTTERBASE_API_URL` in functions): routed to ROUTER. */
@@ -10,8 +10,10 @@ export interface Env {
   EGRESS_DENY_HOSTS?: string;
   /** The router: calls from user code to PUBLIC_API_URL go here internally. */
   ROUTER?: Fetcher;
-  /** Outbound parameter: the calling function's app. */
+  /** Outbound parameter: the calling user code's app. */
   appId?: string;
-  /** Outbound parameter: the calling function's name. */
+  /** Outbound parameter (functions): the calling function's name. */
   functionName?: string;
+  /** Outbound parameter (hosting): the calling Edge SSR deployment's id. */
+  deploymentId?: string;
 }

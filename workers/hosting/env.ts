@@ -1,8 +1,17 @@
 import type { UserObjectHost } from '../../durable-objects/user-object-host.ts';
 import type { DbEnv } from '../shared/db.ts';
+import type { DispatchEnv } from '../shared/dispatch-namespace.ts';
 
-/** Bindings of the hosting Worker (workers/hosting/wrangler.toml; secrets via `wrangler secret put`). */
-export interface Env extends DbEnv {
+/**
+ * Bindings of the hosting Worker (workers/hosting/wrangler.toml; secrets via `wrangler secret put`).
+ * Production Edge SSR (Workers for Platforms, DispatchEnv): DISPATCHER (the `[[dispatch_namespaces]]`
+ * binding `npm run deploy` adds when BUTTERBASE_DISPATCH_NAMESPACE is set, outbound Worker
+ * butterbase-functions-outbound with parameters appId and deploymentId), the vars
+ * CLOUDFLARE_ACCOUNT_ID and DISPATCH_NAMESPACE, the secret CLOUDFLARE_API_TOKEN (Workers Scripts:
+ * Edit on the account, plus SSL and Certificates: Edit on the SaaS zone when custom domains use
+ * Cloudflare), optional WFP_SUBREQUEST_LIMIT (default 200). Without DISPATCHER, SSR runs in LOADER.
+ */
+export interface Env extends DbEnv, DispatchEnv {
   /** Deployment zips and site files (see the key layout in services/site-keys.ts). */
   SITES: R2Bucket;
   /** Worker Loader: runs each user Durable Object class as a facet of UserObjectHost, and each Edge SSR deployment. */
@@ -22,10 +31,12 @@ export interface Env extends DbEnv {
    * hostnames on CLOUDFLARE_ZONE_ID with CLOUDFLARE_API_TOKEN (services/custom-hostnames.ts).
    */
   CUSTOM_DOMAIN_PROVIDER?: string;
-  /** Cloudflare API base (default https://api.cloudflare.com/client/v4). */
+  /** Cloudflare API base for custom hostnames and dispatch scripts (default https://api.cloudflare.com/client/v4; tests point it at a local fake). */
   CLOUDFLARE_API_URL?: string;
-  /** Cloudflare API token with SSL and Certificates edit on the SaaS zone (secret). */
+  /** Cloudflare API token: SSL and Certificates edit on the SaaS zone (custom domains) and/or Workers Scripts edit (Edge SSR on WfP) (secret). */
   CLOUDFLARE_API_TOKEN?: string;
+  /** This Worker's script name, which Edge SSR scripts' ASSETS binding points at (default `butterbase-hosting`). */
+  HOSTING_SCRIPT_NAME?: string;
   /** The Cloudflare for SaaS zone custom hostnames are added to. */
   CLOUDFLARE_ZONE_ID?: string;
   /** READY deployments kept per app for rollback (default 3). */

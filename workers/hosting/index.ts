@@ -22,6 +22,7 @@ import { serveAppHost } from './routes/site.ts';
 import { invokeDurableObject } from './services/do-invoke.ts';
 import { loadManifest, serveSite } from './services/serve.ts';
 import type { SsrProps } from './services/ssr.ts';
+import { verifyAssetsGrant, type SsrAssetsProps } from './services/ssr-grant.ts';
 
 export { UserObjectHost } from '../../durable-objects/user-object-host.ts';
 
@@ -68,11 +69,19 @@ export class DoInvoker extends WorkerEntrypoint<Env> implements DurableObjectInv
 /**
  * The `ASSETS` binding of an Edge SSR bundle (Cloudflare Pages' `env.ASSETS.fetch(request)`): serves
  * the files of deployment `props.deploymentId` with the static serving rules (services/serve.ts:
- * types, ETag/304, caching, ranges, `_headers`, `404.html`). Fixed to one deployment by its props.
+ * types, ETag/304, caching, ranges, `_headers`, `404.html`). Fixed to one deployment by its props —
+ * set per load (Worker Loader) or in the uploaded script's binding (Workers for Platforms) — which
+ * must carry the hosting Worker's grant for exactly that app and deployment (services/ssr-grant.ts);
+ * anything else is 403 and serves nothing.
  */
-export class SsrAssets extends WorkerEntrypoint<Env, SsrProps> {
+export class SsrAssets extends WorkerEntrypoint<Env, SsrAssetsProps> {
   override async fetch(request: Request): Promise<Response> {
-    const { appId, deploymentId } = this.ctx.props;
+    const granted = await verifyAssetsGrant(this.ctx.props, this.env.PLATFORM_MASTER_KEY);
+    if (!granted) {
+      console.error('[hosting] ASSETS call refused: its binding props are not signed for its deployment');
+      return new Response('This ASSETS binding is not valid for any deployment.', { status: 403, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+    }
+    const { appId, deploymentId } = granted;
     const manifest = await loadManifest(this.env, appId, deploymentId);
     if (!manifest) return new Response('Not Found', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' } });
     return serveSite(this.env, request, appId, manifest);
@@ -80,7 +89,8 @@ export class SsrAssets extends WorkerEntrypoint<Env, SsrProps> {
 }
 
 /**
- * The egress policy of Edge SSR bundles (the loader's `globalOutbound`), the same as functions'
+ * The egress policy of Edge SSR bundles under the Worker Loader (its `globalOutbound`; on Workers for
+ * Platforms the namespace's outbound Worker, workers/functions-outbound, applies it), the same as functions'
  * (workers/shared/egress.ts): the platform's public API goes to the router internally; private,
  * loopback, link-local and internal hosts are refused with 403; the rest goes out. Logged per app
  * and deployment.

@@ -12,7 +12,8 @@ import type { TriggerType } from '../../shared/schemas/functions.ts';
 import type { Env } from '../env.ts';
 import { loadApp, recordInvocation, versionCode, type FunctionRow } from './records.ts';
 import { dispatchConfig } from './dispatch-namespace.ts';
-import { defaultSubRequests, LoaderRunner, WfpRunner, type FunctionRunner, type GuestContext, type RunOutcome } from './runner.ts';
+import { subRequestLimit } from '../../shared/dispatch-namespace.ts';
+import { LoaderRunner, WfpRunner, type FunctionRunner, type GuestContext, type RunOutcome } from './runner.ts';
 
 /** What started an invocation (its log's `trigger`): a deploy trigger type, or the post-auth hook. */
 export type InvocationTrigger = TriggerType | 'auth_hook';
@@ -126,8 +127,7 @@ function appContext(app: AppRow): Record<string, unknown> {
  */
 export function runnerOf(env: Env): FunctionRunner {
   if (env.DISPATCHER && dispatchConfig(env)) {
-    const limit = Number(env.WFP_SUBREQUEST_LIMIT);
-    return new WfpRunner(env.DISPATCHER, env.PLATFORM_MASTER_KEY, Number.isInteger(limit) && limit > 0 ? limit : defaultSubRequests);
+    return new WfpRunner(env.DISPATCHER, env.PLATFORM_MASTER_KEY, subRequestLimit(env));
   }
   return new LoaderRunner(env.LOADER);
 }

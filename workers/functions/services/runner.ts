@@ -5,6 +5,7 @@
  * name), so a redeploy (a new version id) is served from the very next call and an old version is
  * never served after it.
  */
+import { defaultSubRequests } from '../../shared/dispatch-namespace.ts';
 import { consoleHeader, contextHeader, mainModule, outcomeHeader, runtimeModule, sessionHeaderName, setupModule } from './guest.ts';
 import type { HostProps, OutboundProps } from './invoke.ts';
 import { sessionGraceMs, signSession } from './session.ts';
@@ -96,11 +97,8 @@ export interface DispatchLimits {
 /** The most CPU time one invocation may use (ms), whatever its `timeoutMs`. */
 export const maxCpuMs = 30_000;
 
-/**
- * Subrequests per invocation unless the deployment sets WFP_SUBREQUEST_LIMIT: room for a function that
- * runs a few hundred ctx.db queries, far below the account's own per-request ceiling.
- */
-export const defaultSubRequests = 200;
+/** Subrequests per invocation unless the deployment sets WFP_SUBREQUEST_LIMIT (shared with Edge SSR). */
+export { defaultSubRequests };
 
 /** The limits of one call of a version. */
 export function dispatchLimits(version: Pick<LoadableVersion, 'timeoutMs'>, subRequests: number): DispatchLimits {

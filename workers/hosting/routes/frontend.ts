@@ -18,7 +18,7 @@ import { parseJsonBody } from '../../shared/validation.ts';
 import { requireOwner, siteUrl, type HostingContext } from '../caller.ts';
 import type { Env } from '../env.ts';
 import { buildDeployment } from '../services/build.ts';
-import type { HostingExecutionContext } from '../services/ssr.ts';
+import { discardSsrScripts, type HostingExecutionContext } from '../services/ssr.ts';
 import {
   activate, activeDeploymentId, createDeployment, deleteDeploymentRow, deploymentDetailWire, deploymentWire, getDeployment, kindBase, listDeployments,
   maxUploadBytes, recordUpload, transition, uploadTtlSeconds, type DeploymentKind,
@@ -151,6 +151,9 @@ function deploymentRoutes(kind: DeploymentKind): Hono<{ Bindings: Env }> {
     }
     await deleteDeploymentRow(c.env, row.id);
     await Promise.all([deletePrefix(c.env.SITES, sitePrefix(app.id, row.id)), c.env.SITES.delete(uploadKey(app.id, row.id))]);
+    // A READY SSR deployment's Workers for Platforms script, best effort after the answer (never
+    // served again: the row is gone). Failed and canceled builds deleted theirs already.
+    if (row.kind === 'ssr' && row.status === 'READY') c.executionCtx.waitUntil(discardSsrScripts(c.env, [row.id]));
     return c.json({ deleted: true });
   });
 

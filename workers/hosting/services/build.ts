@@ -8,8 +8,11 @@
  *
  * An Edge SSR deployment (API.md §10.3) is split by services/ssr-bundle.ts: its worker modules go under
  * `worker/`, the rest are its assets (same rules as a static site); the app's frontend env is
- * snapshotted (sealed) into the manifest; and the worker is loaded once through the SSR runner before
- * anything switches — a bundle that does not load is ERROR with the runtime's message, never live.
+ * snapshotted (sealed) into the manifest; and the worker is prepared once through the SSR runner
+ * before anything switches (loaded by the Worker Loader, or uploaded as the deployment's Workers for
+ * Platforms script) — a bundle that does not load, or that the upload API refuses, is ERROR with the
+ * runtime's or the API's message, never live; a script uploaded for a build that then fails or is
+ * canceled is deleted again (best effort), as are the scripts of pruned deployments.
  * Its errors are stored as `CODE: message` (BUILD_FAILED, WORKER_TOO_LARGE).
  */
 import mime from 'mime';
@@ -23,7 +26,7 @@ import { ArchiveError, readArchive } from './archive.ts';
 import { completeAndActivate, deleteDeploymentRow, surplusReady, transition, type DeploymentRow } from './deployments.ts';
 import { parseHeaders, parseRedirects, RulesError, type HeaderRule, type RedirectRule } from './pages-rules.ts';
 import { deletePrefix, fileKey, manifestKey, sitePrefix, uploadKey, workerModuleKey, type SiteManifest, type WorkerManifest } from './site-keys.ts';
-import { ssrRunner, workerSource, type HostingExecutionContext } from './ssr.ts';
+import { discardSsrScripts, ssrRunner, workerSource, type HostingExecutionContext } from './ssr.ts';
 import { splitBundle, SsrBundleError } from './ssr-bundle.ts';
 
 const spaFrameworks = new Set(['react-vite', 'nextjs-static']);
@@ -55,6 +58,7 @@ export function contentTypeOf(path: string): string {
 export async function buildDeployment(env: Env, ctx: HostingExecutionContext, row: DeploymentRow): Promise<'READY' | 'ERROR' | 'CANCELED'> {
   const { app_id: appId, id } = row;
   const zipKey = uploadKey(appId, id);
+  let prepared = false;
   try {
     const head = await env.SITES.head(zipKey);
     if (!head) throw new ArchiveError('not_a_zip', 'The uploaded zip is missing.');
@@ -93,12 +97,14 @@ export async function buildDeployment(env: Env, ctx: HostingExecutionContext, ro
     manifest.headers = headers;
     if (worker) {
       manifest.worker = worker;
-      const failure = await ssrRunner(env).probe(workerSource(env, ctx, appId, id, worker));
+      const failure = await ssrRunner(env).prepare(workerSource(env, ctx, appId, id, worker));
       if (failure) throw new SsrBundleError('BUILD_FAILED', `The worker failed to load: ${failure}`);
+      prepared = true;
     }
     await env.SITES.put(manifestKey(appId, id), JSON.stringify(manifest), { httpMetadata: { contentType: 'application/json' } });
     if (!(await completeAndActivate(env, appId, id, files.length, totalBytes))) {
       await deletePrefix(env.SITES, sitePrefix(appId, id));
+      if (prepared) await discardSsrScripts(env, [id]);
       return 'CANCELED';
     }
     await pruneOld(env, appId);
@@ -110,17 +116,20 @@ export async function buildDeployment(env: Env, ctx: HostingExecutionContext, ro
     if (!known) console.error(`[hosting] build ${id} failed: ${String(error)}`);
     await transition(env, id, ['UPLOADING', 'BUILDING'], 'ERROR', { error: message, completed_at: new Date() }).catch(() => null);
     await deletePrefix(env.SITES, sitePrefix(appId, id)).catch(() => 0);
+    if (prepared) await discardSsrScripts(env, [id]);
     return 'ERROR';
   } finally {
     await env.SITES.delete(zipKey).catch(() => undefined);
   }
 }
 
-/** Deletes READY deployments beyond KEEP_READY_DEPLOYMENTS (never the active one), files first. */
+/** Deletes READY deployments beyond KEEP_READY_DEPLOYMENTS (never the active one), files first, then SSR scripts (best effort). */
 async function pruneOld(env: Env, appId: string): Promise<void> {
   const keep = Math.max(1, Number(env.KEEP_READY_DEPLOYMENTS ?? 3) || 3);
-  for (const id of await surplusReady(env, appId, keep)) {
+  const surplus = await surplusReady(env, appId, keep);
+  for (const { id } of surplus) {
     await deletePrefix(env.SITES, sitePrefix(appId, id));
     await deleteDeploymentRow(env, id);
   }
+  await discardSsrScripts(env, surplus.filter((d) => d.kind === 'ssr').map((d) => d.id));
 }

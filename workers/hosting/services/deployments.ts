@@ -196,11 +196,11 @@ export async function deleteDeploymentRow(env: Env, id: string): Promise<void> {
   for (const [appId, hit] of serving) if (hit.id === id) serving.delete(appId);
 }
 
-/** READY deployments beyond the newest `keep` that are not active: the ones to prune. */
-export async function surplusReady(env: Env, appId: string, keep: number): Promise<string[]> {
+/** READY deployments beyond the newest `keep` that are not active: the ones to prune (id and kind). */
+export async function surplusReady(env: Env, appId: string, keep: number): Promise<{ id: string; kind: DeploymentKind }[]> {
   const activeId = await activeDeploymentId(env, appId);
-  const ready = await controlDb(env).select({ id: frontendDeployments.id }).from(frontendDeployments)
+  const ready = await controlDb(env).select({ id: frontendDeployments.id, kind: frontendDeployments.kind }).from(frontendDeployments)
     .where(and(eq(frontendDeployments.app_id, appId), eq(frontendDeployments.status, 'READY')))
     .orderBy(desc(frontendDeployments.completed_at));
-  return ready.map((r) => r.id).filter((id) => id !== activeId).slice(Math.max(keep - 1, 0));
+  return ready.filter((r) => r.id !== activeId).slice(Math.max(keep - 1, 0));
 }

@@ -1,23 +1,27 @@
 /**
  * Edge SSR on the app host (API.md §10.3): an SSR deployment's manifest names its worker; each request
- * whose path `_routes.json` sends to the worker runs it through the {@link SsrRunner} with an `ASSETS`
- * binding (the hosting Worker's `SsrAssets` entrypoint serving the deployment's files with the
- * static serving rules of serve.ts), the env vars snapshotted at build, `nodejs_compat`, the egress
- * policy of functions as its only network, and 30 s of wall time per request (then 504). Other paths
- * are served from the assets directly, as Pages does.
+ * whose path `_routes.json` sends to the worker runs it through the {@link SsrRunner} (Worker Loader
+ * locally, Workers for Platforms in production) with an `ASSETS` binding (the hosting Worker's
+ * `SsrAssets` entrypoint serving the deployment's files with the static serving rules of serve.ts,
+ * fixed to it by signed props: services/ssr-grant.ts), the env vars snapshotted at build,
+ * `nodejs_compat`, the egress policy of functions as its only network, and 30 s per request (wall
+ * time here, then 504; CPU time on Workers for Platforms). Other paths are served from the assets
+ * directly, as Pages does.
  */
 import { decryptSecret } from '../../shared/crypto.ts';
+import { deleteScripts, namespaceConfig, subRequestLimit } from '../../shared/dispatch-namespace.ts';
 import { internalHeaders } from '../../shared/principal.ts';
 import type { Env } from '../env.ts';
 import { invokesWorker } from './ssr-bundle.ts';
-import { LoaderSsrRunner, type SsrRunner, type SsrWorkerSource } from './ssr-runner.ts';
+import { signAssetsGrant, type SsrAssetsProps } from './ssr-grant.ts';
+import { LoaderSsrRunner, WfpSsrRunner, type SsrDispatchConfig, type SsrRunner, type SsrWorkerSource } from './ssr-runner.ts';
 import { serveSite } from './serve.ts';
 import { workerModuleKey, type SiteManifest, type WorkerManifest } from './site-keys.ts';
 
 /** Wall time an SSR request may take (API.md §10.3: 30 s), ms. */
 export const ssrRequestTimeoutMs = 30_000;
 
-/** Props of the per-deployment entrypoints (`SsrAssets`, `SsrOutbound`). */
+/** Props of the per-deployment `SsrOutbound` entrypoint (`SsrAssets` adds a grant: services/ssr-grant.ts). */
 export interface SsrProps {
   appId: string;
   deploymentId: string;
@@ -25,28 +29,60 @@ export interface SsrProps {
 
 /** The typed `ctx.exports` of the hosting Worker (loopback entrypoint stubs with props). */
 export interface HostingExports {
-  SsrAssets(options: { props: SsrProps }): Fetcher;
+  SsrAssets(options: { props: SsrAssetsProps }): Fetcher;
   SsrOutbound(options: { props: SsrProps }): Fetcher;
 }
 
 /** The hosting Worker's execution context with its `exports` (enable_ctx_exports is the default). */
 export type HostingExecutionContext = ExecutionContext & { exports: HostingExports };
 
-let runner: SsrRunner | undefined;
+/**
+ * The hosting Worker's Workers for Platforms settings for Edge SSR (workers/shared/dispatch-namespace.ts:
+ * DISPATCHER, CLOUDFLARE_ACCOUNT_ID, DISPATCH_NAMESPACE, CLOUDFLARE_API_TOKEN; API base
+ * CLOUDFLARE_API_URL; HOSTING_SCRIPT_NAME, default butterbase-hosting), or null (Worker Loader).
+ * @throws ApiError INTERNAL_ERROR when DISPATCHER is bound but a setting is missing
+ */
+export function ssrDispatchConfig(env: Env): SsrDispatchConfig | null {
+  const config = namespaceConfig(env, env.CLOUDFLARE_API_URL, 'Edge SSR');
+  return config && { ...config, hostScript: env.HOSTING_SCRIPT_NAME ?? 'butterbase-hosting' };
+}
+
+let loaderRunner: SsrRunner | undefined;
 
 /**
- * The runner of this deployment: the Worker Loader (local and tests). The Workers-for-Platforms
- * runner of production is not built yet (see services/ssr-runner.ts); it is chosen here once it is.
+ * The runner of this deployment: Workers for Platforms when DISPATCHER is bound and configured
+ * ({@link ssrDispatchConfig}), else the Worker Loader (local and tests; one per isolate).
+ * @throws ApiError INTERNAL_ERROR when DISPATCHER is bound but its settings are incomplete
  */
-export function ssrRunner(env: Pick<Env, 'LOADER'>): SsrRunner {
-  runner ??= new LoaderSsrRunner(env.LOADER);
-  return runner;
+export function ssrRunner(env: Env): SsrRunner {
+  const config = ssrDispatchConfig(env);
+  // Not cached: the dispatcher binding is this request's (cheap to wrap).
+  if (config && env.DISPATCHER) return new WfpSsrRunner(env.DISPATCHER, config, subRequestLimit(env));
+  loaderRunner ??= new LoaderSsrRunner(env.LOADER);
+  return loaderRunner;
+}
+
+/**
+ * Deletes the dispatch scripts of Edge SSR deployments (deleted, pruned, or failed after their
+ * upload), best effort and only on Workers for Platforms; the Worker Loader forgets unused ids itself.
+ * Out: how many were deleted (0 under the loader).
+ */
+export async function discardSsrScripts(env: Env, deploymentIds: readonly string[]): Promise<number> {
+  if (deploymentIds.length === 0) return 0;
+  let config: SsrDispatchConfig | null;
+  try {
+    config = ssrDispatchConfig(env);
+  } catch (error) {
+    console.error(`[hosting] dispatch scripts ${deploymentIds.join(', ')} not deleted: ${String(error)}`);
+    return 0;
+  }
+  return config ? deleteScripts(config, deploymentIds, 'hosting') : 0;
 }
 
 /** What the runner needs to start `worker` of deployment `deploymentId` (read lazily from R2). */
 export function workerSource(env: Env, ctx: HostingExecutionContext, appId: string, deploymentId: string, worker: WorkerManifest): SsrWorkerSource {
-  const props = { appId, deploymentId };
   return {
+    appId,
     deploymentId,
     mainModule: worker.mainModule,
     modules: async () => {
@@ -61,8 +97,9 @@ export function workerSource(env: Env, ctx: HostingExecutionContext, appId: stri
       return Object.fromEntries(entries);
     },
     vars: async () => Object.fromEntries(await Promise.all(Object.entries(worker.env).map(async ([key, sealed]) => [key, await decryptSecret(sealed, env.PLATFORM_MASTER_KEY)] as const))),
-    assets: ctx.exports.SsrAssets({ props }),
-    outbound: ctx.exports.SsrOutbound({ props }),
+    assetsProps: () => signAssetsGrant(appId, deploymentId, env.PLATFORM_MASTER_KEY),
+    assets: (props) => ctx.exports.SsrAssets({ props }),
+    outbound: () => ctx.exports.SsrOutbound({ props: { appId, deploymentId } }),
   };
 }
 
