@@ -7,17 +7,15 @@
  * DoInvoker is the functions Worker's way to the app's classes (ctx.invokeDO).
  */
 import { WorkerEntrypoint } from 'cloudflare:workers';
-import { Hono } from 'hono';
 import type { DurableObjectCall, DurableObjectInvokeRpc, HostingRpc } from '../shared/contracts.ts';
 import { rpcResult, type RpcResult } from '../shared/rpc.ts';
 import { ApiError } from '../shared/errors.ts';
-import { decodeAppGate, errorResponse, onError, onNotFound } from '../shared/http.ts';
+import { decodeAppGate, errorResponse } from '../shared/http.ts';
 import { internalHeaders } from '../shared/principal.ts';
 import { egressFetch } from '../shared/egress.ts';
+import { hostingApp } from './app.ts';
 import type { Env } from './env.ts';
-import { customDomainRoutes, resolveCustomHostname } from './routes/custom-domains.ts';
-import { durableObjectRoutes } from './routes/durable-objects.ts';
-import { edgeSsrRoutes, frontendRoutes } from './routes/frontend.ts';
+import { resolveCustomHostname } from './routes/custom-domains.ts';
 import { serveAppHost } from './routes/site.ts';
 import { invokeDurableObject } from './services/do-invoke.ts';
 import { loadManifest, serveSite } from './services/serve.ts';
@@ -25,14 +23,6 @@ import type { SsrProps } from './services/ssr.ts';
 import { verifyAssetsGrant, type SsrAssetsProps } from './services/ssr-grant.ts';
 
 export { UserObjectHost } from '../../durable-objects/user-object-host.ts';
-
-const app = new Hono<{ Bindings: Env }>();
-app.route('/', frontendRoutes);
-app.route('/', edgeSsrRoutes);
-app.route('/', durableObjectRoutes);
-app.route('/', customDomainRoutes);
-app.onError(onError);
-app.notFound(onNotFound);
 
 export default class HostingWorker extends WorkerEntrypoint<Env> implements HostingRpc {
   override async fetch(request: Request): Promise<Response> {
@@ -45,7 +35,7 @@ export default class HostingWorker extends WorkerEntrypoint<Env> implements Host
         return errorResponse(error, request.headers.get(internalHeaders.requestId) ?? 'unknown');
       }
     }
-    return app.fetch(request, this.env, this.ctx);
+    return hostingApp.fetch(request, this.env, this.ctx);
   }
 
   /** See {@link HostingRpc.resolveHostname}. */
