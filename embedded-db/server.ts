@@ -22,8 +22,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type pg from 'pg';
-import { DatabaseError, type LeasedClient, type SqlBackend } from './backend.ts';
+import { DatabaseError, type BatchOptions, type SqlBackend, type Statement, type StatementResult } from './backend.ts';
 
 const maxBodyBytes = 32 * 1024 * 1024;
 const isolationLevels = new Set(['ReadUncommitted', 'ReadCommitted', 'RepeatableRead', 'Serializable']);
@@ -35,17 +34,6 @@ const errorFields = [
   'severity', 'code', 'detail', 'hint', 'position', 'internalPosition', 'internalQuery', 'where',
   'schema', 'table', 'column', 'dataType', 'constraint', 'file', 'line', 'routine',
 ] as const;
-
-interface QueryData {
-  query: string;
-  params: unknown[];
-}
-
-interface BatchOptions {
-  isolationLevel?: string;
-  readOnly: boolean;
-  deferrable: boolean;
-}
 
 /** A bad request to the endpoint itself (not a SQL error). */
 class ProtocolError extends Error {
@@ -136,11 +124,11 @@ async function handle(backend: SqlBackend, credentials: EndpointCredentials, req
     const startedMs = Date.now();
     if ('queries' in body) {
       const batch = batchOptions(req);
-      const results = await backend.withClient(database, (client) => runBatch(client, body.queries, batch));
+      const results = await backend.withSession(database, (session) => session.transaction(body.queries, batch));
       sendJson(res, 200, { results: results.map((r) => encodeResult(r, arrayMode)) });
     } else {
       const special = await runDatabaseStatement(backend, body.query);
-      const result = special ?? (await backend.withClient(database, (client) => runQuery(client, body)));
+      const result = special ?? (await backend.withSession(database, (session) => session.query(body)));
       sendJson(res, 200, encodeResult(result, arrayMode));
     }
     const tookMs = Date.now() - startedMs;
@@ -223,7 +211,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function parseBody(text: string): QueryData | { queries: QueryData[] } {
+function parseBody(text: string): Statement | { queries: Statement[] } {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -236,14 +224,14 @@ function parseBody(text: string): QueryData | { queries: QueryData[] } {
   return queryData(body);
 }
 
-function queryData(value: unknown): QueryData {
+function queryData(value: unknown): Statement {
   const item = value as { query?: unknown; params?: unknown } | null;
   if (!item || typeof item.query !== 'string') throw new ProtocolError(400, 'expected { query, params }');
   if (item.params !== undefined && !Array.isArray(item.params)) throw new ProtocolError(400, 'params must be an array');
   return { query: item.query, params: (item.params as unknown[] | undefined) ?? [] };
 }
 
-async function runDatabaseStatement(backend: SqlBackend, query: string): Promise<pg.QueryResult | undefined> {
+async function runDatabaseStatement(backend: SqlBackend, query: string): Promise<StatementResult | undefined> {
   const created = createDatabase.exec(query);
   if (created) {
     await backend.createDatabase(created[1]!.toLowerCase());
@@ -257,33 +245,11 @@ async function runDatabaseStatement(backend: SqlBackend, query: string): Promise
   return undefined;
 }
 
-function runQuery(client: LeasedClient, { query, params }: QueryData): Promise<pg.QueryResult> {
-  // queryMode 'extended' makes multi-statement strings fail here as they do on Neon.
-  return client.query({ text: query, values: params, rowMode: 'array', queryMode: 'extended' } as pg.QueryConfig);
+function emptyResult(command: string): StatementResult {
+  return { command, rowCount: null, rows: [], fields: [] };
 }
 
-async function runBatch(client: LeasedClient, queries: QueryData[], options: BatchOptions): Promise<pg.QueryResult[]> {
-  let begin = 'BEGIN';
-  if (options.isolationLevel) begin += ` ISOLATION LEVEL ${options.isolationLevel.replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase()}`;
-  if (options.readOnly) begin += ' READ ONLY';
-  if (options.deferrable) begin += ' DEFERRABLE';
-  await client.query(begin);
-  try {
-    const results: pg.QueryResult[] = [];
-    for (const query of queries) results.push(await runQuery(client, query));
-    await client.query('COMMIT');
-    return results;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  }
-}
-
-function emptyResult(command: string): pg.QueryResult {
-  return { command, rowCount: null, rows: [], fields: [], oid: 0 } as unknown as pg.QueryResult;
-}
-
-function encodeResult(result: pg.QueryResult, arrayMode: boolean) {
+function encodeResult(result: StatementResult, arrayMode: boolean) {
   const fields = result.fields.map((f) => ({
     name: f.name,
     tableID: f.tableID,
@@ -295,16 +261,19 @@ function encodeResult(result: pg.QueryResult, arrayMode: boolean) {
   }));
   const rows = arrayMode
     ? result.rows
-    : (result.rows as unknown[][]).map((row) => Object.fromEntries(fields.map((f, i) => [f.name, row[i]])));
+    : result.rows.map((row) => Object.fromEntries(fields.map((f, i) => [f.name, row[i]])));
   return { command: result.command, rowCount: result.rowCount, rows, fields, rowAsArray: arrayMode };
 }
 
-function isPostgresError(error: unknown): error is DatabaseError | pg.DatabaseError {
+/** A Postgres-shaped error: ours, or one a driver decoded from an ErrorResponse (node-postgres's field names). */
+type PostgresError = Error & { code: string };
+
+function isPostgresError(error: unknown): error is PostgresError {
   const code = (error as { code?: unknown } | null)?.code;
   return error instanceof Error && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
 }
 
-function encodeError(error: DatabaseError | pg.DatabaseError): Record<string, unknown> {
+function encodeError(error: PostgresError): Record<string, unknown> {
   const body: Record<string, unknown> = { message: error.message };
   for (const field of errorFields) {
     const value = (error as unknown as Record<string, unknown>)[field];

@@ -214,15 +214,15 @@ describe('PGlite lifecycle', () => {
   it('tracks a database opened by a request queued behind its drop and re-create', async () => {
     const backend = new PgliteBackend({ stateDir, templateDir: sharedTemplateDir });
     await backend.createDatabase('again');
-    await backend.withClient('again', (client) => client.query('SELECT 1'));
+    await backend.withSession('again', (session) => session.query({ query: 'SELECT 1', params: [] }));
     await Promise.all([
       backend.dropDatabase('again', false),
       backend.createDatabase('again'),
-      backend.withClient('again', (client) => client.query('CREATE TABLE t (v int)')),
+      backend.withSession('again', (session) => session.query({ query: 'CREATE TABLE t (v int)', params: [] })),
     ]);
     // An untracked instance would never be closed, and the next request would open a second one.
     expect(backend.stats()).toEqual({ open: 1, databases: ['again'] });
-    await backend.withClient('again', (client) => client.query('INSERT INTO t VALUES (1)'));
+    await backend.withSession('again', (session) => session.query({ query: 'INSERT INTO t VALUES (1)', params: [] }));
     expect(backend.stats().open).toBe(1);
     await backend.close();
   });
