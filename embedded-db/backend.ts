@@ -105,6 +105,21 @@ export class DatabaseError extends Error {
   }
 }
 
+/** A Postgres-shaped error: ours, or one a driver decoded from an ErrorResponse (node-postgres's field names). */
+export type PostgresError = Error & { code: string };
+
+/** True for an error Postgres reported (or {@link DatabaseError}): a 5-character SQLSTATE `code`. */
+export function isPostgresError(error: unknown): error is PostgresError {
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof Error && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+}
+
+/** A thrown value's message (PGlite's ExitStatus is not an Error but carries one). */
+export function errorMessage(error: unknown): string {
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(error);
+}
+
 /** Database names the endpoint serves: a Postgres identifier we never need to quote. */
 export const databaseNamePattern = /^[a-z_][a-z0-9_]{0,62}$/;
 

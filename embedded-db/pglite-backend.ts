@@ -23,7 +23,7 @@ import { vector } from '@electric-sql/pglite-pgvector';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import pg from 'pg';
-import { assertDatabaseName, DatabaseError, Mutex, rawTextTypes, type SqlBackend, type SqlSession } from './backend.ts';
+import { assertDatabaseName, DatabaseError, errorMessage, isPostgresError, Mutex, rawTextTypes, type SqlBackend, type SqlSession } from './backend.ts';
 import { pgSession } from './pg-session.ts';
 import { PgliteSession } from './pglite-session.ts';
 
@@ -50,7 +50,7 @@ interface OpenDatabase {
   readonly pglite: PGlite;
   readonly session: SqlSession;
   /** Ends a request on the session (the direct driver rolls back what it left open). */
-  readonly release: () => void;
+  readonly release: () => Promise<void>;
   /** The node-postgres driver's client, ended on close. */
   readonly client?: pg.Client;
   lastUsedMs: number;
@@ -113,9 +113,20 @@ export class PgliteBackend implements SqlBackend {
       const db = await this.#ensureOpen(database, entry);
       db.lastUsedMs = Date.now();
       try {
-        return await work(db.session);
+        const result = await work(db.session);
+        await db.release();
+        return result;
+      } catch (error) {
+        if (isPostgresError(error)) {
+          await db.release();
+        } else {
+          // PGlite itself failed (it exits on a FATAL error, e.g. a backend terminating itself): this
+          // instance is gone, so the next request opens the directory afresh (Postgres recovers it).
+          this.#log(`database ${database} failed (${errorMessage(error)}); it reopens on the next request`);
+          await this.#closeEntry(entry).catch(() => {});
+        }
+        throw error;
       } finally {
-        db.release();
         db.lastUsedMs = Date.now();
       }
     });
@@ -202,7 +213,7 @@ export class PgliteBackend implements SqlBackend {
     } else {
       const client = new pg.Client({ ...createPgConfig(pglite), types: rawTextTypes });
       await client.connect();
-      entry.open = { name: database, pglite, session: pgSession(client), release: () => {}, client, lastUsedMs: Date.now() };
+      entry.open = { name: database, pglite, session: pgSession(client), release: async () => {}, client, lastUsedMs: Date.now() };
     }
     this.#log(`opened database ${database} in ${Date.now() - startedMs} ms`);
     void this.#enforceMaxOpen(database);
@@ -215,7 +226,7 @@ export class PgliteBackend implements SqlBackend {
     if (!db) return;
     entry.open = undefined;
     await db.client?.end().catch(() => {});
-    await db.pglite.close();
+    await db.pglite.close().catch((error: unknown) => this.#log(`closing database ${db.name}: ${errorMessage(error)}`));
     this.#log(`closed database ${db.name}`);
     this.#scheduleCollection();
   }

@@ -1,14 +1,14 @@
 /**
  * The direct PGlite session: each statement is one call into PGlite's wire protocol
- * (`execProtocolRawSync`) carrying the messages node-postgres would send for it — Parse, Bind (text
- * parameters, prepared by node-postgres's own `prepareValue`), Describe portal, Execute, Sync — and
- * the answer is decoded with PGlite's own protocol parser into the result node-postgres would build.
- * So the endpoint's answers match the node-postgres path (pg-session.ts) field for field, minus its
- * costs: node-postgres's client machinery, five separate PGlite calls per statement (one per message),
- * and the promise queue of PGlite's shim.
+ * (`execProtocolStream`, the call PGlite's node-postgres shim makes once per message) carrying all the
+ * messages node-postgres would send for it — Parse, Bind (text parameters, prepared by node-postgres's
+ * own `prepareValue`), Describe portal, Execute, Sync — and PGlite's parser's messages are turned into
+ * the result node-postgres would build. So the endpoint's answers match the node-postgres path
+ * (pg-session.ts) field for field, minus its costs: node-postgres's client machinery, five PGlite calls
+ * per statement (one per message), and the promise queue of the shim.
  *
  * Callers hold the database's mutex (backend.ts), which is the only serialisation PGlite needs here:
- * the raw calls are synchronous and bypass PGlite's own query locks, and nothing else uses the instance.
+ * protocol calls bypass PGlite's own query locks (as the shim's do), and nothing else uses the instance.
  * A batch keeps node-postgres's flow (Postgres's "extended query" flow with a Sync after each
  * statement, as Neon runs batches): `BEGIN …` once, each statement, `COMMIT`; after an error the rest
  * is not sent and `ROLLBACK` is. {@link PgliteSession.release} rolls back anything a request left open
@@ -18,7 +18,7 @@ import { createRequire } from 'node:module';
 import { protocol, type messages, type PGlite } from '@electric-sql/pglite';
 import { beginStatement, type BatchOptions, type SqlSession, type Statement, type StatementResult } from './backend.ts';
 
-const { serialize, Parser } = protocol;
+const { serialize } = protocol;
 
 /** node-postgres's parameter conversion (null, text, arrays as array literals, objects as JSON). */
 const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils.js') as {
@@ -28,8 +28,19 @@ const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils.js') as {
 /** node-postgres's reading of a CommandComplete tag (`INSERT 0 3`, `SELECT 1`, `CREATE TABLE`). */
 const commandTag = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/;
 
-/** Reply of the COPY FROM STDIN node-postgres also refuses: the endpoint has no stream to read. */
-const copyFail = 'No source stream defined';
+/**
+ * Sent after every statement: outside COPY, Postgres ignores a CopyFail and the Sync only adds a
+ * ReadyForQuery; after `COPY … FROM STDIN` (which ignores the first Sync) it ends the copy with an
+ * error (57014) instead of leaving PGlite waiting for data it then exits over. node-postgres fails
+ * such a COPY with the same reason.
+ */
+const copyGuard = Buffer.concat([serialize.copyFail('No source stream defined'), serialize.sync()]);
+
+/** The fixed tail of a statement's messages: Describe portal "", Execute "" (no row limit), Sync. */
+const describeExecuteSync = Buffer.concat([serialize.describe({ type: 'P', name: '' }), serialize.execute({}), serialize.sync(), copyGuard]);
+
+/** Transaction control messages, built once per text (a handful of BEGIN variants, COMMIT, ROLLBACK). */
+const simpleQueries = new Map<string, Uint8Array>();
 
 /** Transaction status from ReadyForQuery: idle, in a transaction block, in a failed one. */
 type TransactionStatus = 'I' | 'T' | 'E';
@@ -37,7 +48,6 @@ type TransactionStatus = 'I' | 'T' | 'E';
 /** {@link SqlSession} on one open PGlite instance (see the file comment). */
 export class PgliteSession implements SqlSession {
   readonly #pglite: PGlite;
-  #parser = new Parser();
   #status: TransactionStatus = 'I';
 
   constructor(pglite: PGlite) {
@@ -49,57 +59,56 @@ export class PgliteSession implements SqlSession {
   }
 
   async transaction(statements: Statement[], options: BatchOptions): Promise<StatementResult[]> {
-    this.#simple(beginStatement(options));
+    await this.#simple(beginStatement(options));
     try {
-      const results = statements.map((statement) => this.#extended(statement));
-      this.#simple('COMMIT');
+      const results: StatementResult[] = [];
+      for (const statement of statements) results.push(await this.#extended(statement));
+      await this.#simple('COMMIT');
       return results;
     } catch (error) {
-      this.#rollback();
+      await this.#rollback();
       throw error;
     }
   }
 
-  /** Ends the request: rolls back a transaction it left open, so the next request starts clean. */
-  release(): void {
-    if (this.#status !== 'I') this.#rollback();
+  /**
+   * Ends the request: rolls back a transaction it left open, so the next request starts clean, and
+   * lets PGlite's file system persist what the request wrote (a no-op for its Node file system, which
+   * writes through; the shim's path did this after every message).
+   */
+  async release(): Promise<void> {
+    if (this.#status !== 'I') await this.#rollback();
+    await this.#pglite.syncToFs();
   }
 
-  #rollback(): void {
+  async #rollback(): Promise<void> {
     try {
-      this.#simple('ROLLBACK');
+      await this.#simple('ROLLBACK');
     } catch {
       // As node-postgres's path: a failed ROLLBACK leaves the original error to report.
     }
   }
 
   /** One statement, as node-postgres sends it with `queryMode: 'extended'` and no row limit. */
-  #extended({ query, params }: Statement): StatementResult {
-    return this.#exchange(
-      concat([
-        serialize.parse({ text: query }),
-        serialize.bind({ values: params as never[], valueMapper: prepareValue as never }),
-        serialize.describe({ type: 'P', name: '' }),
-        serialize.execute({}),
-        serialize.sync(),
-      ]),
-    );
+  #extended(statement: Statement): Promise<StatementResult> {
+    return this.#exchange(extendedQuery(statement));
   }
 
   /** A simple-protocol statement (transaction control, as node-postgres sends it). */
-  #simple(query: string): StatementResult {
-    return this.#exchange(serialize.query(query));
+  #simple(query: string): Promise<StatementResult> {
+    let message = simpleQueries.get(query);
+    if (!message) simpleQueries.set(query, (message = serialize.query(query)));
+    return this.#exchange(message);
   }
 
   /**
    * Sends `message`, reads the whole answer up to ReadyForQuery and builds node-postgres's result.
    * @throws the first ErrorResponse, as PGlite's parser decodes it (node-postgres's `DatabaseError` fields)
    */
-  #exchange(message: Uint8Array): StatementResult {
+  async #exchange(message: Uint8Array): Promise<StatementResult> {
     const result: StatementResult = { command: null, rowCount: null, fields: [], rows: [] };
     let error: messages.DatabaseError | undefined;
-    let copyIn = false;
-    const onMessage = (msg: messages.BackendMessage) => {
+    for (const msg of await this.#pglite.execProtocolStream(message, { syncToFs: false, throwOnError: false })) {
       switch (msg.name) {
         case 'rowDescription':
           result.fields = (msg as messages.RowDescriptionMessage).fields;
@@ -119,40 +128,63 @@ export class PgliteSession implements SqlSession {
         case 'error':
           error ??= msg as messages.DatabaseError;
           break;
-        case 'copyInResponse':
-          copyIn = true;
-          break;
         case 'readyForQuery':
           this.#status = (msg as messages.ReadyForQueryMessage).status as TransactionStatus;
           break;
         // Notices are dropped, as node-postgres drops them without a listener; the rest carry nothing.
       }
-    };
-    this.#receive(this.#pglite.execProtocolRawSync(message), onMessage);
-    // Copy-in mode ignores Sync: end it as node-postgres does (CopyFail), then sync again.
-    if (copyIn) this.#receive(this.#pglite.execProtocolRawSync(concat([serialize.copyFail(copyFail), serialize.sync()])), onMessage);
+    }
     if (error) throw error;
     return result;
   }
-
-  #receive(data: Uint8Array, onMessage: (msg: messages.BackendMessage) => void): void {
-    try {
-      this.#parser.parse(data, onMessage);
-    } catch (error) {
-      this.#parser = new Parser();
-      throw error;
-    }
-  }
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.byteLength;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
+/**
+ * Parse (unnamed statement, no declared parameter types), Bind (unnamed portal, every parameter and
+ * result in text format) and the fixed tail, in one buffer, byte for byte as node-postgres's
+ * serializer lays out the same messages (PostgreSQL protocol §55.7: Parse, Bind).
+ */
+export function extendedQuery({ query, params }: Statement): Uint8Array {
+  const count = params.length;
+  const values: (string | null)[] = new Array(count);
+  const sizes: number[] = new Array(count);
+  let valueBytes = 0;
+  for (let i = 0; i < count; i++) {
+    const value = prepareValue(params[i]);
+    values[i] = value;
+    sizes[i] = value === null ? 0 : Buffer.byteLength(value, 'utf8');
+    valueBytes += 4 + sizes[i]!;
   }
+  const queryBytes = Buffer.byteLength(query, 'utf8');
+  const parseLength = 4 + 1 + queryBytes + 1 + 2;
+  const bindLength = 4 + 1 + 1 + 2 + 2 * count + 2 + valueBytes + 2 + 2;
+  const out = Buffer.allocUnsafe(1 + parseLength + 1 + bindLength + describeExecuteSync.length);
+  let at = 0;
+  out[at++] = 0x50; // 'P'
+  at = out.writeInt32BE(parseLength, at);
+  out[at++] = 0; // unnamed statement
+  at += out.write(query, at, 'utf8');
+  out[at++] = 0;
+  at = out.writeUInt16BE(0, at); // no parameter types: the server infers them, as from node-postgres
+  out[at++] = 0x42; // 'B'
+  at = out.writeInt32BE(bindLength, at);
+  out[at++] = 0; // unnamed portal
+  out[at++] = 0; // unnamed statement
+  at = out.writeUInt16BE(count & 0xffff, at);
+  out.fill(0, at, at + 2 * count); // each parameter in text format
+  at += 2 * count;
+  at = out.writeUInt16BE(count & 0xffff, at);
+  for (let i = 0; i < count; i++) {
+    const value = values[i]!;
+    if (value === null) {
+      at = out.writeInt32BE(-1, at);
+    } else {
+      at = out.writeInt32BE(sizes[i]!, at);
+      at += out.write(value, at, 'utf8');
+    }
+  }
+  at = out.writeUInt16BE(1, at); // one result format code …
+  at = out.writeUInt16BE(0, at); // … text, for every column
+  describeExecuteSync.copy(out, at);
   return out;
 }

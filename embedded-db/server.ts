@@ -22,7 +22,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DatabaseError, type BatchOptions, type SqlBackend, type Statement, type StatementResult } from './backend.ts';
+import { DatabaseError, errorMessage, isPostgresError, type BatchOptions, type PostgresError, type SqlBackend, type Statement, type StatementResult } from './backend.ts';
 
 const maxBodyBytes = 32 * 1024 * 1024;
 const isolationLevels = new Set(['ReadUncommitted', 'ReadCommitted', 'RepeatableRead', 'Serializable']);
@@ -75,8 +75,9 @@ export async function startEmbeddedDbServer(options: EmbeddedDbServerOptions): P
   const { backend } = options;
   const log = options.log ?? (() => {});
   const inFlight = new Set<Promise<void>>();
+  const credentials = new CredentialCheck(options.credentials);
   const server: Server = createServer((req, res) => {
-    const handled = handle(backend, options.credentials, req, res, log).catch((error) => {
+    const handled = handle(backend, credentials, req, res, log).catch((error) => {
       log(`request failed: ${(error as Error).message}`);
       if (!res.headersSent) sendText(res, 500, 'internal error');
     });
@@ -107,18 +108,19 @@ export async function startEmbeddedDbServer(options: EmbeddedDbServerOptions): P
   };
 }
 
-async function handle(backend: SqlBackend, credentials: EndpointCredentials, req: IncomingMessage, res: ServerResponse, log: (line: string) => void): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  if (req.method === 'GET' && url.pathname === '/health') {
+async function handle(backend: SqlBackend, credentials: CredentialCheck, req: IncomingMessage, res: ServerResponse, log: (line: string) => void): Promise<void> {
+  // The Neon driver always asks for exactly `/sql`; anything else is parsed.
+  const pathname = req.url === '/sql' ? '/sql' : new URL(req.url ?? '/', 'http://localhost').pathname;
+  if (req.method === 'GET' && pathname === '/health') {
     sendJson(res, 200, { ok: true, backend: backend.description, ...backend.stats() });
     return;
   }
-  if (req.method !== 'POST' || (url.pathname !== '/sql' && url.pathname !== '/')) {
+  if (req.method !== 'POST' || (pathname !== '/sql' && pathname !== '/')) {
     sendText(res, 404, 'not found: POST /sql');
     return;
   }
   try {
-    const database = databaseFromHeader(req.headers['neon-connection-string'], credentials);
+    const database = credentials.database(req.headers['neon-connection-string']);
     const arrayMode = req.headers['neon-array-mode'] === 'true';
     const body = parseBody(await readBody(req));
     const startedMs = Date.now();
@@ -140,7 +142,7 @@ async function handle(backend: SqlBackend, credentials: EndpointCredentials, req
     } else if (isPostgresError(error)) {
       sendJson(res, 400, encodeError(error));
     } else {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorMessage(error);
       log(`database unavailable: ${message}`);
       sendText(res, 503, `database unavailable: ${message}`);
     }
@@ -181,6 +183,33 @@ function databaseFromHeader(header: string | string[] | undefined, credentials: 
   return database;
 }
 
+/**
+ * {@link databaseFromHeader} with a memory of the connection strings it accepted (every request of
+ * an app carries the same one): a known string skips the URL parse and the constant-time comparison,
+ * which only ever ran on it with the right credentials. At most {@link acceptedLimit} are kept.
+ */
+class CredentialCheck {
+  static readonly acceptedLimit = 1_024;
+  readonly #credentials: EndpointCredentials;
+  readonly #accepted = new Map<string, string>();
+
+  constructor(credentials: EndpointCredentials) {
+    this.#credentials = credentials;
+  }
+
+  /** The database `header` names. @throws as {@link databaseFromHeader} */
+  database(header: string | string[] | undefined): string {
+    if (typeof header === 'string') {
+      const known = this.#accepted.get(header);
+      if (known !== undefined) return known;
+    }
+    const database = databaseFromHeader(header, this.#credentials);
+    if (this.#accepted.size >= CredentialCheck.acceptedLimit) this.#accepted.clear();
+    this.#accepted.set(header as string, database);
+    return database;
+  }
+}
+
 /** A refused connection, shaped as Postgres reports it (Neon forwards these fields on a 400). */
 class AuthenticationError extends DatabaseError {
   constructor(message: string) {
@@ -200,15 +229,23 @@ function batchOptions(req: IncomingMessage): BatchOptions {
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBodyBytes) throw new ProtocolError(413, `request body over ${maxBodyBytes} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBodyBytes) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new ProtocolError(413, `request body over ${maxBodyBytes} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    req.once('error', reject);
+  });
 }
 
 function parseBody(text: string): Statement | { queries: Statement[] } {
@@ -263,14 +300,6 @@ function encodeResult(result: StatementResult, arrayMode: boolean) {
     ? result.rows
     : result.rows.map((row) => Object.fromEntries(fields.map((f, i) => [f.name, row[i]])));
   return { command: result.command, rowCount: result.rowCount, rows, fields, rowAsArray: arrayMode };
-}
-
-/** A Postgres-shaped error: ours, or one a driver decoded from an ErrorResponse (node-postgres's field names). */
-type PostgresError = Error & { code: string };
-
-function isPostgresError(error: unknown): error is PostgresError {
-  const code = (error as { code?: unknown } | null)?.code;
-  return error instanceof Error && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
 }
 
 function encodeError(error: PostgresError): Record<string, unknown> {
