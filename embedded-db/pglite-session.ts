@@ -141,8 +141,9 @@ export class PgliteSession implements SqlSession {
 
 /**
  * Parse (unnamed statement, no declared parameter types), Bind (unnamed portal, every parameter and
- * result in text format) and the fixed tail, in one buffer, byte for byte as node-postgres's
- * serializer lays out the same messages (PostgreSQL protocol §55.7: Parse, Bind).
+ * result in text format) and the fixed tail, in one buffer, byte for byte as PGlite's copy of
+ * node-postgres's serializer lays out the messages node-postgres sent through PGlite's shim
+ * (PostgreSQL protocol, "Message Formats": Parse, Bind).
  */
 export function extendedQuery({ query, params }: Statement): Uint8Array {
   const count = params.length;
@@ -157,7 +158,7 @@ export function extendedQuery({ query, params }: Statement): Uint8Array {
   }
   const queryBytes = Buffer.byteLength(query, 'utf8');
   const parseLength = 4 + 1 + queryBytes + 1 + 2;
-  const bindLength = 4 + 1 + 1 + 2 + 2 * count + 2 + valueBytes + 2 + 2;
+  const bindLength = 4 + 1 + 1 + 2 + 2 * count + 2 + valueBytes + 2;
   const out = Buffer.allocUnsafe(1 + parseLength + 1 + bindLength + describeExecuteSync.length);
   let at = 0;
   out[at++] = 0x50; // 'P'
@@ -183,8 +184,7 @@ export function extendedQuery({ query, params }: Statement): Uint8Array {
       at += out.write(value, at, 'utf8');
     }
   }
-  at = out.writeUInt16BE(1, at); // one result format code …
-  at = out.writeUInt16BE(0, at); // … text, for every column
+  at = out.writeUInt16BE(0, at); // no result format codes: every column in text
   describeExecuteSync.copy(out, at);
   return out;
 }
