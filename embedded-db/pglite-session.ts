@@ -28,16 +28,22 @@ const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils.js') as {
 /** node-postgres's reading of a CommandComplete tag (`INSERT 0 3`, `SELECT 1`, `CREATE TABLE`). */
 const commandTag = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/;
 
+/** The fixed tail of a statement's messages: Describe portal "", Execute "" (no row limit), Sync. */
+const describeExecuteSync = Buffer.concat([serialize.describe({ type: 'P', name: '' }), serialize.execute({}), serialize.sync()]);
+
 /**
- * Sent after every statement: outside COPY, Postgres ignores a CopyFail and the Sync only adds a
- * ReadyForQuery; after `COPY … FROM STDIN` (which ignores the first Sync) it ends the copy with an
- * error (57014) instead of leaving PGlite waiting for data it then exits over. node-postgres fails
- * such a COPY with the same reason.
+ * Sent after a statement that may be a COPY: outside COPY, Postgres ignores a CopyFail and the Sync
+ * only adds a ReadyForQuery; after `COPY … FROM STDIN` (which ignores the first Sync) it ends the copy
+ * with an error (57014) instead of leaving PGlite waiting for data it then exits over. node-postgres
+ * fails such a COPY with the same reason.
  */
 const copyGuard = Buffer.concat([serialize.copyFail('No source stream defined'), serialize.sync()]);
 
-/** The fixed tail of a statement's messages: Describe portal "", Execute "" (no row limit), Sync. */
-const describeExecuteSync = Buffer.concat([serialize.describe({ type: 'P', name: '' }), serialize.execute({}), serialize.sync(), copyGuard]);
+/**
+ * Only a statement naming COPY can start copy-in mode: PL/pgSQL and SQL functions refuse COPY to or
+ * from the client, and PREPARE does not take COPY. A false match only costs the guard.
+ */
+const mayCopy = /copy/i;
 
 /** Transaction control messages, built once per text (a handful of BEGIN variants, COMMIT, ROLLBACK). */
 const simpleQueries = new Map<string, Uint8Array>();
@@ -141,11 +147,12 @@ export class PgliteSession implements SqlSession {
 
 /**
  * Parse (unnamed statement, no declared parameter types), Bind (unnamed portal, every parameter and
- * result in text format) and the fixed tail, in one buffer, byte for byte as PGlite's copy of
+ * result in text format), the fixed tail and, when the text names COPY, the copy guard, in one buffer, byte for byte as PGlite's copy of
  * node-postgres's serializer lays out the messages node-postgres sent through PGlite's shim
  * (PostgreSQL protocol, "Message Formats": Parse, Bind).
  */
 export function extendedQuery({ query, params }: Statement): Uint8Array {
+  const guard = mayCopy.test(query);
   const count = params.length;
   const values: (string | null)[] = new Array(count);
   const sizes: number[] = new Array(count);
@@ -159,7 +166,7 @@ export function extendedQuery({ query, params }: Statement): Uint8Array {
   const queryBytes = Buffer.byteLength(query, 'utf8');
   const parseLength = 4 + 1 + queryBytes + 1 + 2;
   const bindLength = 4 + 1 + 1 + 2 + 2 * count + 2 + valueBytes + 2;
-  const out = Buffer.allocUnsafe(1 + parseLength + 1 + bindLength + describeExecuteSync.length);
+  const out = Buffer.allocUnsafe(1 + parseLength + 1 + bindLength + describeExecuteSync.length + (guard ? copyGuard.length : 0));
   let at = 0;
   out[at++] = 0x50; // 'P'
   at = out.writeInt32BE(parseLength, at);
@@ -185,6 +192,7 @@ export function extendedQuery({ query, params }: Statement): Uint8Array {
     }
   }
   at = out.writeUInt16BE(0, at); // no result format codes: every column in text
-  describeExecuteSync.copy(out, at);
+  at += describeExecuteSync.copy(out, at);
+  if (guard) copyGuard.copy(out, at);
   return out;
 }

@@ -55,6 +55,8 @@ const exchanges: Exchange[] = [
   { name: 'delete count', status: 200, body: q("DELETE FROM kinds WHERE t = 'nobody'") },
   { name: 'DDL has no count', status: 200, body: q('CREATE INDEX kinds_vc ON kinds (vc)') },
   { name: 'COPY TO STDOUT', status: 200, body: q('COPY (SELECT 1) TO STDOUT') },
+  { name: 'a statement that merely names copy', status: 200, body: q("SELECT 'copy' AS word, $1 AS p", ['x']) },
+  { name: 'a failing statement that names copy', status: 400, body: q('SELECT copy_missing()') },
   { name: 'empty query', status: 200, body: q('') },
   { name: 'notice and warning are not part of the answer', status: 200, body: q("DO $$ BEGIN RAISE NOTICE 'a notice'; RAISE WARNING 'a warning'; END $$") },
   { name: 'syntax error with position', status: 400, body: q('SELEC 1') },
