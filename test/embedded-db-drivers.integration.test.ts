@@ -51,6 +51,8 @@ const exchanges: Exchange[] = [
   { name: 'time zone and date styles in text output', status: 200, body: batch(q("SET LOCAL TimeZone = 'Asia/Kolkata'"), q('SELECT tz, tz::date, ts::time FROM kinds WHERE i2 = 7')) },
   { name: 'typed literals, untyped parameters', status: 200, body: q('SELECT $1 AS untyped, $2::int + 1 AS sum, $3::numeric AS big, $4::bool AS flag, NULL AS nothing, \'\' AS empty', ['x', '41', 123456789.123456789, false]) },
   { name: 'generated rows', status: 200, body: q("SELECT g, repeat('x', g % 7) FROM generate_series(1, 1500) g") },
+  { name: 'an answer of several megabytes (many output chunks)', status: 200, body: q("SELECT g, repeat('é', 400000) FROM generate_series(1, 5) g") },
+  { name: 'text starting with a byte-order mark', status: 200, body: q('SELECT $1::text AS bom, $2::text AS inner_bom', ['\ufeffstarts', 'in\ufeffside']) },
   { name: 'update count', status: 200, body: q("UPDATE kinds SET vc = 'changed' WHERE t <> $1", ['none']) },
   { name: 'delete count', status: 200, body: q("DELETE FROM kinds WHERE t = 'nobody'") },
   { name: 'DDL has no count', status: 200, body: q('CREATE INDEX kinds_vc ON kinds (vc)') },

@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import { protocol } from '@electric-sql/pglite';
 import { describe, expect, it } from 'vitest';
-import { extendedQuery } from '../embedded-db/pglite-session.ts';
+import { extendedQuery } from '../embedded-db/wire.ts';
 
 const { serialize } = protocol;
 const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils.js') as { prepareValue: (value: unknown) => string | null };
