@@ -6,7 +6,7 @@
  * and the ratios between them, with CPU ms per request of workerd, this process (the embedded
  * database) and the load generator. Env: BENCH_CONNECTIONS (16), BENCH_SECONDS (10).
  */
-import { defaultSettings, measure, platformCpu, printTable, startBenchPlatform, startHelloWorker } from './lib.ts';
+import { defaultSettings, measure, platformCpu, printTable, printTraces, startBenchPlatform, startHelloWorker, traceRequest } from './lib.ts';
 
 const platform = await startBenchPlatform();
 const hello = await startHelloWorker();
@@ -23,6 +23,10 @@ try {
   const health = await measure('GET /health', { url: `${platform.url}/health` }, defaultSettings, cpu);
   const config = await measure('GET /v1/{app}/config', { url: `${platform.url}/v1/${created.app_id}/config`, headers: auth }, defaultSettings, cpu);
   printTable('Foundation benchmark', [baseline, health, config], baseline);
+  printTraces('Foundation', [
+    await traceRequest('GET /health', { url: `${platform.url}/health` }),
+    await traceRequest('GET /v1/{app}/config', { url: `${platform.url}/v1/${created.app_id}/config`, headers: auth }),
+  ]);
 } finally {
   await hello.stop();
   await platform.stop();

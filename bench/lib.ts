@@ -67,7 +67,11 @@ export const defaultSettings: RunSettings = {
   durationSeconds: Number(process.env.BENCH_SECONDS ?? 10),
 };
 
-/** Starts a platform in a temporary state folder with the per-app budget out of the way (plus `vars` per Worker). */
+/**
+ * Starts a platform in a temporary state folder with the per-app budget out of the way and
+ * subrequest tracing available ({@link traceRequest}; only requests asking for it are traced), plus
+ * `vars` per Worker.
+ */
 export async function startBenchPlatform(vars: NonNullable<Parameters<typeof startPlatform>[0]['vars']> = {}): Promise<Platform> {
   const stateDir = await mkdtemp(join(tmpdir(), 'bb-bench-'));
   return startPlatform({
@@ -77,7 +81,7 @@ export async function startBenchPlatform(vars: NonNullable<Parameters<typeof sta
     templateDir: join(repoRoot, 'node_modules/.cache/butterbase/pglite-template'),
     log: process.env.BENCH_LOG ? (line) => process.stderr.write(`${line}\n`) : () => {},
     logLevel: process.env.BENCH_LOG ? 'log' : undefined,
-    vars: { ...vars, control: { RATE_LIMIT_PER_MINUTE: '100000000', ...vars.control } },
+    vars: { ...vars, control: { RATE_LIMIT_PER_MINUTE: '100000000', ...vars.control }, router: { TRACE_SUBREQUESTS: 'true', ...vars.router } },
   });
 }
 
@@ -222,4 +226,36 @@ export function benchClient(platform: Platform) {
     return created;
   };
   return { service, call, post, readyApp };
+}
+
+/** What one traced request made the router call: binding calls it awaited, and those handed to waitUntil. */
+export interface RequestTrace {
+  name: string;
+  awaited: Record<string, number>;
+  background: Record<string, number>;
+}
+
+/**
+ * Sends one request with the `x-bb-trace` header (workers/router/trace.ts) and returns the router's
+ * binding calls for it. @throws Error when the answer carries no trace (tracing off) or is not 2xx.
+ */
+export async function traceRequest(name: string, target: { url: string; method?: string; headers?: Record<string, string>; body?: string }): Promise<RequestTrace> {
+  const res = await fetch(target.url, { method: target.method ?? 'GET', headers: { ...target.headers, 'x-bb-trace': '1' }, body: target.body });
+  await res.arrayBuffer();
+  const header = res.headers.get('x-bb-trace');
+  if (!res.ok || !header) throw new Error(`trace of ${name}: ${res.status}, trace header ${header === null ? 'missing' : 'present'}`);
+  const { background, ...awaited } = JSON.parse(header) as Record<string, number> & { background: Record<string, number> };
+  return { name, awaited, background };
+}
+
+/** Prints traced requests: the router's awaited binding calls (Durable Object calls among them) and background calls. */
+export function printTraces(title: string, traces: RequestTrace[]): void {
+  const list = (counts: Record<string, number>) => Object.entries(counts).map(([k, v]) => `${k} ×${v}`).join(', ') || '—';
+  console.log(`\n${title}: what the router calls per request (one traced request each)\n`);
+  console.log('| request | awaited binding calls | Durable Object calls awaited | handed to waitUntil |');
+  console.log('|---|---|---|---|');
+  for (const t of traces) {
+    const durable = Object.entries(t.awaited).filter(([k]) => /RATE_LIMITER|_HUB|OBJECT/.test(k)).reduce((n, [, v]) => n + v, 0);
+    console.log(`| ${t.name} | ${list(t.awaited)} | ${durable} | ${list(t.background)} |`);
+  }
 }

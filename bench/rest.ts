@@ -15,7 +15,7 @@ import type { SqlStatement } from '../workers/shared/contracts.ts';
 import { rolePrelude } from '../workers/data/prelude.ts';
 import { parseRestQuery } from '../workers/data/query/grammar.ts';
 import { buildGetByKey, buildInsert, buildSelect, pickColumns } from '../workers/data/query/sql.ts';
-import { benchClient, defaultSettings, measure, platformCpu, printTable, startBenchPlatform, type Measurement } from './lib.ts';
+import { benchClient, defaultSettings, measure, platformCpu, printTable, printTraces, startBenchPlatform, traceRequest, type Measurement } from './lib.ts';
 
 const platform = await startBenchPlatform();
 try {
@@ -81,6 +81,11 @@ try {
     await measure('  same SQL, direct', direct(insert), defaultSettings, cpu),
   ]);
   for (const [viaRouter, viaSql] of pairs) printTable(`REST benchmark — ${viaRouter.name}`, [viaSql, viaRouter], viaSql);
+  printTraces('REST hot path', [
+    await traceRequest('GET /items/{id}', { url: `${platform.url}/v1/${appId}/items/${someId}`, headers: user }),
+    await traceRequest('GET /items?…limit=20', { url: `${platform.url}/v1/${appId}/items?n=gte.400&order=n.asc&limit=20`, headers: user }),
+    await traceRequest('POST /items', { url: `${platform.url}/v1/${appId}/items`, method: 'POST', headers: user, body: JSON.stringify({ title: 'bench', n: 7 }) }),
+  ]);
 } finally {
   await platform.stop();
 }

@@ -9,6 +9,13 @@
  * (`--first`) breaks them: a Worker whose bound scripts do not exist yet is deployed once without
  * those bindings, and again in full at the end.
  * Before a real deploy, run the control-plane migrations: `CONTROL_DATABASE_URL=… npm run migrate`.
+ *
+ * Workers for Platforms (production user code): with BUTTERBASE_DISPATCH_NAMESPACE and
+ * CLOUDFLARE_ACCOUNT_ID set, the functions Worker is deployed with a `[[dispatch_namespaces]]`
+ * binding DISPATCHER to that namespace (outbound Worker: butterbase-functions-outbound, parameters
+ * appId and functionName) and the vars DISPATCH_NAMESPACE and CLOUDFLARE_ACCOUNT_ID; it then uploads
+ * each deployed function version there. Its API token is a secret:
+ * `wrangler secret put CLOUDFLARE_API_TOKEN -c workers/functions/wrangler.toml`.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -28,14 +35,43 @@ export interface DeployOptions {
   quiet?: boolean;
   /** Leave out the bindings to these scripts (first deploy: they do not exist yet). */
   without?: readonly string[];
+  /** Functions only: run user code in this Workers for Platforms dispatch namespace. */
+  dispatch?: DispatchSettings;
 }
 
-/** The scripts a config binds to: service bindings and Durable Object classes of other scripts. */
+/** Where production user code runs (Workers for Platforms). */
+export interface DispatchSettings {
+  namespace: string;
+  accountId: string;
+}
+
+/** The outbound Worker of the dispatch namespace, and the parameters the functions Worker passes it. */
+export const dispatchOutbound = { service: workerSpec('functions-outbound').script, parameters: ['appId', 'functionName'] } as const;
+
+/** The dispatch settings from BUTTERBASE_DISPATCH_NAMESPACE and CLOUDFLARE_ACCOUNT_ID, or undefined when unset. */
+export function dispatchSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): DispatchSettings | undefined {
+  const namespace = env.BUTTERBASE_DISPATCH_NAMESPACE;
+  if (!namespace) return undefined;
+  if (!env.CLOUDFLARE_ACCOUNT_ID) throw new Error('BUTTERBASE_DISPATCH_NAMESPACE is set but CLOUDFLARE_ACCOUNT_ID is not');
+  return { namespace, accountId: env.CLOUDFLARE_ACCOUNT_ID };
+}
+
+/** The functions Worker's config for Workers for Platforms: the DISPATCHER binding and its vars. */
+export function withDispatchNamespace(config: WorkerConfig, settings: DispatchSettings): WorkerConfig {
+  return {
+    ...config,
+    dispatch_namespaces: [{ binding: 'DISPATCHER', namespace: settings.namespace, outbound: { ...dispatchOutbound, parameters: [...dispatchOutbound.parameters] } }],
+    vars: { ...(config.vars as Record<string, string> | undefined), DISPATCH_NAMESPACE: settings.namespace, CLOUDFLARE_ACCOUNT_ID: settings.accountId },
+  };
+}
+
+/** The scripts a config binds to: service bindings, Durable Object classes of other scripts, dispatch outbound Workers. */
 export function boundScripts(config: WorkerConfig): string[] {
   const services = ((config.services as { service: string }[] | undefined) ?? []).map((s) => s.service);
   const durable = config.durable_objects as { bindings?: { script_name?: string }[] } | undefined;
   const classes = (durable?.bindings ?? []).flatMap((b) => (b.script_name ? [b.script_name] : []));
-  return [...new Set([...services, ...classes])].filter((script) => script !== config.name);
+  const outbound = ((config.dispatch_namespaces as { outbound?: { service: string } }[] | undefined) ?? []).flatMap((d) => (d.outbound ? [d.outbound.service] : []));
+  return [...new Set([...services, ...classes, ...outbound])].filter((script) => script !== config.name);
 }
 
 /** A config without the bindings that point at `scripts` (service bindings and Durable Object classes). */
@@ -64,11 +100,16 @@ export interface DeployStep {
  * (data first; the router, which binds every Worker it forwards to, last). With `first` (an account
  * that has none of the scripts yet), a Worker whose bindings point at scripts not deployed yet —
  * the other side of a cycle, e.g. auth and mcp → router, data ↔ control — is deployed once without
- * those bindings, and again in full once everything exists.
+ * those bindings, and again in full once everything exists. With `dispatch` (Workers for Platforms),
+ * the functions Worker's config includes its dispatch namespace binding, so its outbound Worker
+ * (butterbase-functions-outbound) is deployed before it.
  */
-export async function deploySteps(first: boolean): Promise<DeployStep[]> {
+export async function deploySteps(first: boolean, dispatch?: DispatchSettings): Promise<DeployStep[]> {
   const configs = new Map<WorkerName, WorkerConfig>();
-  for (const worker of workerRegistry) configs.set(worker.name, await readWorkerConfig(worker.name));
+  for (const worker of workerRegistry) {
+    const config = await readWorkerConfig(worker.name);
+    configs.set(worker.name, worker.name === 'functions' && dispatch ? withDispatchNamespace(config, dispatch) : config);
+  }
   const scriptToName = new Map(workerRegistry.map((w) => [w.script as string, w.name]));
   const order: WorkerName[] = [];
   const state = new Map<WorkerName, 'visiting' | 'done'>();
@@ -104,7 +145,11 @@ export async function deploySteps(first: boolean): Promise<DeployStep[]> {
 export async function deployWorker(name: WorkerName, options: DeployOptions): Promise<{ code: number; output: string }> {
   const configDir = mkdtempSync(join(tmpdir(), `bb-deploy-${name}-`));
   const without = options.without ?? [];
-  const config = await writeWorkerConfig(configDir, name, {}, without.length > 0 ? (c) => withoutBindingsTo(c, without) : undefined);
+  const dispatch = name === 'functions' ? options.dispatch : undefined;
+  const config = await writeWorkerConfig(configDir, name, {}, (c) => {
+    const full = dispatch ? withDispatchNamespace(c, dispatch) : c;
+    return without.length > 0 ? withoutBindingsTo(full, without) : full;
+  });
   const args = ['deploy', '-c', config];
   if (options.dryRun) args.push('--dry-run', '--outdir', options.outDir ?? join(repoRoot, 'dist', name));
   const result = spawnSync(join(repoRoot, 'node_modules/.bin/wrangler'), args, {
@@ -118,10 +163,12 @@ export async function deployWorker(name: WorkerName, options: DeployOptions): Pr
 
 async function main(): Promise<void> {
   const dryRun = process.argv.includes('--dry-run');
-  const steps = await deploySteps(process.argv.includes('--first'));
+  const dispatch = dispatchSettingsFromEnv();
+  if (dispatch) console.log(`functions: user code runs in the dispatch namespace ${dispatch.namespace} (Workers for Platforms)`);
+  const steps = await deploySteps(process.argv.includes('--first'), dispatch);
   for (const step of steps) {
     console.log(`\n== ${dryRun ? 'building' : 'deploying'} ${step.name}${step.partial ? ` (first deploy, without its bindings to ${step.without.join(', ')})` : ''}`);
-    const { code } = await deployWorker(step.name, { dryRun, without: step.without });
+    const { code } = await deployWorker(step.name, { dryRun, without: step.without, dispatch });
     if (code !== 0) {
       console.error(`${step.name}: wrangler deploy failed (exit ${code})`);
       process.exit(code);

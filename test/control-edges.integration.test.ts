@@ -1,17 +1,23 @@
 /**
- * No 500 from bad input, and nothing silently lost (issue 7 item 6), through the router over real
- * HTTP: text holding U+0000 is refused at the validation edge with a 400 naming the field, wherever
+ * No 500 from bad input, and nothing silently lost (issue 7 item 6), through the router — in this
+ * process (test/helpers/in-process.ts: router, control and data code over the real database), except
+ * the auth route, which goes over real HTTP to the platform: text holding U+0000 is refused at the validation edge with a 400 naming the field, wherever
  * it would reach Postgres (JSON bodies and query strings, control, data and auth routes); dates
  * Postgres refuses are refused up front; and a refused change still lands in the audit log.
  */
-import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { api, createReadyApp } from './helpers/api.ts';
+import { beforeAll, describe, expect, it, vi, inject } from 'vitest';
+import { api as httpApi, createReadyApp, type ApiOptions } from './helpers/api.ts';
 import { raiseRateLimit } from './helpers/control-db.ts';
+import { inProcessPlatform, type InProcessPlatform } from './helpers/in-process.ts';
 
 let appId = '';
+let platform: InProcessPlatform;
+/** In-process, except `/auth/…` (the auth Worker runs only in the real platform). */
+const api = (path: string, options: ApiOptions = {}) => httpApi(path, path.startsWith('/auth/') ? options : { ...options, via: platform.fetch });
 
 beforeAll(async () => {
-  ({ appId } = await createReadyApp('edges'));
+  platform = await inProcessPlatform(inject('localSettings'));
+  ({ appId } = await createReadyApp('edges', { via: platform.fetch }));
   await raiseRateLimit(appId);
   const applied = await api(`/v1/${appId}/schema/apply`, {
     body: { schema: { tables: { notes: { columns: { id: { type: 'uuid', primaryKey: true, default: 'gen_random_uuid()' }, body: { type: 'text' } } } } } },

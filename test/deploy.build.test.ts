@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { workerRegistry, type WorkerName } from '../workers/registry.ts';
-import { boundScripts, deploySteps, deployWorker, withoutRouterReferences } from '../scripts/deploy.ts';
+import { boundScripts, deploySteps, deployWorker, dispatchSettingsFromEnv, withDispatchNamespace, withoutRouterReferences } from '../scripts/deploy.ts';
 import { readWorkerConfig, type WorkerConfig } from '../scripts/lib/platform.ts';
 
 /** The binding names a config declares (services and Durable Objects). */
@@ -28,6 +28,17 @@ describe('wrangler deploy --dry-run', () => {
       for (const binding of bindingNames(await readWorkerConfig(name))) expect(output).toContain(`env.${binding} `);
     });
   }
+
+  it('builds the production functions Worker with its Workers for Platforms dispatch namespace and outbound Worker', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'bb-build-wfp-'));
+    const { code, output } = await deployWorker('functions', { dryRun: true, outDir, quiet: true, dispatch: { namespace: 'bb-prod-fns', accountId: 'acc0123' } });
+    expect(code, output).toBe(0);
+    expect(output).toContain('env.DISPATCHER (bb-prod-fns (outbound -> butterbase-functions-outbound))');
+    expect(output).toContain('env.DISPATCH_NAMESPACE ("bb-prod-fns")');
+    expect(output).toContain('env.CLOUDFLARE_ACCOUNT_ID ("acc0123")');
+    // The Worker Loader stays bound (the runner falls back to it when DISPATCHER is not configured).
+    expect(output).toContain('env.LOADER');
+  });
 
   for (const name of ['auth', 'mcp'] as const) {
     it(`builds the first-deploy ${name} Worker without router bindings`, async () => {
@@ -85,6 +96,32 @@ describe('the registry drives the platform', () => {
     }
     // The cycles of this platform: auth and mcp bind the router; data and control bind each other.
     expect(steps.filter((s) => s.partial).map((s) => s.name).sort()).toEqual(expect.arrayContaining(['auth', 'mcp']));
+  });
+});
+
+describe('Workers for Platforms deploy settings', () => {
+  const dispatch = { namespace: 'bb-prod-fns', accountId: 'acc0123' };
+
+  it('come from BUTTERBASE_DISPATCH_NAMESPACE and CLOUDFLARE_ACCOUNT_ID, and need both', () => {
+    expect(dispatchSettingsFromEnv({})).toBeUndefined();
+    expect(dispatchSettingsFromEnv({ BUTTERBASE_DISPATCH_NAMESPACE: 'ns', CLOUDFLARE_ACCOUNT_ID: 'acc' })).toEqual({ namespace: 'ns', accountId: 'acc' });
+    expect(() => dispatchSettingsFromEnv({ BUTTERBASE_DISPATCH_NAMESPACE: 'ns' })).toThrow(/CLOUDFLARE_ACCOUNT_ID/);
+  });
+
+  it('bind DISPATCHER with the outbound Worker and its parameters, keeping every other binding', async () => {
+    const base = await readWorkerConfig('functions');
+    const config = withDispatchNamespace(base, dispatch);
+    expect(config.dispatch_namespaces).toEqual([{ binding: 'DISPATCHER', namespace: 'bb-prod-fns', outbound: { service: 'butterbase-functions-outbound', parameters: ['appId', 'functionName'] } }]);
+    expect(config.vars).toMatchObject({ DISPATCH_NAMESPACE: 'bb-prod-fns', CLOUDFLARE_ACCOUNT_ID: 'acc0123' });
+    expect(config.services).toEqual(base.services);
+    expect(boundScripts(config)).toContain('butterbase-functions-outbound');
+  });
+
+  it('deploy the outbound Worker before the functions Worker, on a first deploy too', async () => {
+    for (const first of [false, true]) {
+      const steps = (await deploySteps(first, dispatch)).map((s) => s.name);
+      expect(steps.indexOf('functions-outbound'), `first=${first}`).toBeLessThan(steps.indexOf('functions'));
+    }
   });
 });
 

@@ -193,7 +193,7 @@ describe('auth hooks', () => {
 });
 
 describe('housekeeping on the hourly tick', () => {
-  it('purges expired refresh tokens and codes, old dev-outbox mail and expired idempotency keys; keeps live ones', async () => {
+  it('purges expired refresh tokens and codes, old dev-outbox mail, expired idempotency keys and realtime changes past retention; keeps live ones', async () => {
     const { appId: kept } = await createReadyApp('fnpurge');
     const user = await signedInUser(kept, 'purge');
     const db = appDb(kept);
@@ -201,18 +201,23 @@ describe('housekeeping on the hourly tick', () => {
     await db.query(`UPDATE auth.one_time_codes SET expires_at = now() - interval '2 days'`);
     await db.query(`INSERT INTO auth.refresh_tokens (user_id, family_id, token_hash, expires_at) VALUES ($1, gen_random_uuid(), 'old-' || gen_random_uuid(), now() - interval '2 days')`, [user.id]);
     await db.query(`INSERT INTO functions._idempotency_keys (scope, key, expires_at) VALUES ('default', 'gone', now() - interval '1 minute'), ('default', 'live', now() + interval '1 hour'), ('default', 'forever', NULL)`);
+    const [old] = await db.query(`INSERT INTO realtime.changes (xid, table_name, op, record, created_at) VALUES (pg_current_xact_id(), 'notes', 'INSERT', '{}', now() - interval '25 hours') RETURNING id`);
+    await db.query(`INSERT INTO realtime.changes (xid, table_name, op, record) VALUES (pg_current_xact_id(), 'notes', 'INSERT', '{}')`);
     const count = async () => (await db.query(`SELECT
         (SELECT count(*) FROM auth.dev_outbox)::int AS outbox,
         (SELECT count(*) FROM auth.one_time_codes)::int AS codes,
         (SELECT count(*) FROM auth.refresh_tokens WHERE expires_at < now())::int AS expired_tokens,
         (SELECT count(*) FROM auth.refresh_tokens WHERE expires_at > now())::int AS live_tokens,
-        (SELECT array_agg(key ORDER BY key) FROM functions._idempotency_keys) AS keys`))[0]!;
+        (SELECT array_agg(key ORDER BY key) FROM functions._idempotency_keys) AS keys,
+        (SELECT count(*) FROM realtime.changes)::int AS changes,
+        (SELECT pruned_through FROM realtime.state)::text AS pruned_through`))[0]!;
     const before = await count();
     expect(before.outbox).toBeGreaterThan(0);
     expect(before.expired_tokens).toBe(1);
     // The last full hour (a :00 minute in the past): the tick purges then.
     await tick(Math.floor(Date.now() / 3_600_000) * 3_600_000);
-    expect(await count()).toEqual({ outbox: 0, codes: 0, expired_tokens: 0, live_tokens: before.live_tokens, keys: ['forever', 'live'] });
+    expect(before.changes).toBe(2);
+    expect(await count()).toEqual({ outbox: 0, codes: 0, expired_tokens: 0, live_tokens: before.live_tokens, keys: ['forever', 'live'], changes: 1, pruned_through: String(old!.id) });
   }, 180_000);
 });
 

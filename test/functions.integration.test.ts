@@ -10,6 +10,8 @@ import { controlDb } from './helpers/control-db.ts';
 import { signedInUser, type EndUser } from './helpers/realtime.ts';
 
 let appId: string;
+/** A service key scoped to this app: the only kind that may send X-Butterbase-As-User (API.md §8.2). */
+let appKey: string;
 let alice: EndUser;
 let bob: EndUser;
 
@@ -43,6 +45,9 @@ export default async function handler(req: Request, ctx: any): Promise<Response>
 
 beforeAll(async () => {
   ({ appId } = await createReadyApp('fn'));
+  const key = await api('/api-keys', { body: { name: 'fn-app-key', key_scope: 'app', target_app_id: appId } });
+  expect(key.status, key.text).toBe(201);
+  appKey = key.body.key;
   // This file makes a few hundred calls to one app; the per-app budget (100/min) is not what it tests.
   await controlDb().query('UPDATE apps SET rate_limit_per_minute = 100000 WHERE id = $1', [appId]);
   const applied = await api(`/v1/${appId}/schema/apply`, { body: { schema: notesSchema } });
@@ -93,10 +98,21 @@ describe('deploy and invoke', () => {
     expect(expired.status, expired.text).toBe(200);
   });
 
-  it('the owner key with X-Butterbase-As-User sees that user\'s view, even on auth: required', async () => {
-    const response = await api(`/v1/${appId}/fn/notes`, { method: 'POST', body: {}, headers: { 'x-butterbase-as-user': bob.id } });
+  it('the app\'s key with X-Butterbase-As-User sees that user\'s view, even on auth: required', async () => {
+    const response = await api(`/v1/${appId}/fn/notes`, { method: 'POST', body: {}, token: appKey, headers: { 'x-butterbase-as-user': bob.id } });
     expect(response.status, response.text).toBe(200);
     expect(response.body.notes).toEqual(['bob-1']);
+  });
+
+  it('an account-wide key may call the function but not impersonate (403 AUTH_IMPERSONATION_FORBIDDEN)', async () => {
+    const plain = await api(`/v1/${appId}/fn/notes`, { method: 'POST', body: {} });
+    expect(plain.status, plain.text).toBe(200);
+    const refused = await api(`/v1/${appId}/fn/notes`, { method: 'POST', body: {}, headers: { 'x-butterbase-as-user': bob.id } });
+    expect(refused.status, refused.text).toBe(403);
+    expect(refused.body.error.code).toBe('AUTH_IMPERSONATION_FORBIDDEN');
+    const testInvoke = await api(`/v1/${appId}/functions/notes/invoke`, { body: {}, headers: { 'x-butterbase-as-user': bob.id } });
+    expect(testInvoke.status, testInvoke.text).toBe(403);
+    expect(testInvoke.body.error.code).toBe('AUTH_IMPERSONATION_FORBIDDEN');
   });
 
   it('an end user may not impersonate (403), and a function that opts out refuses the owner (403)', async () => {
@@ -104,12 +120,12 @@ describe('deploy and invoke', () => {
     expect(byUser.status).toBe(403);
     expect(byUser.body.error.code).toBe('AUTH_IMPERSONATION_FORBIDDEN');
     await deploy('no-impersonation', notesFunction, { allow_service_key_impersonation: false });
-    const optedOut = await api(`/v1/${appId}/fn/no-impersonation`, { headers: { 'x-butterbase-as-user': bob.id } });
+    const optedOut = await api(`/v1/${appId}/fn/no-impersonation`, { token: appKey, headers: { 'x-butterbase-as-user': bob.id } });
     expect(optedOut.status).toBe(403);
     expect(optedOut.body.error.code).toBe('AUTH_IMPERSONATION_DISABLED');
     const enabled = await api(`/v1/${appId}/functions/no-impersonation/settings`, { method: 'PATCH', body: { allow_service_key_impersonation: true } });
     expect(enabled.status, enabled.text).toBe(200);
-    const after = await api(`/v1/${appId}/fn/no-impersonation`, { headers: { 'x-butterbase-as-user': bob.id } });
+    const after = await api(`/v1/${appId}/fn/no-impersonation`, { token: appKey, headers: { 'x-butterbase-as-user': bob.id } });
     expect(after.status, after.text).toBe(200);
   });
 
@@ -298,7 +314,7 @@ describe('management', () => {
   });
 
   it('owner test-invoke runs the function and returns its response', async () => {
-    const response = await api(`/v1/${appId}/functions/notes/invoke`, { body: {}, headers: { 'x-butterbase-as-user': alice.id } });
+    const response = await api(`/v1/${appId}/functions/notes/invoke`, { body: {}, token: appKey, headers: { 'x-butterbase-as-user': alice.id } });
     expect(response.status, response.text).toBe(200);
     expect(response.body.notes).toEqual(['alice-1', 'alice-2']);
   });

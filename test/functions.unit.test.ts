@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { userSqlRefusal } from '../workers/data/sql-guard.ts';
 import { buildFunction } from '../workers/functions/services/build.ts';
 import { resolveCaller } from '../workers/functions/services/caller.ts';
-import { egressDecision } from '../workers/functions/services/egress.ts';
+import { egressDecision } from '../workers/shared/egress.ts';
 import { ApiError } from '../workers/shared/errors.ts';
 
 describe('the user-SQL guard', () => {
@@ -103,6 +103,9 @@ describe('the caller gate (API.md §8.2)', () => {
     ['anonymous on optional', () => resolveCaller({ kind: 'anonymous' }, app, null, true, 'optional'), null],
     ['an end user impersonating', () => resolveCaller({ kind: 'end_user', appId: app, userId: user, email: null, emailVerified: true }, app, user, true, 'none'), 'AUTH_IMPERSONATION_FORBIDDEN'],
     ['another app\'s key impersonating', () => resolveCaller({ ...appKey, scopes: ['app:app_zzzzzzzzzzzz'] }, app, user, true, 'none'), 'AUTH_IMPERSONATION_FORBIDDEN'],
+    // API.md §8.2: only an app-scoped key of this app (or loopback) may impersonate, not an account-wide key.
+    ['an account-wide key impersonating', () => resolveCaller({ ...appKey, scopes: ['*'] }, app, user, true, 'none'), 'AUTH_IMPERSONATION_FORBIDDEN'],
+    ['an account-wide key without the header on required', () => resolveCaller({ ...appKey, scopes: ['*'] }, app, null, true, 'required'), null],
     ['a function that opted out', () => resolveCaller(appKey, app, user, false, 'none'), 'AUTH_IMPERSONATION_DISABLED'],
     ['a malformed user id', () => resolveCaller(appKey, app, 'bob', true, 'none'), 'VALIDATION_INVALID_TYPE'],
     ['another app\'s end user on required', () => resolveCaller({ kind: 'end_user', appId: 'app_zzzzzzzzzzzz', userId: user, email: null, emailVerified: true }, app, null, true, 'required'), 'AUTH_REQUIRED'],

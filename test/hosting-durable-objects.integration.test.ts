@@ -293,5 +293,5 @@ describe('a real browser', () => {
     } finally {
       await browser.close();
     }
-  });
+  }, 150_000);
 });

@@ -202,7 +202,7 @@ describe('§10.2 error paths', () => {
       ['oversize upload', () => putDeclaringLength(upload.toString(), 104857601), 400, 'QUOTA_FILE_SIZE_EXCEEDED'],
       ['from-source', () => api(`/v1/${appId}/frontend/deployments/from-source`, { method: 'POST' }), 501, 'FEATURE_NOT_AVAILABLE'],
       ['activate a WAITING deployment', () => api(`/v1/${appId}/frontend/deployments/${id}/activate`, { method: 'POST' }), 409, 'INVALID_STATUS'],
-      ['edge SSR not built', () => api(`/v1/${appId}/edge-ssr/deployments`, { body: {} }), 501, 'FEATURE_NOT_AVAILABLE'],
+      ['a static id under edge-ssr (test/hosting-ssr.integration.test.ts covers SSR)', () => api(`/v1/${appId}/edge-ssr/deployments/${id}`), 404, 'RESOURCE_NOT_FOUND'],
     ];
     for (const [name, call, status, code] of cases) {
       const res = await call();
@@ -279,7 +279,7 @@ describe('a real browser', () => {
     } finally {
       await browser.close();
     }
-  });
+  }, 150_000);
 });
 
 describe('MCP tools through the Inspector CLI', () => {

@@ -133,6 +133,11 @@ const expectedTools: Record<string, { required: string[]; optional: string[]; ac
     optional: ['deployment_id', 'lockfile_hash', 'build_command', 'output_dir', 'package_manager', 'user_env', 'vars', 'domain_action', 'hostname', 'domain_id', 'validation_method'],
     actions: ['start_deployment', 'list_deployments', 'activate_deployment', 'create_from_source', 'start_from_source', 'set_env', 'configure_custom_domain'],
   },
+  manage_edge_ssr: {
+    required: ['action', 'app_id'],
+    optional: ['framework', 'deployment_id', 'limit', 'lockfile_hash', 'build_command', 'output_dir', 'package_manager', 'user_env', 'vars'],
+    actions: ['create', 'start', 'list', 'activate', 'set_env', 'create_from_source', 'start_from_source'],
+  },
   manage_durable_objects: {
     required: ['action', 'app_id'],
     optional: ['name', 'code', 'access_mode', 'key', 'value'],
@@ -413,7 +418,11 @@ describe('deploy_function, invoke_function and manage_function through the Inspe
     expect(invoked).toMatchObject({ status: 200, body: { user: null, greeting: 'hi' }, duration_ms: expect.any(Number) });
     expect(invoked.headers['content-type']).toContain('application/json');
     const user = '0f7c6b2a-1d3e-4f5a-8b9c-0d1e2f3a4b5c';
-    const asUser = await ok('invoke_function', { app_id: appId, function_name: 'hello', headers: { 'X-Butterbase-As-User': user } });
+    // Impersonation needs a key scoped to this app (API.md §8.2); the account key is refused.
+    const byAccountKey = await ok('invoke_function', { app_id: appId, function_name: 'hello', headers: { 'X-Butterbase-As-User': user } });
+    expect(byAccountKey).toMatchObject({ status: 403, body: { error: { code: 'AUTH_IMPERSONATION_FORBIDDEN' } } });
+    const appKey = (await api('/api-keys', { body: { name: 'mcp-fn-app-key', key_scope: 'app', target_app_id: appId } })).body.key as string;
+    const asUser = (await callTool('invoke_function', { app_id: appId, function_name: 'hello', headers: { 'X-Butterbase-As-User': user } }, appKey)).json;
     expect(asUser.body.user).toEqual({ id: user });
     const broken = await callTool('deploy_function', { app_id: appId, name: 'broken', code: 'export async function handler() {\n  return (\n}' });
     expect(broken.isError).toBe(true);
@@ -421,7 +430,7 @@ describe('deploy_function, invoke_function and manage_function through the Inspe
     expect((await ok('manage_function', { action: 'update_env', app_id: appId, function_name: 'hello', env: { GREETING: null } })).envKeys).toEqual([]);
     expect((await ok('invoke_function', { app_id: appId, function_name: 'hello' })).body.greeting).toBeNull();
     expect(await ok('manage_function', { action: 'update_settings', app_id: appId, function_name: 'hello', allow_service_key_impersonation: false })).toMatchObject({ success: true });
-    const refused = await ok('invoke_function', { app_id: appId, function_name: 'hello', headers: { 'X-Butterbase-As-User': user } });
+    const refused = (await callTool('invoke_function', { app_id: appId, function_name: 'hello', headers: { 'X-Butterbase-As-User': user } }, appKey)).json;
     expect(refused).toMatchObject({ status: 403, body: { error: { code: 'AUTH_IMPERSONATION_DISABLED' } } });
     const listed = await ok('manage_function', { action: 'list', app_id: appId });
     expect(listed.functions.map((f: { name: string }) => f.name)).toEqual(['hello']);
@@ -644,7 +653,8 @@ describe('the SDK client: initialize, instructions, the quickstart prompt and th
       expect(overview).toMatch(/realtime change feeds.*available/);
       expect(overview).toMatch(/serverless functions \(.*\| available \| MCP `deploy_function`/);
       expect(overview).toMatch(/static frontend hosting .*\| available \| MCP `create_frontend_deployment`/);
-      expect(overview).toMatch(/edge SSR hosting,.*not yet/);
+      expect(overview).toMatch(/edge SSR hosting .*\| available \| MCP `manage_edge_ssr`/);
+      expect(overview).toMatch(/RAG, AI gateway.*not yet/);
       const mcp = await docs({ topic: 'mcp' });
       for (const name of Object.keys(expectedTools)) expect(mcp, `mcp topic documents ${name}`).toContain(`### ${name}`);
       expect(mcp).toContain('create_user_isolation needs table_name, user_column');

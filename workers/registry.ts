@@ -126,6 +126,13 @@ export const workerRegistry = [
     }),
   },
   {
+    // Production only in effect: the dispatch namespace's outbound Worker (egress policy of user code).
+    name: 'functions-outbound',
+    script: 'butterbase-functions-outbound',
+    config: 'workers/functions-outbound/wrangler.toml',
+    localVars: (local) => ({ PUBLIC_API_URL: local.publicUrl }),
+  },
+  {
     name: 'realtime',
     script: 'butterbase-realtime',
     config: 'workers/realtime/wrangler.toml',
@@ -136,11 +143,13 @@ export const workerRegistry = [
     script: 'butterbase-hosting',
     config: 'workers/hosting/wrangler.toml',
     routerBinding: 'HOSTING',
+    entrypoints: ['DoInvoker'],
     localVars: (local) => ({
       NEON_FETCH_ENDPOINT: local.fetchEndpoint,
       CONTROL_DATABASE_URL: local.controlDatabaseUrl,
       PLATFORM_MASTER_KEY: local.masterKey,
       APP_URL_TEMPLATE: `http://{subdomain}.localhost:${local.port}`,
+      PUBLIC_API_URL: local.publicUrl,
     }),
   },
 ] as const satisfies readonly WorkerSpec[];

@@ -40,6 +40,8 @@ export interface StartPlatformOptions {
   dbMaxOpen?: number;
   /** Extra vars per Worker (override the defaults), e.g. `{ control: { PROVISIONER: 'neon' } }`. */
   vars?: Partial<Record<WorkerName, Record<string, string>>>;
+  /** Changes to a Worker's generated config (tests: e.g. another `main` wrapping the Worker with a fake binding). */
+  configs?: Partial<Record<WorkerName, (config: WorkerConfig) => WorkerConfig>>;
   /** wrangler's log level. Default `warn`. */
   logLevel?: 'debug' | 'info' | 'log' | 'warn' | 'error' | 'none';
   /** Where platform output goes. Default: this process's stdout. */
@@ -71,6 +73,8 @@ export interface Platform {
   dbUrl: string;
   /** Connection strings the Workers use, for tests that inspect the database directly. */
   connections: { control: string; appTemplate: string; admin: string };
+  /** What each Worker was configured from (the master key among it), for in-process route tests. */
+  local: LocalSettings;
   /** The process group of wrangler and its workerd (benchmarks read their CPU time from /proc). */
   processGroup: number;
   /** Stops wrangler, then the database (committed data is kept). */
@@ -278,7 +282,7 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
     const configFiles: string[] = [];
     for (const worker of workerRegistry) {
       const vars = { ...('localVars' in worker ? worker.localVars(local) : {}), ...options.vars?.[worker.name] };
-      configFiles.push(await writeWorkerConfig(runDir, worker.name, vars));
+      configFiles.push(await writeWorkerConfig(runDir, worker.name, vars, options.configs?.[worker.name]));
     }
     const args = [
       'dev',
@@ -339,6 +343,7 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
       accountId: account.accountId,
       dbUrl: db.url,
       connections,
+      local,
       processGroup: child.pid!,
       exited,
       stop() {

@@ -21,7 +21,15 @@ export interface ApiOptions {
   headers?: Record<string, string>;
   /** Base URL. Default: the shared test platform. */
   baseUrl?: string;
+  /**
+   * Where the request goes instead of the network: e.g. an in-process platform's `fetch`
+   * (test/helpers/in-process.ts), called with the path. Default: real HTTP to `baseUrl`.
+   */
+  via?: Via;
 }
+
+/** A request sender for {@link ApiOptions.via}: the path (with query) and the request init. */
+export type Via = (path: string, init: RequestInit) => Promise<Response>;
 
 /** Calls the platform and parses JSON (when the body is JSON). */
 export async function api<T = any>(path: string, options: ApiOptions = {}): Promise<ApiResponse<T>> {
@@ -33,11 +41,8 @@ export async function api<T = any>(path: string, options: ApiOptions = {}): Prom
     body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
     headers['content-type'] ??= 'application/json';
   }
-  const response = await fetch(`${options.baseUrl ?? inject('platformUrl')}${path}`, {
-    method: options.method ?? (body === undefined ? 'GET' : 'POST'),
-    headers,
-    body,
-  });
+  const init: RequestInit = { method: options.method ?? (body === undefined ? 'GET' : 'POST'), headers, body };
+  const response = options.via ? await options.via(path, init) : await fetch(`${options.baseUrl ?? inject('platformUrl')}${path}`, init);
   const text = await response.text();
   let parsed: unknown = undefined;
   try {
@@ -54,10 +59,10 @@ export function uniqueName(prefix: string): string {
 }
 
 /** Polls GET /apps/{id}/status until it leaves `provisioning`. */
-export async function waitForApp(appId: string, options: { token?: string; baseUrl?: string; timeoutMs?: number } = {}) {
+export async function waitForApp(appId: string, options: { token?: string; baseUrl?: string; via?: Via; timeoutMs?: number } = {}) {
   const deadline = Date.now() + (options.timeoutMs ?? 90_000);
   for (;;) {
-    const status = await api(`/apps/${appId}/status`, { token: options.token, baseUrl: options.baseUrl });
+    const status = await api(`/apps/${appId}/status`, { token: options.token, baseUrl: options.baseUrl, via: options.via });
     if (status.status !== 200) throw new Error(`status ${status.status}: ${status.text}`);
     if (status.body.provisioning_status !== 'provisioning') return status.body;
     if (Date.now() > deadline) throw new Error(`app ${appId} still provisioning after ${options.timeoutMs ?? 90_000} ms`);
@@ -66,9 +71,9 @@ export async function waitForApp(appId: string, options: { token?: string; baseU
 }
 
 /** Creates an app and waits until it is ready; returns its id and anon key. */
-export async function createReadyApp(prefix = 'it', options: { token?: string; baseUrl?: string } = {}): Promise<{ appId: string; anonKey: string; name: string }> {
+export async function createReadyApp(prefix = 'it', options: { token?: string; baseUrl?: string; via?: Via } = {}): Promise<{ appId: string; anonKey: string; name: string }> {
   const name = uniqueName(prefix);
-  const created = await api('/init', { body: { name }, token: options.token, baseUrl: options.baseUrl });
+  const created = await api('/init', { body: { name }, token: options.token, baseUrl: options.baseUrl, via: options.via });
   if (created.status !== 201) throw new Error(`init failed: ${created.status} ${created.text}`);
   const status = await waitForApp(created.body.app_id, options);
   if (status.provisioning_status !== 'ready') throw new Error(`app not ready: ${JSON.stringify(status)}`);

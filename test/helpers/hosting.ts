@@ -47,19 +47,22 @@ export function zipOf(files: Record<string, string | Uint8Array>, options: Param
   return zipSync(entries, options);
 }
 
+/** The deployment routes' base: `frontend` (static, API.md §10.2) or `edge-ssr` (§10.3). */
+export type DeploymentBase = 'frontend' | 'edge-ssr';
+
 /** Creates a deployment and uploads `zip` to its upload URL. Out: the deployment id and the PUT status. */
-export async function createAndUpload(appId: string, zip: Uint8Array, framework = 'react-vite'): Promise<{ id: string; uploadStatus: number; uploadBody: string }> {
-  const created = await api(`/v1/${appId}/frontend/deployments`, { body: { framework } });
+export async function createAndUpload(appId: string, zip: Uint8Array, framework = 'react-vite', base: DeploymentBase = 'frontend'): Promise<{ id: string; uploadStatus: number; uploadBody: string }> {
+  const created = await api(`/v1/${appId}/${base}/deployments`, { body: { framework } });
   if (created.status !== 201) throw new Error(`create: ${created.status} ${created.text}`);
   const put = await fetch(created.body.uploadUrl, { method: 'PUT', headers: { 'content-type': 'application/zip' }, body: zip });
   return { id: created.body.id, uploadStatus: put.status, uploadBody: await put.text() };
 }
 
 /** Polls GET …/deployments/{id} until it leaves WAITING/UPLOADING/BUILDING. */
-export async function waitForDeployment(appId: string, id: string, timeoutMs = 60_000): Promise<any> {
+export async function waitForDeployment(appId: string, id: string, timeoutMs = 60_000, base: DeploymentBase = 'frontend'): Promise<any> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const res = await api(`/v1/${appId}/frontend/deployments/${id}`);
+    const res = await api(`/v1/${appId}/${base}/deployments/${id}`);
     if (res.status !== 200) throw new Error(`get: ${res.status} ${res.text}`);
     if (!['WAITING', 'UPLOADING', 'BUILDING'].includes(res.body.status)) return res.body;
     if (Date.now() > deadline) throw new Error(`deployment ${id} still ${res.body.status}`);
@@ -68,12 +71,12 @@ export async function waitForDeployment(appId: string, id: string, timeoutMs = 6
 }
 
 /** Deploys `zip` and waits for the outcome. */
-export async function deploy(appId: string, zip: Uint8Array, framework = 'react-vite'): Promise<any> {
-  const { id, uploadStatus, uploadBody } = await createAndUpload(appId, zip, framework);
+export async function deploy(appId: string, zip: Uint8Array, framework = 'react-vite', base: DeploymentBase = 'frontend'): Promise<any> {
+  const { id, uploadStatus, uploadBody } = await createAndUpload(appId, zip, framework, base);
   if (uploadStatus !== 200) throw new Error(`upload: ${uploadStatus} ${uploadBody}`);
-  const started = await api(`/v1/${appId}/frontend/deployments/${id}/start`, { method: 'POST' });
+  const started = await api(`/v1/${appId}/${base}/deployments/${id}/start`, { method: 'POST' });
   if (started.status !== 200) throw new Error(`start: ${started.status} ${started.text}`);
-  return waitForDeployment(appId, id);
+  return waitForDeployment(appId, id, 60_000, base);
 }
 
 /** The app's subdomain (from the control database). */

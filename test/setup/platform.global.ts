@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import type { LocalSettings } from '../../workers/registry.ts';
 import { startPlatform, type LocalS3 } from '../../scripts/lib/platform.ts';
 import { sharedTemplateDir, testLog } from '../helpers/platform-process.ts';
 
@@ -19,6 +20,8 @@ declare module 'vitest' {
     appConnectionTemplate: string;
     /** The local S3 endpoint and its key pair. */
     s3: LocalS3;
+    /** The settings every Worker was configured from (test/helpers/in-process.ts builds the same envs). */
+    localSettings: LocalSettings;
   }
 }
 
@@ -39,6 +42,7 @@ export default async function setup(project: TestProject) {
   project.provide('controlConnection', platform.connections.control);
   project.provide('appConnectionTemplate', platform.connections.appTemplate);
   project.provide('s3', platform.s3);
+  project.provide('localSettings', platform.local);
   return async () => {
     await platform.stop();
     await rm(stateDir, { recursive: true, force: true });

@@ -3,42 +3,23 @@
  * router, plus the RPC the router calls on every request (`resolveGate`).
  */
 import { WorkerEntrypoint } from 'cloudflare:workers';
-import { Hono } from 'hono';
 import { auditEntry, type AuditEntry } from '../shared/audit.ts';
 import type { ControlRpc, GateRequest, GateResult, TickInput } from '../shared/contracts.ts';
-import { onError, onNotFound } from '../shared/http.ts';
 import { rpcResult, type RpcResult } from '../shared/rpc.ts';
 import { zodToApiError } from '../shared/validation.ts';
 import { sql } from 'drizzle-orm';
+import { controlApp } from './app.ts';
 import { controlDb } from './db.ts';
 import type { Env } from './env.ts';
 import { purgeAppDatabases } from './services/housekeeping.ts';
-import { apiKeyRoutes } from './routes/api-keys.ts';
-import { appRoutes } from './routes/apps.ts';
-import { auditLogRoutes } from './routes/audit-logs.ts';
-import { configRoutes } from './routes/config.ts';
-import { platformRoutes } from './routes/platform.ts';
-import { rlsRoutes } from './routes/rls.ts';
-import { schemaRoutes } from './routes/schema.ts';
 import { recordAudit } from './services/audit.ts';
 import { resolveGate } from './services/gate.ts';
 import { resumeStalledProvisioning } from './services/provisioning.ts';
 import { upgradeBehindApps } from './services/upgrades.ts';
 
-const app = new Hono<{ Bindings: Env }>();
-app.route('/', appRoutes);
-app.route('/', apiKeyRoutes);
-app.route('/', configRoutes);
-app.route('/', auditLogRoutes);
-app.route('/', platformRoutes);
-app.route('/', rlsRoutes);
-app.route('/', schemaRoutes);
-app.onError(onError);
-app.notFound(onNotFound);
-
 export default class ControlWorker extends WorkerEntrypoint<Env> implements ControlRpc {
   override fetch(request: Request): Promise<Response> {
-    return Promise.resolve(app.fetch(request, this.env, this.ctx));
+    return Promise.resolve(controlApp.fetch(request, this.env, this.ctx));
   }
 
   /** See {@link ControlRpc.resolveGate}. */

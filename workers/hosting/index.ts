@@ -1,26 +1,33 @@
 /**
  * The hosting Worker (API.md §10, DESIGN.md "User code"): app-host requests (marked by the router
- * with x-bb-app-host) are served from the app's active static deployment or its Durable Objects;
- * everything else is an owner route under /v1/{app_id}/frontend, /durable-objects or
- * /custom-domains. UserObjectHost hosts the user Durable Object classes.
+ * with x-bb-app-host) are served from the app's active deployment (a static site or an Edge SSR
+ * bundle) or its Durable Objects; everything else is an owner route under /v1/{app_id}/frontend,
+ * /edge-ssr, /durable-objects or /custom-domains. UserObjectHost hosts the user Durable Object
+ * classes; SsrAssets and SsrOutbound are the ASSETS binding and the egress policy of SSR bundles;
+ * DoInvoker is the functions Worker's way to the app's classes (ctx.invokeDO).
  */
 import { WorkerEntrypoint } from 'cloudflare:workers';
 import { Hono } from 'hono';
-import type { HostingRpc } from '../shared/contracts.ts';
+import type { DurableObjectCall, DurableObjectInvokeRpc, HostingRpc } from '../shared/contracts.ts';
 import { rpcResult, type RpcResult } from '../shared/rpc.ts';
 import { ApiError } from '../shared/errors.ts';
 import { decodeAppGate, errorResponse, onError, onNotFound } from '../shared/http.ts';
 import { internalHeaders } from '../shared/principal.ts';
+import { egressFetch } from '../shared/egress.ts';
 import type { Env } from './env.ts';
 import { customDomainRoutes, resolveCustomHostname } from './routes/custom-domains.ts';
 import { durableObjectRoutes } from './routes/durable-objects.ts';
-import { frontendRoutes } from './routes/frontend.ts';
+import { edgeSsrRoutes, frontendRoutes } from './routes/frontend.ts';
 import { serveAppHost } from './routes/site.ts';
+import { invokeDurableObject } from './services/do-invoke.ts';
+import { loadManifest, serveSite } from './services/serve.ts';
+import type { SsrProps } from './services/ssr.ts';
 
 export { UserObjectHost } from '../../durable-objects/user-object-host.ts';
 
 const app = new Hono<{ Bindings: Env }>();
 app.route('/', frontendRoutes);
+app.route('/', edgeSsrRoutes);
 app.route('/', durableObjectRoutes);
 app.route('/', customDomainRoutes);
 app.onError(onError);
@@ -43,5 +50,44 @@ export default class HostingWorker extends WorkerEntrypoint<Env> implements Host
   /** See {@link HostingRpc.resolveHostname}. */
   resolveHostname(host: string): Promise<RpcResult<{ subdomain: string | null }>> {
     return rpcResult(async () => ({ subdomain: await resolveCustomHostname(this.env, host) }));
+  }
+}
+
+/**
+ * ctx.invokeDO's way in (API.md §8.3), bound only by the functions Worker (`DURABLE_OBJECTS`): see
+ * {@link DurableObjectInvokeRpc}. The method is RPC, but the host object is reached with a fetch, as
+ * the `/_do` edge does (a facet started inside an RPC call into UserObjectHost trips a workerd assertion).
+ */
+export class DoInvoker extends WorkerEntrypoint<Env> implements DurableObjectInvokeRpc {
+  /** See {@link DurableObjectInvokeRpc.invoke}; services/do-invoke.ts does the work. */
+  invoke(call: DurableObjectCall): Promise<RpcResult<Response>> {
+    return rpcResult(() => invokeDurableObject(this.env, this.ctx, call));
+  }
+}
+
+/**
+ * The `ASSETS` binding of an Edge SSR bundle (Cloudflare Pages' `env.ASSETS.fetch(request)`): serves
+ * the files of deployment `props.deploymentId` with the static serving rules (services/serve.ts:
+ * types, ETag/304, caching, ranges, `_headers`, `404.html`). Fixed to one deployment by its props.
+ */
+export class SsrAssets extends WorkerEntrypoint<Env, SsrProps> {
+  override async fetch(request: Request): Promise<Response> {
+    const { appId, deploymentId } = this.ctx.props;
+    const manifest = await loadManifest(this.env, appId, deploymentId);
+    if (!manifest) return new Response('Not Found', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+    return serveSite(this.env, request, appId, manifest);
+  }
+}
+
+/**
+ * The egress policy of Edge SSR bundles (the loader's `globalOutbound`), the same as functions'
+ * (workers/shared/egress.ts): the platform's public API goes to the router internally; private,
+ * loopback, link-local and internal hosts are refused with 403; the rest goes out. Logged per app
+ * and deployment.
+ */
+export class SsrOutbound extends WorkerEntrypoint<Env, SsrProps> {
+  override fetch(request: Request): Promise<Response> {
+    const { appId, deploymentId } = this.ctx.props;
+    return egressFetch(request, this.env, { appId, functionName: `ssr:${deploymentId}` });
   }
 }

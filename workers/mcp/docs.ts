@@ -48,7 +48,7 @@ const topicText: Record<Exclude<DocTopic, 'all'>, string> = {
   auth: `${auth}\n---\n\n${authProduct}`,
   storage: `${storage}\n---\n\n${storageProduct}`,
   functions,
-  frontend: `${frontend}\n${notServed('Edge SSR hosting', ['manage_edge_ssr'], true)}`,
+  frontend,
   'durable-objects': `${durableObjects}\n---\n\n${durableObjectsProduct}`,
   ai: `# AI gateway\n\n${notServed('The AI gateway (chat, embeddings, models, BYOK, usage)', ['manage_ai'], true)}\n---\n\n${aiProduct}`,
   meetings: `# Meetings\n\n${notServed('Meetings', ['manage_ai'], false)}`,

@@ -4,25 +4,16 @@
  * (`committed`), which pokes the app's hubs. The hubs are RealtimeHub Durable Objects.
  */
 import { WorkerEntrypoint } from 'cloudflare:workers';
-import { Hono } from 'hono';
 import type { CommitListenerRpc, CommittedWrite } from '../shared/contracts.ts';
-import { onError, onNotFound } from '../shared/http.ts';
 import type { Env } from './env.ts';
-import { configRoutes } from './routes/config.ts';
-import { socketRoutes } from './routes/socket.ts';
 import { hubLimits, hubName } from './services/hubs.ts';
+import { realtimeApp } from './app.ts';
 
 export { RealtimeHub } from '../../durable-objects/realtime-hub.ts';
 
-const app = new Hono<{ Bindings: Env }>();
-app.route('/', socketRoutes);
-app.route('/', configRoutes);
-app.onError(onError);
-app.notFound(onNotFound);
-
 export default class RealtimeWorker extends WorkerEntrypoint<Env> implements CommitListenerRpc {
   override fetch(request: Request): Promise<Response> {
-    return Promise.resolve(app.fetch(request, this.env, this.ctx));
+    return Promise.resolve(realtimeApp.fetch(request, this.env, this.ctx));
   }
 
   /**

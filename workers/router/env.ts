@@ -16,4 +16,6 @@ export type Env = { [Target in RouterTarget]: Fetcher & Partial<ScheduledRpc> } 
   RATE_LIMIT_APP_CEILING_FACTOR?: string;
   /** The API's own hostnames (comma-separated, e.g. `api.butterbase.ai`): never looked up as custom domains. */
   API_HOSTNAMES?: string;
+  /** `true` only in benchmarks: count binding calls per request into `x-bb-trace` (trace.ts). */
+  TRACE_SUBREQUESTS?: string;
 };

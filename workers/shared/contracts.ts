@@ -304,3 +304,46 @@ export interface HostingRpc {
    */
   resolveHostname(host: string): Promise<RpcResult<{ subdomain: string | null }>>;
 }
+
+/**
+ * One `ctx.invokeDO(class, instance, body?, opts?)` call (API.md §8.3) as the functions Worker sends
+ * it to the hosting Worker. `appId` is the calling function's app, fixed by the functions Worker from
+ * the invocation's capability (props or signed session token) — never from user code — so a function
+ * reaches only its own app's classes.
+ */
+export interface DurableObjectCall {
+  appId: string;
+  /** The class's kebab-case URL name (`chat-room`). */
+  name: string;
+  /** The instance key (1–256 characters), the `{instance}` of `/_do/{name}/{instance}`. */
+  instance: string;
+  /** HTTP method (POST by default on the functions side). */
+  method: string;
+  /** Appended to `/_do/{name}/{instance}`: empty, or starting with `/` or `?`. */
+  path: string;
+  /** Request headers for the class (platform `x-bb-*` / `x-butterbase-*` names are dropped). */
+  headers: Record<string, string>;
+  /** The request body (JSON text from the functions side), or null. At most {@link maxDurableObjectBodyBytes} bytes. */
+  body: string | null;
+  /** The invocation's end user (reaches the class as `x-butterbase-user-id`), or null. */
+  userId: string | null;
+  /** The calling function's name (reaches the class as `x-butterbase-caller: fn:<name>`). */
+  functionName: string;
+  /** The call's depth in the shared ctx.invoke / ctx.invokeDO chain (`x-butterbase-loop-depth`). */
+  depth: number;
+}
+
+/** Most bytes of a ctx.invokeDO request body (UTF-8). */
+export const maxDurableObjectBodyBytes = 1024 * 1024;
+
+/**
+ * The hosting Worker's `DoInvoker` entrypoint, bound only by the functions Worker (`DURABLE_OBJECTS`).
+ * `invoke` runs the same class lookup, host headers and usage counting as the `/_do/{name}/{instance}`
+ * edge (access modes do not apply: the caller is the app's own code). Out: the class's Response.
+ * @throws (as RpcResult) RESOURCE_NOT_FOUND (no such class in the app), STATE_PREREQUISITE_MISSING
+ *   (no deploy of the class has constructed: PENDING/BUILDING/ERROR), VALIDATION_INVALID_SCHEMA (bad
+ *   instance key, method, path or headers; body over the limit)
+ */
+export interface DurableObjectInvokeRpc {
+  invoke(call: DurableObjectCall): Promise<RpcResult<Response>>;
+}

@@ -214,12 +214,14 @@ export const functionWebhookDeliveries = pgTable('function_webhook_deliveries', 
 
 /** Frontend deployment statuses (API.md §10.2), in lifecycle order. */
 export const deploymentStatuses = ['WAITING', 'UPLOADING', 'BUILDING', 'READY', 'ERROR', 'CANCELED'] as const;
+/** Kinds of frontend deployment (migrations/control/0009_edge_ssr.sql): a static site or an Edge SSR bundle (API.md §10.3). */
+export const deploymentKinds = ['static', 'ssr'] as const;
 /** User Durable Object class statuses (API.md §10.1). */
 export const durableObjectStatuses = ['PENDING', 'BUILDING', 'READY', 'ERROR'] as const;
 /** Who may call a user Durable Object at `/_do/{name}/{instance}` (API.md §10.1). */
 export const durableObjectAccessModes = ['public', 'authenticated', 'service_key'] as const;
 
-/** `frontend_deployments`: one static site upload and its lifecycle; files under `sites/{app_id}/{id}/`. */
+/** `frontend_deployments`: one static site or Edge SSR upload (`kind`) and its lifecycle; files under `sites/{app_id}/{id}/`. */
 export const frontendDeployments = pgTable('frontend_deployments', {
   id: uuid('id').primaryKey().defaultRandom(),
   app_id: text('app_id').notNull().references(() => apps.id, { onDelete: 'cascade' }),
@@ -235,8 +237,12 @@ export const frontendDeployments = pgTable('frontend_deployments', {
   started_at: timestamp('started_at', { withTimezone: true }),
   completed_at: timestamp('completed_at', { withTimezone: true }),
   updated_at: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  kind: text('kind', { enum: deploymentKinds }).notNull().default('static'),
+  worker_script_size_bytes: bigint('worker_script_size_bytes', { mode: 'number' }),
+  worker_script_module_count: integer('worker_script_module_count'),
 }, (t) => [
   check('frontend_deployments_status_check', sql`${t.status} IN ('WAITING', 'UPLOADING', 'BUILDING', 'READY', 'ERROR', 'CANCELED')`),
+  check('frontend_deployments_kind_check', sql`${t.kind} IN ('static', 'ssr')`),
   index('frontend_deployments_app_idx').on(t.app_id, t.created_at.desc()),
 ]);
 
@@ -269,6 +275,10 @@ export const customDomains = pgTable('custom_domains', {
   is_primary: boolean('is_primary').notNull().default(false),
   created_at: createdAt(),
   updated_at: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  /** The Cloudflare for SaaS custom hostname id (null with the local provider; migration 0010). */
+  provider_id: text('provider_id'),
+  /** What the provider last said the owner must do (services/custom-hostnames.ts ProviderVerification). */
+  provider_verification: jsonb('provider_verification'),
 }, (t) => [
   check('custom_domains_validation_method_check', sql`${t.validation_method} IN ('http', 'txt')`),
   index('custom_domains_app_idx').on(t.app_id, t.created_at),

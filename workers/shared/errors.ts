@@ -76,6 +76,7 @@ export const errorCodes = {
   UPLOAD_EXPIRED: { status: 410, remediation: 'The upload URL expired before the zip arrived; create a new deployment and upload within 15 minutes.' },
   BUILD_FAILED: { status: 422, remediation: 'The uploaded archive was refused; fix the problem named in the message, re-zip the build output (zip -r ../site.zip . from inside it) and deploy again.' },
   WORKER_TOO_LARGE: { status: 413, remediation: 'The worker bundle is above 5 MB compressed; split or trim it.' },
+  TIMEOUT: { status: 504, remediation: 'The operation is still running; poll its status (e.g. GET …/deployments/{id}) instead of waiting.' },
   // User Durable Objects (API.md §10.1).
   NO_EXPORTED_CLASS: { status: 400, remediation: 'Export exactly one class: export class ChatRoom { constructor(state, env) {} async fetch(req) { … } }.' },
   MULTIPLE_EXPORTS: { status: 400, remediation: 'Export exactly one class and nothing else; keep helpers unexported in the same file.' },

@@ -41,7 +41,7 @@ export const reservedSegments: Readonly<Record<string, ReservedSegment>> = {
   webhook: { feature: 'functions', worker: 'functions', dataPlane: true },
   realtime,
   frontend: hosting('frontend'),
-  'edge-ssr': unbuilt('edge-ssr', false),
+  'edge-ssr': hosting('edge-ssr'),
   'durable-objects': hosting('durable-objects'),
   'custom-domains': hosting('custom-domains'),
   rag: unbuilt('rag', true),

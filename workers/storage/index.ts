@@ -5,31 +5,20 @@
  * endpoint at /s3/{bucket}/{key}.
  */
 import { WorkerEntrypoint } from 'cloudflare:workers';
-import { Hono } from 'hono';
 import {
   r2EventNotification, storagePurgeMessage, storageUploadEvent, type PresignedPut, type PresignerRpc, type PresignPutRequest,
   type ScheduledRpc, type TickInput,
 } from '../shared/contracts.ts';
 import { ApiError } from '../shared/errors.ts';
-import { onError, onNotFound } from '../shared/http.ts';
 import { rpcResult, unwrap, type RpcResult } from '../shared/rpc.ts';
 import { maxPresignSeconds, presignUrl } from '../shared/s3-presign.ts';
 import { contentTypeField } from '../shared/schemas/storage.ts';
 import type { Env } from './env.ts';
-import { objectRoutes } from './routes/objects.ts';
-import { uploadRoutes } from './routes/uploads.ts';
-import { serveS3 } from './s3/endpoint.ts';
 import { handleNotification, purgeApp } from './services/events.ts';
 import { appOfKey, contentDisposition } from './services/names.ts';
 import { reapExpired } from './services/reaper.ts';
 import { s3Target, ttls } from './services/urls.ts';
-
-const app = new Hono<{ Bindings: Env }>();
-app.all('/s3/*', (c) => (c.env.S3_LOCAL_ENDPOINT === 'true' ? serveS3(c.req.raw, c.env, c.executionCtx) : c.notFound()));
-app.route('/', uploadRoutes);
-app.route('/', objectRoutes);
-app.onError(onError);
-app.notFound(onNotFound);
+import { storageApp } from './app.ts';
 
 /** Queue names this Worker consumes (workers/storage/wrangler.toml). */
 export const queues = {
@@ -40,7 +29,7 @@ export const queues = {
 
 export default class StorageWorker extends WorkerEntrypoint<Env> implements ScheduledRpc {
   override fetch(request: Request): Promise<Response> {
-    return Promise.resolve(app.fetch(request, this.env, this.ctx));
+    return Promise.resolve(storageApp.fetch(request, this.env, this.ctx));
   }
 
   /** See {@link ScheduledRpc.tick}: reaps expired reservations. Out: `{ apps, reaped, completed, failed }`. */

@@ -2,7 +2,9 @@
  * Housekeeping on the minute tick (issue 9 item 8): once an hour (ticks whose scheduled minute is
  * :00) every current app database drops rows past their use — refresh tokens and one-time codes a day
  * after they expired, dev-outbox mail after 7 days, claimed function idempotency keys whose TTL ran
- * out — in one owner batch per app (DbOwner), four apps at a time. A failing app is logged and the
+ * out, realtime changes past the app's retention window (`realtime.prune`, default 24 h; the capture
+ * trigger also prunes every 1000th change, so a busy app stays bounded between hours) — in one owner
+ * batch per app (DbOwner), four apps at a time. A failing app is logged and the
  * others continue.
  */
 import { and, eq } from 'drizzle-orm';
@@ -18,7 +20,14 @@ export const purgeStatements = [
   `DELETE FROM auth.one_time_codes WHERE expires_at < now() - interval '1 day'`,
   `DELETE FROM auth.dev_outbox WHERE created_at < now() - interval '7 days'`,
   `DELETE FROM functions._idempotency_keys WHERE expires_at IS NOT NULL AND expires_at < now()`,
+  // Returns the number of changes removed (one row), not a row per change.
+  `SELECT realtime.prune(now(), 100000) AS removed`,
 ];
+
+/** Rows a purge batch removed: the DELETEs' row counts plus what `realtime.prune` reports. */
+function removedRows(results: { rowCount: number; rows: Record<string, unknown>[] }[]): number {
+  return results.reduce((sum, r) => sum + (r.rows[0] && 'removed' in r.rows[0] ? Number(r.rows[0].removed) : r.rowCount), 0);
+}
 
 /** True for the tick that purges: the first of each hour (scheduled time in ms since the epoch). */
 export function isPurgeMinute(scheduledTimeMs: number): boolean {
@@ -39,7 +48,7 @@ export async function purgeAppDatabases(env: Env, scheduledTimeMs: number): Prom
     for (let appId = queue.shift(); appId !== undefined; appId = queue.shift()) {
       try {
         const results = unwrap(await env.DB_OWNER.execute(appId, purgeStatements.map((query) => ({ query }))));
-        out.purgedRows += results.reduce((sum, r) => sum + r.rowCount, 0);
+        out.purgedRows += removedRows(results);
         out.purgedApps++;
       } catch (error) {
         out.failedApps++;

@@ -19,8 +19,9 @@ import { buildFunction } from '../services/build.ts';
 import { forwardedRequest, invokeHttp } from '../services/http-invoke.ts';
 import {
   consoleLines, currentSource, findFunction, findFunctionForLogs, functionNotFound, invocationStats, listFunctions, readInvocations,
-  saveDeploy, saveEnv, saveSettings, softDelete, type FunctionRow, type StoredTrigger,
+  saveDeploy, saveEnv, saveSettings, softDelete, versionIds, type FunctionRow, type StoredTrigger,
 } from '../services/records.ts';
+import { deleteScripts, dispatchConfig, uploadScript, versionUpload } from '../services/dispatch-namespace.ts';
 
 type FunctionsContext = Context<{ Bindings: Env }>;
 
@@ -106,7 +107,13 @@ manageRoutes.post('/v1/:app/functions', async (c) => {
     agent_tool_mode: body.agent_tool_mode ?? null,
     agent_tool_exposed_to: body.agent_tool_exposed_to ?? null,
   };
-  const row = await saveDeploy(c.env, {
+  // Workers for Platforms: the version's script is uploaded under its id before anything is recorded,
+  // so a Cloudflare API failure (502) leaves the function as it was.
+  const versionId = crypto.randomUUID();
+  const dispatch = dispatchConfig(c.env);
+  if (dispatch) await uploadScript(dispatch, versionId, versionUpload(dispatch, built.code, { appId, functionName: body.name }));
+  const save = saveDeploy(c.env, {
+    versionId,
     appId,
     name: body.name,
     description: body.description ?? null,
@@ -119,6 +126,8 @@ manageRoutes.post('/v1/:app/functions', async (c) => {
     allowImpersonation: body.allow_service_key_impersonation,
     agentTool,
   });
+  if (dispatch) save.catch(() => c.executionCtx.waitUntil(deleteScripts(dispatch, [versionId])));
+  const row = await save;
   return c.json({
     id: row.id,
     name: row.name,
@@ -190,7 +199,16 @@ manageRoutes.get('/v1/:app/functions/:name', async (c) => {
 manageRoutes.delete('/v1/:app/functions/:name', async (c) => {
   const appId = owner(c);
   const name = c.req.param('name');
-  if (!(await softDelete(c.env, appId, name))) throw functionNotFound(name);
+  const deleted = await softDelete(c.env, appId, name);
+  if (!deleted) throw functionNotFound(name);
+  const dispatch = dispatchConfig(c.env);
+  if (dispatch) {
+    // Best effort, after the answer: a leftover script is never served (only current versions run).
+    c.executionCtx.waitUntil(versionIds(c.env, deleted).then(async (ids) => {
+      const count = await deleteScripts(dispatch, ids);
+      console.log(`[functions] deleted ${count}/${ids.length} dispatch scripts of ${appId}/${name}`);
+    }).catch((error: unknown) => console.error(`[functions] dispatch scripts of ${appId}/${name} not deleted: ${String(error)}`)));
+  }
   return c.json({ success: true });
 });
 

@@ -5,7 +5,7 @@
  * order), then `auth: required | optional | none`.
  */
 import { ApiError } from '../../shared/errors.ts';
-import { keyCoversApp, type Principal } from '../../shared/principal.ts';
+import type { Principal } from '../../shared/principal.ts';
 import type { HttpAuthMode } from '../../shared/schemas/functions.ts';
 import type { InvocationCaller } from './invoke.ts';
 
@@ -38,8 +38,9 @@ export function callerOf(principal: Principal, appId: string): ResolvedCaller {
  * Resolves the caller of `/fn/{name}` or an owner test-invoke.
  * In: the principal, the app, the `X-Butterbase-As-User` value (or null), the function's
  * `allow_service_key_impersonation` and `auth` mode.
- * @throws ApiError AUTH_IMPERSONATION_FORBIDDEN (403: the header from a caller that is not a service
- *   key of this app's owner), AUTH_IMPERSONATION_DISABLED (403: the function opted out),
+ * @throws ApiError AUTH_IMPERSONATION_FORBIDDEN (403: the header from a caller that is not an
+ *   app-scoped service key of this app — API.md §8.2: "only from an app-scoped key of this app or
+ *   loopback"; account-wide `*` keys may manage the app but not act as its end users), AUTH_IMPERSONATION_DISABLED (403: the function opted out),
  *   VALIDATION_INVALID_TYPE (the header is not a UUID), AUTH_REQUIRED (401: `auth: required` and
  *   neither a user nor a service key).
  */
@@ -52,8 +53,10 @@ export function resolveCaller(
 ): ResolvedCaller {
   const resolved = callerOf(principal, appId);
   if (asUser !== null) {
-    if (principal.kind !== 'service_key' || !keyCoversApp(principal, appId)) {
-      throw new ApiError('AUTH_IMPERSONATION_FORBIDDEN', 'X-Butterbase-As-User is only accepted from a service key of this app\'s owner.');
+    if (principal.kind !== 'service_key' || !principal.scopes.includes(`app:${appId}`)) {
+      throw new ApiError('AUTH_IMPERSONATION_FORBIDDEN', 'X-Butterbase-As-User is only accepted from an app-scoped service key of this app.', {
+        remediation: 'Create a key scoped to this app (POST /api-keys {"name":…,"key_scope":"app","target_app_id":"{app_id}"}) and send it with the header; account-wide keys cannot impersonate end users.',
+      });
     }
     if (!allowImpersonation) {
       throw new ApiError('AUTH_IMPERSONATION_DISABLED', 'This function does not allow impersonation (allow_service_key_impersonation is false).');

@@ -11,7 +11,8 @@ import { ApiError } from '../../shared/errors.ts';
 import type { TriggerType } from '../../shared/schemas/functions.ts';
 import type { Env } from '../env.ts';
 import { loadApp, recordInvocation, versionCode, type FunctionRow } from './records.ts';
-import { LoaderRunner, type FunctionRunner, type GuestContext, type RunOutcome } from './runner.ts';
+import { dispatchConfig } from './dispatch-namespace.ts';
+import { defaultSubRequests, LoaderRunner, WfpRunner, type FunctionRunner, type GuestContext, type RunOutcome } from './runner.ts';
 
 /** What started an invocation (its log's `trigger`): a deploy trigger type, or the post-auth hook. */
 export type InvocationTrigger = TriggerType | 'auth_hook';
@@ -118,8 +119,16 @@ function appContext(app: AppRow): Record<string, unknown> {
   };
 }
 
-/** The runner of this deployment (the Worker Loader; production swaps in the dispatch namespace). */
+/**
+ * The runner of this deployment: the Workers for Platforms dispatch namespace when DISPATCHER is bound
+ * and configured (services/dispatch-namespace.ts `dispatchConfig`), else the Worker Loader.
+ * @throws ApiError INTERNAL_ERROR when DISPATCHER is bound but its settings are incomplete
+ */
 export function runnerOf(env: Env): FunctionRunner {
+  if (env.DISPATCHER && dispatchConfig(env)) {
+    const limit = Number(env.WFP_SUBREQUEST_LIMIT);
+    return new WfpRunner(env.DISPATCHER, env.PLATFORM_MASTER_KEY, Number.isInteger(limit) && limit > 0 ? limit : defaultSubRequests);
+  }
   return new LoaderRunner(env.LOADER);
 }
 
@@ -150,10 +159,8 @@ export async function invoke(env: Env, ctx: FunctionsContext, call: Invocation, 
     app: appContext(app),
     request: { id: call.requestId, ip: call.ip, country: null, functionName: fn.name, loopDepth: call.depth ?? 0 },
   };
-  const host = ctx.exports.FunctionHost({
-    props: { appId: call.appId, functionName: fn.name, role: call.userId ? 'user' : 'service', userId: call.userId, depth: call.depth ?? 0, requestId: call.requestId },
-  });
-  const outbound = ctx.exports.Outbound({ props: { appId: call.appId, functionName: fn.name } });
+  const hostProps: HostProps = { appId: call.appId, functionName: fn.name, role: call.userId ? 'user' : 'service', userId: call.userId, depth: call.depth ?? 0, requestId: call.requestId };
+  const outboundParams: OutboundProps = { appId: call.appId, functionName: fn.name };
   const limit = timeout(fn.timeout_ms, fn.name);
   const url = new URL(call.request.url);
   const log = (statusCode: number, outcome: Partial<RunOutcome>) => {
@@ -166,7 +173,12 @@ export async function invoke(env: Env, ctx: FunctionsContext, call: Invocation, 
   let outcome: RunOutcome;
   try {
     outcome = await Promise.race([
-      runner.run({ versionId, code: () => versionCode(env, versionId), outbound }, call.request, context, host),
+      runner.run(
+        { versionId, code: () => versionCode(env, versionId), timeoutMs: fn.timeout_ms, outbound: () => ctx.exports.Outbound({ props: outboundParams }), outboundParams },
+        call.request,
+        context,
+        { props: hostProps, stub: () => ctx.exports.FunctionHost({ props: hostProps }) },
+      ),
       limit.promise,
     ]);
   } catch (error) {

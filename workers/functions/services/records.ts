@@ -103,6 +103,8 @@ export interface DeployRecord {
   memoryLimitMb: number;
   allowImpersonation: boolean;
   agentTool: Record<string, unknown> | null;
+  /** The new version's id, chosen before the write (production uploads its script under it first). */
+  versionId: string;
 }
 
 /**
@@ -129,7 +131,7 @@ export async function saveDeploy(env: Env, record: DeployRecord): Promise<Functi
     targetWhere: sql`deleted_at IS NULL`,
     set: values,
   }).returning({ id: functions.id });
-  const [version] = await db.insert(functionVersions).values({ function_id: fn!.id, source: record.source, compiled: record.compiled })
+  const [version] = await db.insert(functionVersions).values({ id: record.versionId, function_id: fn!.id, source: record.source, compiled: record.compiled })
     .returning({ id: functionVersions.id });
   const [row] = await db.update(functions).set({ current_version_id: version!.id }).where(eq(functions.id, fn!.id)).returning();
   return functionRecord(row!);
@@ -149,11 +151,17 @@ export async function currentSource(env: Env, row: FunctionRow): Promise<string>
   return version?.source ?? '';
 }
 
-/** Soft-deletes the live function. @returns false when there was none */
-export async function softDelete(env: Env, appId: string, name: string): Promise<boolean> {
+/** Soft-deletes the live function. @returns its id, or null when there was none */
+export async function softDelete(env: Env, appId: string, name: string): Promise<string | null> {
   const rows = await controlDb(env).update(functions).set({ deleted_at: new Date() })
     .where(and(eq(functions.app_id, appId), eq(functions.name, name), isNull(functions.deleted_at))).returning({ id: functions.id });
-  return rows.length > 0;
+  return rows[0]?.id ?? null;
+}
+
+/** The ids of every version a function ever had (their dispatch scripts are named by them). */
+export async function versionIds(env: Env, functionId: string): Promise<string[]> {
+  const rows = await controlDb(env).select({ id: functionVersions.id }).from(functionVersions).where(eq(functionVersions.function_id, functionId));
+  return rows.map((r) => r.id);
 }
 
 /** Replaces the sealed env of a function (after a merge). */

@@ -17,6 +17,10 @@ import { findClass, type ClassRow } from '../services/do-classes.ts';
 
 /** The header carrying the verified end user's id to the class (any client copy is removed). */
 export const userIdHeader = 'x-butterbase-user-id';
+/** ctx.invokeDO only: the calling function, `fn:<name>` (any client copy is removed at the edge). */
+export const callerHeader = 'x-butterbase-caller';
+/** ctx.invokeDO only: the call's depth in the shared ctx.invoke / ctx.invokeDO chain (removed at the edge). */
+export const loopDepthHeader = 'x-butterbase-loop-depth';
 
 /**
  * Routes a request to a user Durable Object instance.
@@ -35,26 +39,50 @@ export async function serveDurableObject(env: Env, ctx: ExecutionContext, reques
   if (!rawName || !instance || instance.length > 256) {
     throw new ApiError('RESOURCE_NOT_FOUND', 'Durable Objects are addressed as /_do/{name}/{instance-id}.');
   }
-  const row = await findClass(env, app.id, rawName);
-  if (!row) throw new ApiError('RESOURCE_NOT_FOUND', `No Durable Object "${rawName}" is deployed for this app.`);
-  // The last deploy that constructed keeps serving when a later one failed (status ERROR).
-  if (row.live_version === null || row.live_class_name === null) {
-    throw new ApiError('STATE_PREREQUISITE_MISSING', `The Durable Object "${row.name}" is ${row.status}${row.error_message ? `: ${row.error_message}` : ''}.`, {
-      remediation: 'Fix the class and deploy it again (manage_durable_objects action "deploy").',
-    });
-  }
+  const row = await liveClass(env, app.id, rawName);
   const userId = checkAccess(row, app, principal);
   const headers = new Headers(request.headers);
   for (const name of [...headers.keys()]) if (name.startsWith('x-bb-')) headers.delete(name);
-  headers.delete(userIdHeader);
+  for (const name of [userIdHeader, callerHeader, loopDepthHeader]) headers.delete(name);
   if (userId) headers.set(userIdHeader, userId);
-  headers.set(hostHeaders.app, app.id);
+  return forwardToInstance(env, ctx, app.id, row, instance, new Request(request, { headers }));
+}
+
+/**
+ * The class `name` of app `appId` that can serve: the edge and ctx.invokeDO (services/do-invoke.ts)
+ * both look classes up here. The last deploy that constructed keeps serving when a later one failed.
+ * @throws ApiError RESOURCE_NOT_FOUND (no such class in this app), STATE_PREREQUISITE_MISSING (no deploy
+ *   of the class has constructed yet: PENDING, BUILDING or ERROR, with the error message)
+ */
+export async function liveClass(env: Env, appId: string, name: string): Promise<ClassRow & { live_version: number; live_class_name: string }> {
+  const row = await findClass(env, appId, name);
+  if (!row) throw new ApiError('RESOURCE_NOT_FOUND', `No Durable Object "${name}" is deployed for this app.`, {
+    remediation: 'List the app\'s classes (GET /v1/{app_id}/durable-objects) or deploy it first (manage_durable_objects action "deploy").',
+  });
+  if (row.live_version === null || row.live_class_name === null) {
+    throw new ApiError('STATE_PREREQUISITE_MISSING', `The Durable Object "${row.name}" is ${row.status}${row.error_message ? `: ${row.error_message}` : ''}.`, {
+      remediation: 'Fix the class and deploy it again (manage_durable_objects action "deploy").',
+      details: { name: row.name, status: row.status },
+    });
+  }
+  return row as ClassRow & { live_version: number; live_class_name: string };
+}
+
+/**
+ * Sends `request` (its headers already cleaned of client copies of platform headers) to instance
+ * `instance` of the live class `row`: sets the host headers UserObjectHost reads, fetches the host
+ * object `{app_id}:{name}:{instance}` (a fetch, never RPC: see user-object-host.ts) and counts one
+ * request and its wall ms toward the class's usage. Out: the class's Response as-is.
+ */
+export async function forwardToInstance(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'>, appId: string, row: ClassRow & { live_version: number; live_class_name: string }, instance: string, request: Request): Promise<Response> {
+  const headers = new Headers(request.headers);
+  headers.set(hostHeaders.app, appId);
   headers.set(hostHeaders.name, row.name);
   headers.set(hostHeaders.classId, row.id);
   headers.set(hostHeaders.className, row.live_class_name);
   headers.set(hostHeaders.version, String(row.live_version));
   headers.set(hostHeaders.instance, instance);
-  const stub = env.USER_OBJECTS.get(env.USER_OBJECTS.idFromName(instanceName(app.id, row.name, instance)));
+  const stub = env.USER_OBJECTS.get(env.USER_OBJECTS.idFromName(instanceName(appId, row.name, instance)));
   const startedMs = Date.now();
   const response = await stub.fetch(new Request(request, { headers }));
   const wallMs = Date.now() - startedMs;

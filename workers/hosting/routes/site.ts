@@ -1,13 +1,14 @@
 /**
  * The app host (`{subdomain}.{apps domain}`, locally `{subdomain}.localhost:{port}`; API.md §1.1,
  * §10): `/_do/{name}/{instance}` goes to the app's Durable Object classes, everything else to its
- * active static deployment. The router has resolved the app (x-bb-app) and the caller (x-bb-principal).
+ * active deployment — a static site, or an Edge SSR bundle (services/ssr.ts). The router has resolved the app (x-bb-app) and the caller (x-bb-principal).
  */
 import type { AppGate } from '../../shared/contracts.ts';
 import { decodePrincipal, internalHeaders } from '../../shared/principal.ts';
 import type { Env } from '../env.ts';
 import { servingDeploymentId } from '../services/deployments.ts';
 import { loadManifest, serveSite } from '../services/serve.ts';
+import { serveSsr, type HostingExecutionContext } from '../services/ssr.ts';
 import { serveDurableObject } from './durable-objects-edge.ts';
 
 /** Answers one app-host request for `app`. Never throws for a missing site: that is a 404 page. */
@@ -19,6 +20,7 @@ export async function serveAppHost(env: Env, ctx: ExecutionContext, request: Req
   const deploymentId = await servingDeploymentId(env, app.id);
   const manifest = deploymentId ? await loadManifest(env, app.id, deploymentId) : null;
   if (!manifest) return noSitePage(app);
+  if (manifest.worker) return serveSsr(env, ctx as HostingExecutionContext, request, app.id, { ...manifest, worker: manifest.worker });
   return serveSite(env, request, app.id, manifest);
 }
 

@@ -5,15 +5,26 @@
  * added for react-vite and nextjs-static when the site has no `_redirects`), and the manifest is
  * written last. Only then does one statement make it READY and active; any failure leaves the
  * previous site serving and this deployment ERROR with the reason, its files removed.
+ *
+ * An Edge SSR deployment (API.md §10.3) is split by services/ssr-bundle.ts: its worker modules go under
+ * `worker/`, the rest are its assets (same rules as a static site); the app's frontend env is
+ * snapshotted (sealed) into the manifest; and the worker is loaded once through the SSR runner before
+ * anything switches — a bundle that does not load is ERROR with the runtime's message, never live.
+ * Its errors are stored as `CODE: message` (BUILD_FAILED, WORKER_TOO_LARGE).
  */
 import mime from 'mime';
 import type { Reader } from 'unzipit';
+import { eq } from 'drizzle-orm';
+import { controlDb } from '../../shared/control-db.ts';
+import { frontendEnv } from '../../shared/control-schema.ts';
 import { toApiError } from '../../shared/errors.ts';
 import type { Env } from '../env.ts';
 import { ArchiveError, readArchive } from './archive.ts';
 import { completeAndActivate, deleteDeploymentRow, surplusReady, transition, type DeploymentRow } from './deployments.ts';
 import { parseHeaders, parseRedirects, RulesError, type HeaderRule, type RedirectRule } from './pages-rules.ts';
-import { deletePrefix, fileKey, manifestKey, sitePrefix, uploadKey, type SiteManifest } from './site-keys.ts';
+import { deletePrefix, fileKey, manifestKey, sitePrefix, uploadKey, workerModuleKey, type SiteManifest, type WorkerManifest } from './site-keys.ts';
+import { ssrRunner, workerSource, type HostingExecutionContext } from './ssr.ts';
+import { splitBundle, SsrBundleError } from './ssr-bundle.ts';
 
 const spaFrameworks = new Set(['react-vite', 'nextjs-static']);
 
@@ -37,17 +48,32 @@ export function contentTypeOf(path: string): string {
 }
 
 /**
- * Runs the build of a deployment already moved to UPLOADING. Never throws: the outcome is in the row.
+ * Runs the build of a deployment already moved to UPLOADING (`ctx` gives an SSR bundle its
+ * ASSETS and outbound entrypoints for the load check). Never throws: the outcome is in the row.
  * Out: the final status.
  */
-export async function buildDeployment(env: Env, row: DeploymentRow): Promise<'READY' | 'ERROR' | 'CANCELED'> {
+export async function buildDeployment(env: Env, ctx: HostingExecutionContext, row: DeploymentRow): Promise<'READY' | 'ERROR' | 'CANCELED'> {
   const { app_id: appId, id } = row;
   const zipKey = uploadKey(appId, id);
   try {
     const head = await env.SITES.head(zipKey);
     if (!head) throw new ArchiveError('not_a_zip', 'The uploaded zip is missing.');
     if (!(await transition(env, id, ['UPLOADING'], 'BUILDING'))) return 'CANCELED';
-    const files = await readArchive(r2Reader(env.SITES, zipKey, head.size));
+    const archive = await readArchive(r2Reader(env.SITES, zipKey, head.size));
+    let files = archive;
+    let worker: WorkerManifest | undefined;
+    if (row.kind === 'ssr') {
+      const bundle = await splitBundle(archive);
+      files = bundle.assets;
+      const modules: WorkerManifest['modules'] = {};
+      for (const module of bundle.modules) {
+        await env.SITES.put(workerModuleKey(appId, id, module.name), module.bytes);
+        modules[module.name] = module.type;
+      }
+      const envRows = await controlDb(env).select({ key: frontendEnv.key, value: frontendEnv.value }).from(frontendEnv).where(eq(frontendEnv.app_id, appId));
+      worker = { mainModule: bundle.mainModule, modules, env: Object.fromEntries(envRows.map((r) => [r.key, r.value])), routes: bundle.routes };
+      await transition(env, id, ['BUILDING'], 'BUILDING', { worker_script_size_bytes: bundle.compressedBytes, worker_script_module_count: bundle.modules.length });
+    }
     let redirects: RedirectRule[] = [];
     let headers: HeaderRule[] = [];
     const manifest: SiteManifest = { deploymentId: id, files: {}, redirects, headers };
@@ -65,6 +91,11 @@ export async function buildDeployment(env: Env, row: DeploymentRow): Promise<'RE
     if (!hasRedirects && spaFrameworks.has(row.framework) && manifest.files['index.html']) redirects = [{ from: '/*', to: '/index.html', status: 200 }];
     manifest.redirects = redirects;
     manifest.headers = headers;
+    if (worker) {
+      manifest.worker = worker;
+      const failure = await ssrRunner(env).probe(workerSource(env, ctx, appId, id, worker));
+      if (failure) throw new SsrBundleError('BUILD_FAILED', `The worker failed to load: ${failure}`);
+    }
     await env.SITES.put(manifestKey(appId, id), JSON.stringify(manifest), { httpMetadata: { contentType: 'application/json' } });
     if (!(await completeAndActivate(env, appId, id, files.length, totalBytes))) {
       await deletePrefix(env.SITES, sitePrefix(appId, id));
@@ -73,10 +104,10 @@ export async function buildDeployment(env: Env, row: DeploymentRow): Promise<'RE
     await pruneOld(env, appId);
     return 'READY';
   } catch (error) {
-    const message = error instanceof ArchiveError || error instanceof RulesError
-      ? error.message
-      : `The deployment could not be built: ${toApiError(error).message}`;
-    if (!(error instanceof ArchiveError || error instanceof RulesError)) console.error(`[hosting] build ${id} failed: ${String(error)}`);
+    const known = error instanceof ArchiveError || error instanceof RulesError || error instanceof SsrBundleError;
+    let message = known ? error.message : `The deployment could not be built: ${toApiError(error).message}`;
+    if (row.kind === 'ssr') message = `${error instanceof SsrBundleError ? error.code : 'BUILD_FAILED'}: ${message}`;
+    if (!known) console.error(`[hosting] build ${id} failed: ${String(error)}`);
     await transition(env, id, ['UPLOADING', 'BUILDING'], 'ERROR', { error: message, completed_at: new Date() }).catch(() => null);
     await deletePrefix(env.SITES, sitePrefix(appId, id)).catch(() => 0);
     return 'ERROR';

@@ -6,12 +6,17 @@
  */
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import { controlDb, controlSql } from '../../shared/control-db.ts';
-import { frontendDeployments, frontendSites, type deploymentStatuses } from '../../shared/control-schema.ts';
+import { frontendDeployments, frontendSites, type deploymentKinds, type deploymentStatuses } from '../../shared/control-schema.ts';
 import { ApiError } from '../../shared/errors.ts';
 import type { Env } from '../env.ts';
 
 export type DeploymentRow = typeof frontendDeployments.$inferSelect;
 export type DeploymentStatus = (typeof deploymentStatuses)[number];
+/** `static` (API.md §10.2, base `/frontend`) or `ssr` (§10.3, base `/edge-ssr`). */
+export type DeploymentKind = (typeof deploymentKinds)[number];
+
+/** The route base of a kind's deployments (`/v1/{app_id}/{base}/deployments`). */
+export const kindBase: Record<DeploymentKind, string> = { static: 'frontend', ssr: 'edge-ssr' };
 
 /** Upload URL validity (API.md §10.2: 15 min) and size cap (100 MB). */
 export const uploadTtlSeconds = 900;
@@ -19,8 +24,13 @@ export const maxUploadBytes = 104_857_600;
 /** Deployments that are not finished yet, per app; more → QUOTA_DEPLOYMENT_LIMIT. */
 export const maxPendingDeployments = 10;
 
-/** The list item of GET …/deployments (API.md §10.2), plus `active` (beyond the reference). */
+/**
+ * The list item of GET …/deployments (API.md §10.2; an SSR deployment adds §10.3's
+ * `workerScriptSizeBytes` (gzip-compressed bytes) and `workerScriptModuleCount`), plus `active`
+ * (beyond the reference).
+ */
 export function deploymentWire(row: DeploymentRow, url: string, activeId: string | null) {
+  const ssr = row.kind === 'ssr' ? { workerScriptSizeBytes: row.worker_script_size_bytes, workerScriptModuleCount: row.worker_script_module_count } : {};
   return {
     id: row.id,
     framework: row.framework,
@@ -29,6 +39,7 @@ export function deploymentWire(row: DeploymentRow, url: string, activeId: string
     error: row.error,
     fileCount: row.file_count,
     totalSizeBytes: row.total_size_bytes,
+    ...ssr,
     createdAt: row.created_at.toISOString(),
     startedAt: row.started_at?.toISOString() ?? null,
     completedAt: row.completed_at?.toISOString() ?? null,
@@ -42,41 +53,49 @@ export function deploymentDetailWire(row: DeploymentRow, url: string, activeId: 
   return { ...deploymentWire(row, url, activeId), cloudflareProjectName: null, cloudflareDeploymentId: null, buildConfig: row.build_config };
 }
 
-/** A new WAITING deployment. @throws ApiError QUOTA_DEPLOYMENT_LIMIT when too many are unfinished */
-export async function createDeployment(env: Env, appId: string, framework: string): Promise<DeploymentRow> {
+/**
+ * A new WAITING deployment of `kind` (unfinished deployments of both kinds count toward the limit).
+ * @throws ApiError QUOTA_DEPLOYMENT_LIMIT when too many are unfinished
+ */
+export async function createDeployment(env: Env, appId: string, framework: string, kind: DeploymentKind = 'static'): Promise<DeploymentRow> {
   const db = controlDb(env);
   const pending = await db.select({ n: sql<number>`count(*)::int` }).from(frontendDeployments)
     .where(and(eq(frontendDeployments.app_id, appId), inArray(frontendDeployments.status, ['WAITING', 'UPLOADING', 'BUILDING'])));
   if ((pending[0]?.n ?? 0) >= maxPendingDeployments) {
     throw new ApiError('QUOTA_DEPLOYMENT_LIMIT', `App ${appId} already has ${maxPendingDeployments} unfinished deployments.`, {
-      remediation: 'Start, cancel or delete the unfinished deployments (GET /v1/{app_id}/frontend/deployments) first.',
+      remediation: `Start, cancel or delete the unfinished deployments (GET /v1/{app_id}/${kindBase[kind]}/deployments) first.`,
     });
   }
   const [row] = await db.insert(frontendDeployments).values({
     app_id: appId,
     framework,
+    kind,
     upload_expires_at: new Date(Date.now() + uploadTtlSeconds * 1000),
     build_config: { framework },
   }).returning();
   return row!;
 }
 
-/** The app's deployments, newest first, and the active one's id. */
-export async function listDeployments(env: Env, appId: string): Promise<{ rows: DeploymentRow[]; activeId: string | null }> {
+/** The app's deployments of `kind`, newest first, and the active one's id (of either kind). */
+export async function listDeployments(env: Env, appId: string, kind: DeploymentKind = 'static'): Promise<{ rows: DeploymentRow[]; activeId: string | null }> {
   const db = controlDb(env);
   const [rows, activeId] = await Promise.all([
-    db.select().from(frontendDeployments).where(eq(frontendDeployments.app_id, appId)).orderBy(desc(frontendDeployments.created_at)).limit(100),
+    db.select().from(frontendDeployments).where(and(eq(frontendDeployments.app_id, appId), eq(frontendDeployments.kind, kind)))
+      .orderBy(desc(frontendDeployments.created_at)).limit(100),
     activeDeploymentId(env, appId),
   ]);
   return { rows, activeId };
 }
 
-/** One deployment of the app. @throws ApiError RESOURCE_NOT_FOUND (also for a malformed id) */
-export async function getDeployment(env: Env, appId: string, id: string): Promise<DeploymentRow> {
-  const notFound = new ApiError('RESOURCE_NOT_FOUND', `Deployment ${id} not found.`, { remediation: 'List the deployments (GET /v1/{app_id}/frontend/deployments) to find its id.' });
+/**
+ * One deployment of the app, of `kind` (a static deployment is not found under /edge-ssr and back).
+ * @throws ApiError RESOURCE_NOT_FOUND (also for a malformed id)
+ */
+export async function getDeployment(env: Env, appId: string, id: string, kind: DeploymentKind = 'static'): Promise<DeploymentRow> {
+  const notFound = new ApiError('RESOURCE_NOT_FOUND', `Deployment ${id} not found.`, { remediation: `List the deployments (GET /v1/{app_id}/${kindBase[kind]}/deployments) to find its id.` });
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw notFound;
   const [row] = await controlDb(env).select().from(frontendDeployments)
-    .where(and(eq(frontendDeployments.app_id, appId), eq(frontendDeployments.id, id)));
+    .where(and(eq(frontendDeployments.app_id, appId), eq(frontendDeployments.id, id), eq(frontendDeployments.kind, kind)));
   if (!row) throw notFound;
   return row;
 }
@@ -90,7 +109,7 @@ export async function transition(
   id: string,
   from: readonly DeploymentStatus[],
   to: DeploymentStatus,
-  values: Partial<Pick<DeploymentRow, 'error' | 'file_count' | 'total_size_bytes' | 'upload_size_bytes' | 'started_at' | 'completed_at'>> = {},
+  values: Partial<Pick<DeploymentRow, 'error' | 'file_count' | 'total_size_bytes' | 'upload_size_bytes' | 'started_at' | 'completed_at' | 'worker_script_size_bytes' | 'worker_script_module_count'>> = {},
 ): Promise<DeploymentRow | null> {
   const [row] = await controlDb(env).update(frontendDeployments)
     .set({ status: to, ...values, updated_at: new Date() })

@@ -1,6 +1,6 @@
 /**
  * Signed deployment upload URLs (API.md §10.2: "uploadUrl", 900 s, ≤100 MB). The URL is the hosting
- * Worker's own `PUT /v1/{app_id}/frontend/deployments/{id}/upload?expires=…&signature=…`: an
+ * Worker's own `PUT /v1/{app_id}/{frontend|edge-ssr}/deployments/{id}/upload?expires=…&signature=…`: an
  * HMAC-SHA256 under a key derived from the platform master key over (app, deployment, expiry), so it
  * needs no bearer, names one deployment only and stops working at `expires` (Unix seconds). The
  * route streams the body into the bucket and enforces the size cap itself, which a presigned S3 PUT
@@ -33,10 +33,13 @@ async function signature(masterKeyBase64: string, appId: string, deploymentId: s
   return toHex(new Uint8Array(await crypto.subtle.sign('HMAC', await signingKey(masterKeyBase64), data)));
 }
 
-/** The upload URL of a deployment under `origin` (the API host), valid until `expiresAtSeconds`. */
-export async function uploadUrl(origin: string, masterKeyBase64: string, appId: string, deploymentId: string, expiresAtSeconds: number): Promise<string> {
+/**
+ * The upload URL of a deployment under `origin` (the API host) and route base (`frontend` or
+ * `edge-ssr`), valid until `expiresAtSeconds`.
+ */
+export async function uploadUrl(origin: string, masterKeyBase64: string, appId: string, deploymentId: string, expiresAtSeconds: number, base = 'frontend'): Promise<string> {
   const sig = await signature(masterKeyBase64, appId, deploymentId, expiresAtSeconds);
-  return `${origin}/v1/${appId}/frontend/deployments/${deploymentId}/upload?expires=${expiresAtSeconds}&signature=${sig}`;
+  return `${origin}/v1/${appId}/${base}/deployments/${deploymentId}/upload?expires=${expiresAtSeconds}&signature=${sig}`;
 }
 
 /** True when `sig` is the signature of (app, deployment, expiry); expiry itself is checked by the caller. */

@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { createFrontendDeploymentBody, frontendEnvBody } from '../../shared/schemas/hosting.ts';
-import { defineTool, errorResult, jsonResult, missingField, restError, restResult } from '../tool.ts';
+import { defineTool, errorResult, jsonResult, missingField, restResult } from '../tool.ts';
+import { startAndWait } from './deployments.ts';
 import { appId, segment } from './fields.ts';
 
 /** How often start_deployment polls and for how long (API.md §13: 5 s, ≤ 5 min; builds here take seconds). */
@@ -77,19 +78,11 @@ export const manageFrontend = defineTool({
     const app = segment(args.app_id);
     const base = `/v1/${app}/frontend`;
     switch (args.action) {
-      case 'start_deployment': {
-        const id = segment(args.deployment_id!);
-        const started = await platform.call({ method: 'POST', path: `${base}/deployments/${id}/start`, tool });
-        if (!started.ok) return restResult(started);
-        const deadline = Date.now() + pollTimeoutMs;
-        for (;;) {
-          const current = await platform.call({ method: 'GET', path: `${base}/deployments/${id}`, tool });
-          if (!current.ok) return errorResult(restError(current));
-          const status = (current.json as { status: string }).status;
-          if (!['WAITING', 'UPLOADING', 'BUILDING'].includes(status) || Date.now() > deadline) return restResult(current);
-          await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
-        }
-      }
+      case 'start_deployment':
+        return startAndWait(platform, {
+          base, id: segment(args.deployment_id!), tool, timeoutMs: pollTimeoutMs, intervalMs: pollIntervalMs,
+          listHint: 'Call manage_frontend action "list_deployments" (or GET /v1/{app_id}/frontend/deployments/{id})',
+        });
       case 'list_deployments':
         return restResult(await platform.call({ method: 'GET', path: `${base}/deployments`, tool }));
       case 'activate_deployment':

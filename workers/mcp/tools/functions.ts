@@ -30,7 +30,7 @@ export const invokeFunction = defineTool({
   title: 'Invoke a function',
   description:
     'Calls a deployed function over HTTP (ANY /v1/{app_id}/fn/{function_name}) with your service key and returns {status, headers, body, duration_ms}; ' +
-    'body is parsed JSON when the function answered JSON, else text. Send headers {"X-Butterbase-As-User": "<user id>"} to run it as that end user (RLS applies).',
+    'body is parsed JSON when the function answered JSON, else text. Send headers {"X-Butterbase-As-User": "<user id>"} to run it as that end user (RLS applies; needs a key scoped to this app — an account-wide key gets 403 AUTH_IMPERSONATION_FORBIDDEN).',
   input: z.object({
     app_id: appId,
     function_name: functionNameField.describe('The function\'s name.'),
@@ -68,7 +68,7 @@ export const manageFunction = defineTool({
     level: z.enum(['error', 'all']).optional().describe('get_logs: "error" for failed invocations only.'),
     include_deleted: z.boolean().optional().describe('get_logs: read the logs of a deleted function.'),
     env: functionEnvBody.shape.envVars.optional().describe('update_env: {KEY: value, OTHER: null}.'),
-    allow_service_key_impersonation: z.boolean().optional().describe('update_settings: accept X-Butterbase-As-User from the owner\'s service key.'),
+    allow_service_key_impersonation: z.boolean().optional().describe('update_settings: accept X-Butterbase-As-User from a service key scoped to this app.'),
   }).strict(),
   requires: {
     get: ['function_name'],

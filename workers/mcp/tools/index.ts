@@ -9,6 +9,7 @@ import { insertRow, seedDatabase, selectRows } from './data.ts';
 import { butterbaseDocs } from './docs.ts';
 import { deployFunction, invokeFunction, manageFunction } from './functions.ts';
 import { manageDurableObjects } from './durable-objects.ts';
+import { manageEdgeSsr } from './edge-ssr.ts';
 import { createFrontendDeployment, manageFrontend } from './frontend.ts';
 import { manageApiKeys } from './keys.ts';
 import { manageOAuth } from './oauth.ts';
@@ -35,6 +36,7 @@ export const tools: readonly ToolDefinition[] = [
   manageFunction,
   createFrontendDeployment,
   manageFrontend,
+  manageEdgeSsr,
   manageDurableObjects,
   manageAuthConfig,
   manageAuthUsers,

@@ -12,6 +12,14 @@ export type FrontendFramework = (typeof frontendFrameworks)[number];
 export const createFrontendDeploymentBody = z.strictObject({ framework: z.enum(frontendFrameworks).default('static') });
 export type CreateFrontendDeploymentBody = z.infer<typeof createFrontendDeploymentBody>;
 
+/** Frameworks of an Edge SSR deployment (API.md §10.3); any Pages advanced-mode bundle (`_worker.js` + assets) is `other-edge`. */
+export const edgeSsrFrameworks = ['nextjs-edge', 'remix-edge', 'other-edge'] as const;
+export type EdgeSsrFramework = (typeof edgeSsrFrameworks)[number];
+
+/** POST /v1/{app_id}/edge-ssr/deployments. */
+export const createEdgeSsrDeploymentBody = z.strictObject({ framework: z.enum(edgeSsrFrameworks).default('nextjs-edge') });
+export type CreateEdgeSsrDeploymentBody = z.infer<typeof createEdgeSsrDeploymentBody>;
+
 /** An env var name of a frontend (build-time) or Durable Object env. */
 export const envKeyPattern = /^[A-Z_][A-Z0-9_]*$/;
 

@@ -1,7 +1,7 @@
 /**
- * The egress policy of user code (issue 9 item 2): every fetch a function makes passes the Outbound
- * entrypoint (the loader's `globalOutbound`; in production the dispatch namespace's outbound Worker),
- * which asks {@link egressDecision}. Calls to the platform's own public API (`BUTTERBASE_API_URL`) are
+ * The egress policy of user code (issue 9 item 2): every fetch a function or an Edge SSR bundle makes
+ * passes an Outbound entrypoint (the loader's `globalOutbound`; in production the dispatch
+ * namespace's outbound Worker), which asks {@link egressDecision}. Calls to the platform's own public API (`BUTTERBASE_API_URL`) are
  * routed internally to the router — locally that API is on loopback itself; everything else on a
  * private, loopback, link-local or otherwise non-public address, or an internal host name, is refused.
  */
@@ -55,4 +55,40 @@ export function deniedHosts(list: string | undefined, urls: readonly (string | u
     }
   }
   return hosts;
+}
+
+/** What {@link egressFetch} needs from its Worker. */
+export interface EgressEnv {
+  /** The platform's public API base URL (BUTTERBASE_API_URL). */
+  PUBLIC_API_URL: string;
+  /** Extra denied host names, comma-separated. */
+  EGRESS_DENY_HOSTS?: string;
+  /** The database endpoint (local runs), denied too. */
+  NEON_FETCH_ENDPOINT?: string;
+  /** Where calls to the platform's public API go internally. */
+  ROUTER?: Fetcher;
+}
+
+/**
+ * Applies the egress policy to one subrequest of user code and performs it: the platform API through
+ * the router, the internet as is, anything else refused with 403 `{ error }` and
+ * `x-butterbase-egress: refused`. Logs one line per subrequest naming the app and function.
+ * Used by the functions Worker's `Outbound` entrypoint (Worker Loader), the functions-outbound
+ * Worker (the dispatch namespace's outbound Worker) and hosting's `SsrOutbound` (Edge SSR bundles),
+ * so all user code shares one policy.
+ */
+export async function egressFetch(request: Request, env: EgressEnv, who: { appId: string; functionName: string }): Promise<Response> {
+  // `functionName` names the caller in the log line: a function's name, or `ssr:{deployment id}`.
+  const url = new URL(request.url);
+  const decision = egressDecision(url, env.PUBLIC_API_URL, deniedHosts(env.EGRESS_DENY_HOSTS, [env.NEON_FETCH_ENDPOINT]));
+  console.log(`[egress] ${who.appId}/${who.functionName} ${request.method} ${url.host} → ${decision.kind}${decision.kind === 'refused' ? ` (${decision.reason})` : ''}`);
+  switch (decision.kind) {
+    case 'platform':
+      if (!env.ROUTER) return Response.json({ error: 'the platform API is not reachable from functions on this deployment' }, { status: 502 });
+      return env.ROUTER.fetch(request);
+    case 'internet':
+      return fetch(request);
+    case 'refused':
+      return Response.json({ error: `egress refused: ${decision.reason}` }, { status: 403, headers: { 'x-butterbase-egress': 'refused' } });
+  }
 }
