@@ -1,7 +1,8 @@
 /**
  * `npm run db`: runs the embedded database endpoint on its own (the dev command starts it for you).
  * Env: `BB_STATE_DIR` (default `.butterbase`), `BB_DB_PORT` (default 5488), `DATABASE_URL` (use a real
- * Postgres instead of PGlite), `BB_DB_IDLE_MS`, `BB_DB_MAX_OPEN`. Connection strings must carry the
+ * Postgres instead of PGlite), `BB_DB_IDLE_MS`, `BB_DB_MAX_OPEN`, `BB_DB_PGLITE_DRIVER` (`direct`, the
+ * default, or `node-postgres`, the original path). Connection strings must carry the
  * password kept in `<state>/db.password`.
  */
 import { resolve } from 'node:path';

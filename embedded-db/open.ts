@@ -3,7 +3,7 @@
  * a real Postgres when `databaseUrl` (or `DATABASE_URL`) is set, PGlite otherwise.
  */
 import { endpointConnectionString, endpointCredentials } from './credentials.ts';
-import { PgliteBackend } from './pglite-backend.ts';
+import { PgliteBackend, pgliteDrivers, type PgliteDriver } from './pglite-backend.ts';
 import { PostgresBackend } from './postgres-backend.ts';
 import { startEmbeddedDbServer, type EndpointCredentials } from './server.ts';
 
@@ -21,6 +21,11 @@ export interface OpenEmbeddedDbOptions {
   maxOpen?: number;
   /** PGlite template directory; defaults to `BB_DB_TEMPLATE_DIR` or `<stateDir>/db/.template`. */
   templateDir?: string;
+  /**
+   * How statements reach PGlite: `direct` (default) or `node-postgres` (the original path, kept for
+   * comparison); defaults to `BB_DB_PGLITE_DRIVER`.
+   */
+  pgliteDriver?: PgliteDriver;
   log?: (line: string) => void;
 }
 
@@ -37,7 +42,10 @@ export interface EmbeddedDb {
   close(): Promise<void>;
 }
 
-/** Starts the endpoint on 127.0.0.1 with the chosen backend. @throws Error when the port is taken. */
+/**
+ * Starts the endpoint on 127.0.0.1 with the chosen backend.
+ * @throws Error when the port is taken, or `BB_DB_PGLITE_DRIVER` names no driver
+ */
 export async function openEmbeddedDb(options: OpenEmbeddedDbOptions): Promise<EmbeddedDb> {
   const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
   const backend = databaseUrl
@@ -47,6 +55,7 @@ export async function openEmbeddedDb(options: OpenEmbeddedDbOptions): Promise<Em
         idleMs: options.idleMs ?? numberEnv('BB_DB_IDLE_MS'),
         maxOpen: options.maxOpen ?? numberEnv('BB_DB_MAX_OPEN'),
         templateDir: options.templateDir ?? process.env.BB_DB_TEMPLATE_DIR,
+        driver: options.pgliteDriver ?? driverEnv(),
         log: options.log,
       });
   const credentials = await endpointCredentials(options.stateDir);
@@ -59,6 +68,15 @@ export async function openEmbeddedDb(options: OpenEmbeddedDbOptions): Promise<Em
     connectionString: (database) => endpointConnectionString(credentials, database),
     close: () => server.close(),
   };
+}
+
+function driverEnv(): PgliteDriver | undefined {
+  const value = process.env.BB_DB_PGLITE_DRIVER;
+  if (!value) return undefined;
+  if (!pgliteDrivers.includes(value as PgliteDriver)) {
+    throw new Error(`BB_DB_PGLITE_DRIVER must be one of ${pgliteDrivers.join(', ')}, not "${value}"`);
+  }
+  return value as PgliteDriver;
 }
 
 function numberEnv(name: string): number | undefined {

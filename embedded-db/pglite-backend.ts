@@ -6,6 +6,11 @@
  * idle ones are closed first). Creating a database copies a pristine, already-initialised template
  * directory (`<stateDir>/db/.template/`), which turns a ~5 s initdb into a ~0.5 s copy; the copy is
  * written beside its final name and renamed into place, so a crash never leaves half a database.
+ *
+ * Statements reach PGlite through one of two drivers: `direct` (default; pglite-session.ts: the wire
+ * messages node-postgres would send, one synchronous PGlite call per statement) or `node-postgres`
+ * (the original path: a `pg.Client` over PGlite's protocol shim, pg-session.ts), kept selectable
+ * (`BB_DB_PGLITE_DRIVER`) so benchmarks and tests compare the two in one run.
  */
 import { cp, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -18,7 +23,9 @@ import { vector } from '@electric-sql/pglite-pgvector';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import pg from 'pg';
-import { assertDatabaseName, DatabaseError, Mutex, rawTextTypes, type LeasedClient, type SqlBackend } from './backend.ts';
+import { assertDatabaseName, DatabaseError, errorMessage, isPostgresError, Mutex, rawTextTypes, type SqlBackend, type SqlSession } from './backend.ts';
+import { pgSession } from './pg-session.ts';
+import { PgliteSession } from './pglite-session.ts';
 
 const extensions = { vector, uuid_ossp, pgcrypto, pg_trgm };
 
@@ -32,10 +39,20 @@ const collectGarbage: () => void = (() => {
   return runInNewContext('gc') as () => void;
 })();
 
+/** How statements reach PGlite (see the file comment). */
+export type PgliteDriver = 'direct' | 'node-postgres';
+
+/** The drivers by name, for `BB_DB_PGLITE_DRIVER`. */
+export const pgliteDrivers: readonly PgliteDriver[] = ['direct', 'node-postgres'];
+
 interface OpenDatabase {
   readonly name: string;
   readonly pglite: PGlite;
-  readonly client: pg.Client;
+  readonly session: SqlSession;
+  /** Ends a request on the session (the direct driver rolls back what it left open). */
+  readonly release: () => Promise<void>;
+  /** The node-postgres driver's client, ended on close. */
+  readonly client?: pg.Client;
   lastUsedMs: number;
 }
 
@@ -56,17 +73,20 @@ export interface PgliteBackendOptions {
   maxOpen?: number;
   /** Where the pristine template lives. Default `<stateDir>/db/.template`; tests share one across runs. */
   templateDir?: string;
+  /** How statements reach PGlite. Default `direct`. */
+  driver?: PgliteDriver;
   /** Log line sink. */
   log?: (line: string) => void;
 }
 
-/** {@link SqlBackend} on PGlite: one data directory and one serialised client per database. */
+/** {@link SqlBackend} on PGlite: one data directory and one serialised session per database. */
 export class PgliteBackend implements SqlBackend {
   readonly description: string;
   readonly #root: string;
   readonly #templateDir: string;
   readonly #idleMs: number;
   readonly #maxOpen: number;
+  readonly #driver: PgliteDriver;
   readonly #log: (line: string) => void;
   readonly #entries = new Map<string, Entry>();
   readonly #templateLock = new Mutex();
@@ -78,13 +98,14 @@ export class PgliteBackend implements SqlBackend {
     this.#templateDir = options.templateDir ?? join(this.#root, '.template');
     this.#idleMs = options.idleMs ?? 60_000;
     this.#maxOpen = options.maxOpen ?? 8;
+    this.#driver = options.driver ?? 'direct';
     this.#log = options.log ?? (() => {});
-    this.description = `pglite (${this.#root})`;
+    this.description = this.#driver === 'direct' ? `pglite (${this.#root})` : `pglite via ${this.#driver} (${this.#root})`;
     this.#sweeper = setInterval(() => void this.#closeIdle(), Math.max(250, Math.floor(this.#idleMs / 4)));
     this.#sweeper.unref();
   }
 
-  async withClient<T>(database: string, work: (client: LeasedClient) => Promise<T>): Promise<T> {
+  async withSession<T>(database: string, work: (session: SqlSession) => Promise<T>): Promise<T> {
     assertDatabaseName(database);
     this.#assertOpen();
     const entry = this.#entry(database);
@@ -92,7 +113,19 @@ export class PgliteBackend implements SqlBackend {
       const db = await this.#ensureOpen(database, entry);
       db.lastUsedMs = Date.now();
       try {
-        return await work(db.client);
+        const result = await work(db.session);
+        await db.release();
+        return result;
+      } catch (error) {
+        if (isPostgresError(error)) {
+          await db.release();
+        } else {
+          // PGlite itself failed (it exits on a FATAL error, e.g. a backend terminating itself): this
+          // instance is gone, so the next request opens the directory afresh (Postgres recovers it).
+          this.#log(`database ${database} failed (${errorMessage(error)}); it reopens on the next request`);
+          await this.#closeEntry(entry).catch(() => {});
+        }
+        throw error;
       } finally {
         db.lastUsedMs = Date.now();
       }
@@ -174,9 +207,14 @@ export class PgliteBackend implements SqlBackend {
     if (!(await exists(dir))) throw new DatabaseError('3D000', `database "${database}" does not exist`);
     const startedMs = Date.now();
     const pglite = await PGlite.create(dir, { extensions });
-    const client = new pg.Client({ ...createPgConfig(pglite), types: rawTextTypes });
-    await client.connect();
-    entry.open = { name: database, pglite, client, lastUsedMs: Date.now() };
+    if (this.#driver === 'direct') {
+      const session = new PgliteSession(pglite);
+      entry.open = { name: database, pglite, session, release: () => session.release(), lastUsedMs: Date.now() };
+    } else {
+      const client = new pg.Client({ ...createPgConfig(pglite), types: rawTextTypes });
+      await client.connect();
+      entry.open = { name: database, pglite, session: pgSession(client), release: async () => {}, client, lastUsedMs: Date.now() };
+    }
     this.#log(`opened database ${database} in ${Date.now() - startedMs} ms`);
     void this.#enforceMaxOpen(database);
     return entry.open;
@@ -187,8 +225,8 @@ export class PgliteBackend implements SqlBackend {
     const db = entry.open;
     if (!db) return;
     entry.open = undefined;
-    await db.client.end().catch(() => {});
-    await db.pglite.close();
+    await db.client?.end().catch(() => {});
+    await db.pglite.close().catch((error: unknown) => this.#log(`closing database ${db.name}: ${errorMessage(error)}`));
     this.#log(`closed database ${db.name}`);
     this.#scheduleCollection();
   }

@@ -4,7 +4,8 @@
  * Databases are created and dropped with plain SQL on the server's maintenance database.
  */
 import pg from 'pg';
-import { assertDatabaseName, DatabaseError, rawTextTypes, type LeasedClient, type SqlBackend } from './backend.ts';
+import { assertDatabaseName, DatabaseError, rawTextTypes, type SqlBackend, type SqlSession } from './backend.ts';
+import { pgSession } from './pg-session.ts';
 
 /** Options for {@link PostgresBackend}. */
 export interface PostgresBackendOptions {
@@ -27,12 +28,12 @@ export class PostgresBackend implements SqlBackend {
     this.description = `postgres (${this.#base.host})`;
   }
 
-  async withClient<T>(database: string, work: (client: LeasedClient) => Promise<T>): Promise<T> {
+  async withSession<T>(database: string, work: (session: SqlSession) => Promise<T>): Promise<T> {
     assertDatabaseName(database);
     const client = await this.#pool(database).connect();
     let broken = false;
     try {
-      return await work(client);
+      return await work(pgSession(client));
     } catch (error) {
       broken = !(error instanceof Error && 'code' in error);
       throw error;

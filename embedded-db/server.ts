@@ -22,8 +22,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type pg from 'pg';
-import { DatabaseError, type LeasedClient, type SqlBackend } from './backend.ts';
+import { DatabaseError, errorMessage, isPostgresError, type BatchOptions, type PostgresError, type SqlBackend, type Statement, type StatementResult } from './backend.ts';
 
 const maxBodyBytes = 32 * 1024 * 1024;
 const isolationLevels = new Set(['ReadUncommitted', 'ReadCommitted', 'RepeatableRead', 'Serializable']);
@@ -35,17 +34,6 @@ const errorFields = [
   'severity', 'code', 'detail', 'hint', 'position', 'internalPosition', 'internalQuery', 'where',
   'schema', 'table', 'column', 'dataType', 'constraint', 'file', 'line', 'routine',
 ] as const;
-
-interface QueryData {
-  query: string;
-  params: unknown[];
-}
-
-interface BatchOptions {
-  isolationLevel?: string;
-  readOnly: boolean;
-  deferrable: boolean;
-}
 
 /** A bad request to the endpoint itself (not a SQL error). */
 class ProtocolError extends Error {
@@ -87,8 +75,9 @@ export async function startEmbeddedDbServer(options: EmbeddedDbServerOptions): P
   const { backend } = options;
   const log = options.log ?? (() => {});
   const inFlight = new Set<Promise<void>>();
+  const credentials = new CredentialCheck(options.credentials);
   const server: Server = createServer((req, res) => {
-    const handled = handle(backend, options.credentials, req, res, log).catch((error) => {
+    const handled = handle(backend, credentials, req, res, log).catch((error) => {
       log(`request failed: ${(error as Error).message}`);
       if (!res.headersSent) sendText(res, 500, 'internal error');
     });
@@ -119,28 +108,29 @@ export async function startEmbeddedDbServer(options: EmbeddedDbServerOptions): P
   };
 }
 
-async function handle(backend: SqlBackend, credentials: EndpointCredentials, req: IncomingMessage, res: ServerResponse, log: (line: string) => void): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  if (req.method === 'GET' && url.pathname === '/health') {
+async function handle(backend: SqlBackend, credentials: CredentialCheck, req: IncomingMessage, res: ServerResponse, log: (line: string) => void): Promise<void> {
+  // The Neon driver always asks for exactly `/sql`; anything else is parsed.
+  const pathname = req.url === '/sql' ? '/sql' : new URL(req.url ?? '/', 'http://localhost').pathname;
+  if (req.method === 'GET' && pathname === '/health') {
     sendJson(res, 200, { ok: true, backend: backend.description, ...backend.stats() });
     return;
   }
-  if (req.method !== 'POST' || (url.pathname !== '/sql' && url.pathname !== '/')) {
+  if (req.method !== 'POST' || (pathname !== '/sql' && pathname !== '/')) {
     sendText(res, 404, 'not found: POST /sql');
     return;
   }
   try {
-    const database = databaseFromHeader(req.headers['neon-connection-string'], credentials);
+    const database = credentials.database(req.headers['neon-connection-string']);
     const arrayMode = req.headers['neon-array-mode'] === 'true';
     const body = parseBody(await readBody(req));
     const startedMs = Date.now();
     if ('queries' in body) {
       const batch = batchOptions(req);
-      const results = await backend.withClient(database, (client) => runBatch(client, body.queries, batch));
+      const results = await backend.withSession(database, (session) => session.transaction(body.queries, batch));
       sendJson(res, 200, { results: results.map((r) => encodeResult(r, arrayMode)) });
     } else {
       const special = await runDatabaseStatement(backend, body.query);
-      const result = special ?? (await backend.withClient(database, (client) => runQuery(client, body)));
+      const result = special ?? (await backend.withSession(database, (session) => session.query(body)));
       sendJson(res, 200, encodeResult(result, arrayMode));
     }
     const tookMs = Date.now() - startedMs;
@@ -152,7 +142,7 @@ async function handle(backend: SqlBackend, credentials: EndpointCredentials, req
     } else if (isPostgresError(error)) {
       sendJson(res, 400, encodeError(error));
     } else {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorMessage(error);
       log(`database unavailable: ${message}`);
       sendText(res, 503, `database unavailable: ${message}`);
     }
@@ -193,6 +183,33 @@ function databaseFromHeader(header: string | string[] | undefined, credentials: 
   return database;
 }
 
+/**
+ * {@link databaseFromHeader} with a memory of the connection strings it accepted (every request of
+ * an app carries the same one): a known string skips the URL parse and the constant-time comparison,
+ * which only ever ran on it with the right credentials. At most {@link acceptedLimit} are kept.
+ */
+class CredentialCheck {
+  static readonly acceptedLimit = 1_024;
+  readonly #credentials: EndpointCredentials;
+  readonly #accepted = new Map<string, string>();
+
+  constructor(credentials: EndpointCredentials) {
+    this.#credentials = credentials;
+  }
+
+  /** The database `header` names. @throws as {@link databaseFromHeader} */
+  database(header: string | string[] | undefined): string {
+    if (typeof header === 'string') {
+      const known = this.#accepted.get(header);
+      if (known !== undefined) return known;
+    }
+    const database = databaseFromHeader(header, this.#credentials);
+    if (this.#accepted.size >= CredentialCheck.acceptedLimit) this.#accepted.clear();
+    this.#accepted.set(header as string, database);
+    return database;
+  }
+}
+
 /** A refused connection, shaped as Postgres reports it (Neon forwards these fields on a 400). */
 class AuthenticationError extends DatabaseError {
   constructor(message: string) {
@@ -212,18 +229,26 @@ function batchOptions(req: IncomingMessage): BatchOptions {
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBodyBytes) throw new ProtocolError(413, `request body over ${maxBodyBytes} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBodyBytes) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new ProtocolError(413, `request body over ${maxBodyBytes} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    req.once('error', reject);
+  });
 }
 
-function parseBody(text: string): QueryData | { queries: QueryData[] } {
+function parseBody(text: string): Statement | { queries: Statement[] } {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -236,14 +261,14 @@ function parseBody(text: string): QueryData | { queries: QueryData[] } {
   return queryData(body);
 }
 
-function queryData(value: unknown): QueryData {
+function queryData(value: unknown): Statement {
   const item = value as { query?: unknown; params?: unknown } | null;
   if (!item || typeof item.query !== 'string') throw new ProtocolError(400, 'expected { query, params }');
   if (item.params !== undefined && !Array.isArray(item.params)) throw new ProtocolError(400, 'params must be an array');
   return { query: item.query, params: (item.params as unknown[] | undefined) ?? [] };
 }
 
-async function runDatabaseStatement(backend: SqlBackend, query: string): Promise<pg.QueryResult | undefined> {
+async function runDatabaseStatement(backend: SqlBackend, query: string): Promise<StatementResult | undefined> {
   const created = createDatabase.exec(query);
   if (created) {
     await backend.createDatabase(created[1]!.toLowerCase());
@@ -257,33 +282,11 @@ async function runDatabaseStatement(backend: SqlBackend, query: string): Promise
   return undefined;
 }
 
-function runQuery(client: LeasedClient, { query, params }: QueryData): Promise<pg.QueryResult> {
-  // queryMode 'extended' makes multi-statement strings fail here as they do on Neon.
-  return client.query({ text: query, values: params, rowMode: 'array', queryMode: 'extended' } as pg.QueryConfig);
+function emptyResult(command: string): StatementResult {
+  return { command, rowCount: null, rows: [], fields: [] };
 }
 
-async function runBatch(client: LeasedClient, queries: QueryData[], options: BatchOptions): Promise<pg.QueryResult[]> {
-  let begin = 'BEGIN';
-  if (options.isolationLevel) begin += ` ISOLATION LEVEL ${options.isolationLevel.replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase()}`;
-  if (options.readOnly) begin += ' READ ONLY';
-  if (options.deferrable) begin += ' DEFERRABLE';
-  await client.query(begin);
-  try {
-    const results: pg.QueryResult[] = [];
-    for (const query of queries) results.push(await runQuery(client, query));
-    await client.query('COMMIT');
-    return results;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  }
-}
-
-function emptyResult(command: string): pg.QueryResult {
-  return { command, rowCount: null, rows: [], fields: [], oid: 0 } as unknown as pg.QueryResult;
-}
-
-function encodeResult(result: pg.QueryResult, arrayMode: boolean) {
+function encodeResult(result: StatementResult, arrayMode: boolean) {
   const fields = result.fields.map((f) => ({
     name: f.name,
     tableID: f.tableID,
@@ -295,16 +298,11 @@ function encodeResult(result: pg.QueryResult, arrayMode: boolean) {
   }));
   const rows = arrayMode
     ? result.rows
-    : (result.rows as unknown[][]).map((row) => Object.fromEntries(fields.map((f, i) => [f.name, row[i]])));
+    : result.rows.map((row) => Object.fromEntries(fields.map((f, i) => [f.name, row[i]])));
   return { command: result.command, rowCount: result.rowCount, rows, fields, rowAsArray: arrayMode };
 }
 
-function isPostgresError(error: unknown): error is DatabaseError | pg.DatabaseError {
-  const code = (error as { code?: unknown } | null)?.code;
-  return error instanceof Error && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
-}
-
-function encodeError(error: DatabaseError | pg.DatabaseError): Record<string, unknown> {
+function encodeError(error: PostgresError): Record<string, unknown> {
   const body: Record<string, unknown> = { message: error.message };
   for (const field of errorFields) {
     const value = (error as unknown as Record<string, unknown>)[field];

@@ -113,6 +113,22 @@ function protocolSuite(name: string, open: () => Promise<{ db: EmbeddedDb; clean
       expect((await post(db, { queries: [] }, { 'Neon-Batch-Isolation-Level': 'Chaos' })).status).toBe(400);
     });
 
+    // DbGateway opens every batch with SET LOCAL ROLE and the request claims (workers/data/prelude.ts):
+    // they must end with the batch, or the next request on the same session would run as that user.
+    it("ends a batch's role and claims with it: the next plain query sees neither", async () => {
+      await post(db, { query: "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'suite_user') THEN CREATE ROLE suite_user NOLOGIN; END IF; END $$", params: [] });
+      const inside = await post(db, {
+        queries: [
+          { query: 'SET LOCAL ROLE suite_user', params: [] },
+          { query: "SELECT set_config('request.jwt.claims', $1, true), set_config('app.role', $2, true)", params: ['{"sub":"u-1"}', 'user'] },
+          { query: "SELECT current_user, current_setting('request.jwt.claims', true), current_setting('app.role', true)", params: [] },
+        ],
+      });
+      expect(inside.json.results[2].rows).toEqual([['suite_user', '{"sub":"u-1"}', 'user']]);
+      const after = await post(db, { query: "SELECT current_user, coalesce(current_setting('request.jwt.claims', true), ''), coalesce(current_setting('app.role', true), '')", params: [] });
+      expect(after.json.rows).toEqual([['postgres', '', '']]);
+    });
+
     it('serialises concurrent transactions on one database without losing updates', async () => {
       neonConfig.fetchEndpoint = `${db.url}/sql`;
       await sql.query('CREATE TABLE counter (n int NOT NULL)');
@@ -211,18 +227,58 @@ describe('PGlite lifecycle', () => {
     await reopened.close();
   });
 
+  // The direct driver shares one session per database across requests, so it must leave it clean.
+  it('rolls back a transaction a request leaves open, so the next request runs outside it', async () => {
+    const db = await openEmbeddedDb({ stateDir, port: 0, templateDir: sharedTemplateDir });
+    neonConfig.fetchEndpoint = `${db.url}/sql`;
+    await neon(db.connectionString('postgres')).query('CREATE DATABASE open_tx');
+    const sql = neon(db.connectionString('open_tx'));
+    expect(await sql.query('BEGIN')).toEqual([]);
+    await sql.query('CREATE TABLE survives (x int)');
+    // Inside a leaked transaction this ROLLBACK would undo the CREATE TABLE.
+    await sql.query('ROLLBACK');
+    expect(await sql.query("SELECT to_regclass('survives')::text AS t")).toEqual([{ t: 'survives' }]);
+    await db.close();
+  });
+
+  it('answers COPY FROM STDIN with an error and keeps serving (PGlite used to exit waiting for data)', async () => {
+    const db = await openEmbeddedDb({ stateDir, port: 0, templateDir: sharedTemplateDir });
+    neonConfig.fetchEndpoint = `${db.url}/sql`;
+    await neon(db.connectionString('postgres')).query('CREATE DATABASE copy_in');
+    const sql = neon(db.connectionString('copy_in'));
+    await sql.query('CREATE TABLE t (x int)');
+    expect(await sql.query('COPY t FROM STDIN').catch((e: { code?: string }) => e.code)).toBe('57014');
+    expect(await sql.query('SELECT count(*)::int AS n FROM t')).toEqual([{ n: 0 }]);
+    await db.close();
+  });
+
+  it('reopens a database whose session failed with something other than a Postgres error', async () => {
+    const lines: string[] = [];
+    const backend = new PgliteBackend({ stateDir, templateDir: sharedTemplateDir, log: (line) => lines.push(line) });
+    await backend.createDatabase('fragile');
+    await backend.withSession('fragile', (session) => session.query({ query: 'CREATE TABLE t (v int)', params: [] }));
+    await expect(backend.withSession('fragile', async () => { throw new Error('instance gone'); })).rejects.toThrow('instance gone');
+    expect(backend.stats().open).toBe(0);
+    expect(lines.some((line) => line.includes('database fragile failed (instance gone)'))).toBe(true);
+    // A Postgres error is not such a failure: the instance stays open.
+    await expect(backend.withSession('fragile', (session) => session.query({ query: 'SELECT * FROM nope', params: [] }))).rejects.toMatchObject({ code: '42P01' });
+    expect(backend.stats()).toEqual({ open: 1, databases: ['fragile'] });
+    expect((await backend.withSession('fragile', (session) => session.query({ query: 'SELECT count(*) FROM t', params: [] }))).rows).toEqual([['0']]);
+    await backend.close();
+  });
+
   it('tracks a database opened by a request queued behind its drop and re-create', async () => {
     const backend = new PgliteBackend({ stateDir, templateDir: sharedTemplateDir });
     await backend.createDatabase('again');
-    await backend.withClient('again', (client) => client.query('SELECT 1'));
+    await backend.withSession('again', (session) => session.query({ query: 'SELECT 1', params: [] }));
     await Promise.all([
       backend.dropDatabase('again', false),
       backend.createDatabase('again'),
-      backend.withClient('again', (client) => client.query('CREATE TABLE t (v int)')),
+      backend.withSession('again', (session) => session.query({ query: 'CREATE TABLE t (v int)', params: [] })),
     ]);
     // An untracked instance would never be closed, and the next request would open a second one.
     expect(backend.stats()).toEqual({ open: 1, databases: ['again'] });
-    await backend.withClient('again', (client) => client.query('INSERT INTO t VALUES (1)'));
+    await backend.withSession('again', (session) => session.query({ query: 'INSERT INTO t VALUES (1)', params: [] }));
     expect(backend.stats().open).toBe(1);
     await backend.close();
   });
