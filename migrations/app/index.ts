@@ -9,6 +9,7 @@ import storage from './0004_storage.sql';
 import functions from './0005_functions.sql';
 import realtime from './0006_realtime.sql';
 import oauth from './0008_oauth.sql';
+import realtimeVisibleBatch from './0009_realtime_visible_batch.sql';
 import type { MigrationFile } from '../../workers/shared/migrator.ts';
 
 export const appMigrations: MigrationFile[] = [
@@ -19,4 +20,5 @@ export const appMigrations: MigrationFile[] = [
   { name: '0005_functions', sql: functions },
   { name: '0006_realtime', sql: realtime },
   { name: '0008_oauth', sql: oauth },
+  { name: '0009_realtime_visible_batch', sql: realtimeVisibleBatch },
 ];
