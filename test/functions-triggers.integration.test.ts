@@ -8,6 +8,8 @@ import { createHmac } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { api, createReadyApp } from './helpers/api.ts';
 import { appDb, controlDb } from './helpers/control-db.ts';
+import { inProcessPlatform } from './helpers/in-process.ts';
+import { purgeAppDatabases } from '../workers/control/services/housekeeping.ts';
 import { RealtimeSocket, realtimeUrl, signedInUser } from './helpers/realtime.ts';
 
 let appId: string;
@@ -214,8 +216,15 @@ describe('housekeeping on the hourly tick', () => {
     const before = await count();
     expect(before.outbox).toBeGreaterThan(0);
     expect(before.expired_tokens).toBe(1);
-    // The last full hour (a :00 minute in the past): the tick purges then.
-    await tick(Math.floor(Date.now() / 3_600_000) * 3_600_000);
+    // The last full hour (a :00 minute in the past) is a purge minute. The tick's purge visits every app
+    // database of the shared platform (~200 in a full run, over a minute); this runs the same purge for
+    // this app only, in-process over the same database (the tick's wiring: isPurgeMinute, unit-tested).
+    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+    const platform = await inProcessPlatform(inject('localSettings'));
+    expect(await purgeAppDatabases(platform.controlEnv, hour + 60_000, [kept])).toEqual({ purgedApps: 0, purgedRows: 0, failedApps: 0 });
+    const purged = await purgeAppDatabases(platform.controlEnv, hour, [kept]);
+    expect(purged).toMatchObject({ purgedApps: 1, failedApps: 0 });
+    expect(purged.purgedRows).toBeGreaterThanOrEqual(4);
     expect(before.changes).toBe(2);
     expect(await count()).toEqual({ outbox: 0, codes: 0, expired_tokens: 0, live_tokens: before.live_tokens, keys: ['forever', 'live'], changes: 1, pruned_through: String(old!.id) });
   }, 180_000);

@@ -7,7 +7,7 @@
  * batch per app (DbOwner), four apps at a time. A failing app is logged and the
  * others continue.
  */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { apps } from '../../shared/control-schema.ts';
 import { unwrap } from '../../shared/rpc.ts';
 import { controlDb } from '../db.ts';
@@ -35,14 +35,14 @@ export function isPurgeMinute(scheduledTimeMs: number): boolean {
 }
 
 /**
- * Purges every ready, current app database when `scheduledTimeMs` is a purge minute.
- * Out: `{ purgedApps, purgedRows, failedApps }` (zeros on other minutes).
+ * Purges every ready, current app database (or, with `only`, those of these ids) when
+ * `scheduledTimeMs` is a purge minute. Out: `{ purgedApps, purgedRows, failedApps }` (zeros on other minutes).
  */
-export async function purgeAppDatabases(env: Env, scheduledTimeMs: number): Promise<{ purgedApps: number; purgedRows: number; failedApps: number }> {
+export async function purgeAppDatabases(env: Env, scheduledTimeMs: number, only?: readonly string[]): Promise<{ purgedApps: number; purgedRows: number; failedApps: number }> {
   const out = { purgedApps: 0, purgedRows: 0, failedApps: 0 };
-  if (!isPurgeMinute(scheduledTimeMs)) return out;
+  if (!isPurgeMinute(scheduledTimeMs) || only?.length === 0) return out;
   const rows = await controlDb(env).select({ id: apps.id }).from(apps)
-    .where(and(eq(apps.provisioning_status, 'ready'), eq(apps.bootstrap_version, bundledAppVersion)));
+    .where(and(eq(apps.provisioning_status, 'ready'), eq(apps.bootstrap_version, bundledAppVersion), only ? inArray(apps.id, [...only]) : undefined));
   const queue = rows.map((r) => r.id);
   const worker = async () => {
     for (let appId = queue.shift(); appId !== undefined; appId = queue.shift()) {
