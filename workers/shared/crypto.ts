@@ -86,3 +86,29 @@ export async function decryptSecret(sealed: string, masterKeyBase64: string): Pr
   const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: base64ToBytes(iv) }, key, base64ToBytes(data));
   return new TextDecoder().decode(plain);
 }
+
+const derivedKeys = new Map<string, Promise<CryptoKey>>();
+
+/**
+ * An HMAC-SHA256 signing key derived from the platform master key (base64 of 32 bytes) with HKDF-SHA256
+ * (empty salt, `info` naming the purpose, e.g. "butterbase functions session v1"), so each use has its
+ * own key and none needs a secret of its own. Cached per isolate. Source: RFC 5869, WebCrypto HKDF.
+ */
+export function derivedHmacKey(masterKeyBase64: string, info: string): Promise<CryptoKey> {
+  const cacheKey = `${info}\n${masterKeyBase64}`;
+  let key = derivedKeys.get(cacheKey);
+  if (!key) {
+    key = (async () => {
+      const base = await crypto.subtle.importKey('raw', base64ToBytes(masterKeyBase64), 'HKDF', false, ['deriveKey']);
+      return crypto.subtle.deriveKey(
+        { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: new TextEncoder().encode(info) },
+        base,
+        { name: 'HMAC', hash: 'SHA-256', length: 256 },
+        false,
+        ['sign', 'verify'],
+      );
+    })();
+    derivedKeys.set(cacheKey, key);
+  }
+  return key;
+}

@@ -16,7 +16,7 @@
  * one fixed algorithm, so there is nothing to negotiate).
  */
 import { z } from 'zod';
-import { base64ToBytes } from '../../shared/crypto.ts';
+import { base64ToBytes, derivedHmacKey } from '../../shared/crypto.ts';
 import { ApiError } from '../../shared/errors.ts';
 import type { HostProps } from './invoke.ts';
 
@@ -38,25 +38,9 @@ const claimsSchema = z.object({
 export type SessionClaims = HostProps & { expMs: number };
 
 const encoder = new TextEncoder();
-const keys = new Map<string, Promise<CryptoKey>>();
-
 /** The HMAC key of a master key (HKDF-SHA256, info "butterbase functions session v1"), cached per isolate. */
 function sessionKey(masterKey: string): Promise<CryptoKey> {
-  let key = keys.get(masterKey);
-  if (!key) {
-    key = (async () => {
-      const base = await crypto.subtle.importKey('raw', base64ToBytes(masterKey), 'HKDF', false, ['deriveKey']);
-      return crypto.subtle.deriveKey(
-        { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: encoder.encode('butterbase functions session v1') },
-        base,
-        { name: 'HMAC', hash: 'SHA-256', length: 256 },
-        false,
-        ['sign', 'verify'],
-      );
-    })();
-    keys.set(masterKey, key);
-  }
-  return key;
+  return derivedHmacKey(masterKey, 'butterbase functions session v1');
 }
 
 function toBase64Url(bytes: Uint8Array): string {

@@ -18,7 +18,7 @@
  * Wire form of `grant`: base64url of the 32-byte MAC over `"{appId}\n{deploymentId}"`.
  */
 import { z } from 'zod';
-import { base64ToBytes } from '../../shared/crypto.ts';
+import { base64ToBytes, derivedHmacKey } from '../../shared/crypto.ts';
 
 /** Props of the `SsrAssets` entrypoint (and, without `grant`, of `SsrOutbound`). */
 export interface SsrAssetsProps {
@@ -31,24 +31,9 @@ export interface SsrAssetsProps {
 const propsSchema = z.object({ appId: z.string().min(1).max(64), deploymentId: z.string().min(1).max(64), grant: z.string().min(1).max(128) });
 
 const encoder = new TextEncoder();
-const keys = new Map<string, Promise<CryptoKey>>();
-
+/** The HMAC key of a master key (HKDF-SHA256, info "butterbase ssr assets v1"), cached per isolate. */
 function grantKey(masterKey: string): Promise<CryptoKey> {
-  let key = keys.get(masterKey);
-  if (!key) {
-    key = (async () => {
-      const base = await crypto.subtle.importKey('raw', base64ToBytes(masterKey), 'HKDF', false, ['deriveKey']);
-      return crypto.subtle.deriveKey(
-        { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: encoder.encode('butterbase ssr assets v1') },
-        base,
-        { name: 'HMAC', hash: 'SHA-256', length: 256 },
-        false,
-        ['sign', 'verify'],
-      );
-    })();
-    keys.set(masterKey, key);
-  }
-  return key;
+  return derivedHmacKey(masterKey, 'butterbase ssr assets v1');
 }
 
 const message = (appId: string, deploymentId: string) => encoder.encode(`${appId}\n${deploymentId}`);
