@@ -42,6 +42,16 @@ class ProtocolError extends Error {
   }
 }
 
+/**
+ * The login role of user SQL (app migration 0010_authenticator). The endpoint accepts it with the
+ * endpoint's password and runs the request's statements in one transaction that starts with
+ * `SET SESSION AUTHORIZATION` to it, resetting the authorization once the transaction has ended
+ * (which alone does not undo it, LOCAL or not), as a connection logged in as that role would on Neon. One difference remains: here the session's authenticated user is the
+ * superuser, so `RESET SESSION AUTHORIZATION` would return to it (on Neon it returns to the login
+ * role); the user-SQL guard refuses that statement in front of both.
+ */
+export const authenticatorRole = 'butterbase_authenticator';
+
 /** The user and password every connection string must carry. */
 export interface EndpointCredentials {
   user: string;
@@ -108,6 +118,9 @@ export async function startEmbeddedDbServer(options: EmbeddedDbServerOptions): P
   };
 }
 
+const authenticatorSwitch = { query: `SET SESSION AUTHORIZATION ${authenticatorRole}`, params: [] };
+const sessionUserQuery = { query: 'SELECT session_user::text', params: [] };
+
 async function handle(backend: SqlBackend, credentials: CredentialCheck, req: IncomingMessage, res: ServerResponse, log: (line: string) => void): Promise<void> {
   // The Neon driver always asks for exactly `/sql`; anything else is parsed.
   const pathname = req.url === '/sql' ? '/sql' : new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -120,11 +133,26 @@ async function handle(backend: SqlBackend, credentials: CredentialCheck, req: In
     return;
   }
   try {
-    const database = credentials.database(req.headers['neon-connection-string']);
+    const { database, authenticator } = credentials.target(req.headers['neon-connection-string']);
     const arrayMode = req.headers['neon-array-mode'] === 'true';
     const body = parseBody(await readBody(req));
     const startedMs = Date.now();
-    if ('queries' in body) {
+    if (authenticator) {
+      // Always one transaction opened by the switch, whose own result is not part of the answer.
+      const statements = 'queries' in body ? body.queries : [body];
+      const batch = 'queries' in body ? batchOptions(req) : { isolationLevel: undefined, readOnly: false, deferrable: false };
+      const results = (await backend.withSession(database, async (session) => {
+        const original = String((await session.query(sessionUserQuery)).rows[0]?.[0]);
+        try {
+          return await session.transaction([authenticatorSwitch, ...statements], batch);
+        } finally {
+          // SET [LOCAL] SESSION AUTHORIZATION outlives COMMIT and ROLLBACK (and PGlite ignores RESET
+          // SESSION AUTHORIZATION): set back explicitly before the session serves anyone else.
+          await session.query({ query: `SET SESSION AUTHORIZATION "${original.replaceAll('"', '""')}"`, params: [] });
+        }
+      })).slice(1);
+      sendJson(res, 200, 'queries' in body ? { results: results.map((r) => encodeResult(r, arrayMode)) } : encodeResult(results[0]!, arrayMode));
+    } else if ('queries' in body) {
       const batch = batchOptions(req);
       const results = await backend.withSession(database, (session) => session.transaction(body.queries, batch));
       sendJson(res, 200, { results: results.map((r) => encodeResult(r, arrayMode)) });
@@ -160,7 +188,7 @@ function sameSecret(given: string, expected: string): boolean {
  * The database a connection string names, once its user and password match `credentials`.
  * @throws ProtocolError 400 for a missing or malformed header, DatabaseError 28P01 for wrong credentials
  */
-function databaseFromHeader(header: string | string[] | undefined, credentials: EndpointCredentials): string {
+function databaseFromHeader(header: string | string[] | undefined, credentials: EndpointCredentials): Target {
   if (typeof header !== 'string' || header === '') {
     throw new ProtocolError(400, 'missing Neon-Connection-String header');
   }
@@ -173,14 +201,21 @@ function databaseFromHeader(header: string | string[] | undefined, credentials: 
   const user = decodeURIComponent(parsed.username);
   const password = decodeURIComponent(parsed.password);
   // Both compared, always, so a wrong user is not told apart from a wrong password by timing.
-  const userOk = sameSecret(user, credentials.user);
+  const authenticator = user === authenticatorRole;
+  const userOk = authenticator || sameSecret(user, credentials.user);
   const passwordOk = sameSecret(password, credentials.password);
   if (!userOk || !passwordOk) {
     throw new AuthenticationError(`password authentication failed for user "${user.replaceAll('"', '')}"`);
   }
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
   if (database === '') throw new ProtocolError(400, 'Neon-Connection-String names no database');
-  return database;
+  return { database, authenticator };
+}
+
+/** What a connection string reaches: a database, as the owner or as the authenticator role. */
+interface Target {
+  database: string;
+  authenticator: boolean;
 }
 
 /**
@@ -191,22 +226,22 @@ function databaseFromHeader(header: string | string[] | undefined, credentials: 
 class CredentialCheck {
   static readonly acceptedLimit = 1_024;
   readonly #credentials: EndpointCredentials;
-  readonly #accepted = new Map<string, string>();
+  readonly #accepted = new Map<string, Target>();
 
   constructor(credentials: EndpointCredentials) {
     this.#credentials = credentials;
   }
 
-  /** The database `header` names. @throws as {@link databaseFromHeader} */
-  database(header: string | string[] | undefined): string {
+  /** The database `header` names, and whether it logs in as the authenticator. @throws as {@link databaseFromHeader} */
+  target(header: string | string[] | undefined): Target {
     if (typeof header === 'string') {
       const known = this.#accepted.get(header);
       if (known !== undefined) return known;
     }
-    const database = databaseFromHeader(header, this.#credentials);
+    const target = databaseFromHeader(header, this.#credentials);
     if (this.#accepted.size >= CredentialCheck.acceptedLimit) this.#accepted.clear();
-    this.#accepted.set(header as string, database);
-    return database;
+    this.#accepted.set(header as string, target);
+    return target;
   }
 }
 

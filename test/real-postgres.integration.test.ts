@@ -44,7 +44,7 @@ it('provisions two apps on one Postgres cluster, then deletes one with its datab
   expect(databases).toEqual(expect.arrayContaining(['butterbase_control', a.body.app_id, b.body.app_id]));
   const appDb = neon(platform.connections.appTemplate.replace('{db}', a.body.app_id));
   expect((await appDb.query("SELECT rolname FROM pg_roles WHERE rolname LIKE 'butterbase_%' ORDER BY 1")).map((r) => r.rolname))
-    .toEqual(['butterbase_anon', 'butterbase_service', 'butterbase_user']);
+    .toEqual(['butterbase_anon', 'butterbase_authenticator', 'butterbase_service', 'butterbase_user']);
 
   expect((await call(`/apps/${a.body.app_id}`, { method: 'DELETE' })).status).toBe(200);
   const after = (await server.query('SELECT datname FROM pg_database')).map((r) => r.datname);

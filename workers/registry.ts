@@ -27,6 +27,11 @@ export interface LocalSettings {
   s3SecretAccessKey: string;
 }
 
+/** A connection-string template with its user replaced by the authenticator role of user SQL. */
+function authenticatorTemplate(template: string): string {
+  return template.replace(/^(postgres(?:ql)?:\/\/)[^:@/]*/, '$1butterbase_authenticator');
+}
+
 /** One Worker of the platform. */
 export interface WorkerSpec {
   /** Short name: the folder under `workers/` and the key used by scripts and tests. */
@@ -59,7 +64,12 @@ export const workerRegistry = [
     config: 'workers/data/wrangler.toml',
     routerBinding: 'DATA',
     entrypoints: ['DbGateway', 'DbOwner'],
-    localVars: (local) => ({ NEON_FETCH_ENDPOINT: local.fetchEndpoint, APP_DATABASE_URL_TEMPLATE: local.appDatabaseUrlTemplate }),
+    localVars: (local) => ({
+      NEON_FETCH_ENDPOINT: local.fetchEndpoint,
+      APP_DATABASE_URL_TEMPLATE: local.appDatabaseUrlTemplate,
+      // The embedded endpoint also accepts the authenticator login (embedded-db/server.ts).
+      APP_DATABASE_AUTHENTICATOR_URL_TEMPLATE: authenticatorTemplate(local.appDatabaseUrlTemplate),
+    }),
   },
   {
     name: 'control',

@@ -10,6 +10,7 @@ import functions from './0005_functions.sql';
 import realtime from './0006_realtime.sql';
 import oauth from './0008_oauth.sql';
 import realtimeVisibleBatch from './0009_realtime_visible_batch.sql';
+import authenticator from './0010_authenticator.sql';
 import type { MigrationFile } from '../../workers/shared/migrator.ts';
 
 export const appMigrations: MigrationFile[] = [
@@ -21,4 +22,5 @@ export const appMigrations: MigrationFile[] = [
   { name: '0006_realtime', sql: realtime },
   { name: '0008_oauth', sql: oauth },
   { name: '0009_realtime_visible_batch', sql: realtimeVisibleBatch },
+  { name: '0010_authenticator', sql: authenticator },
 ];

@@ -22,6 +22,12 @@ import { rolePrelude } from './prelude.ts';
 export interface ExecuteEnv extends DbEnv {
   /** App database URL with `{db}` for the database name (= app id). */
   APP_DATABASE_URL_TEMPLATE: string;
+  /**
+   * The same for the login role of user SQL, `butterbase_authenticator` (app migration 0010): user
+   * code's sessions connect with it, so an escaped `RESET ROLE` lands on a role without privileges.
+   * Unset: user SQL uses the owner template (the parser guard is then the only layer).
+   */
+  APP_DATABASE_AUTHENTICATOR_URL_TEMPLATE?: string;
 }
 
 /** Receives committed writes (see {@link CommittedWrite}); may be slow, never blocks the caller's answer. */
@@ -71,9 +77,13 @@ function changedTables(before: SqlResult, after: SqlResult): string[] {
   return Object.keys(end).filter((table) => Number(end[table]) > Number(start[table] ?? 0)).sort();
 }
 
-function appSql(env: ExecuteEnv, appId: string): Sql {
+/** Which login a batch connects with: the database owner, or the authenticator role of user SQL. */
+export type DbLogin = 'owner' | 'authenticator';
+
+function appSql(env: ExecuteEnv, appId: string, login: DbLogin = 'owner'): Sql {
   if (!appIdPattern.test(appId)) throw new ApiError('APP_NOT_FOUND', `App ${appId} not found.`);
-  return sqlClient(connectionStringFor(env.APP_DATABASE_URL_TEMPLATE, appId), env);
+  const template = login === 'authenticator' ? env.APP_DATABASE_AUTHENTICATOR_URL_TEMPLATE ?? env.APP_DATABASE_URL_TEMPLATE : env.APP_DATABASE_URL_TEMPLATE;
+  return sqlClient(connectionStringFor(template, appId), env);
 }
 
 interface FullResult {
@@ -109,7 +119,7 @@ export async function runAs(
   env: ExecuteEnv,
   caller: DbCaller,
   statements: SqlStatement[],
-  options: ExecuteOptions & { onCommit?: CommitListener; writes?: readonly string[] } = {},
+  options: ExecuteOptions & { onCommit?: CommitListener; writes?: readonly string[]; login?: DbLogin } = {},
 ): Promise<SqlResult[]> {
   if (caller.role === 'user' && !caller.userId) {
     throw new ApiError('AUTH_RLS_REQUIRES_USER_JWT', 'The user role needs an end-user id.');
@@ -121,7 +131,7 @@ export async function runAs(
   const counters = watch ? [{ query: writeCountersQuery }] : [];
   const opening = [...rolePrelude(caller), ...counters];
   const batch = [...opening, ...statements, ...counters];
-  const results = await runBatch(appSql(env, caller.appId), batch, readOnly);
+  const results = await runBatch(appSql(env, caller.appId, options.login), batch, readOnly);
   const own = results.slice(opening.length, opening.length + statements.length);
   if (watch) {
     const tables = changedTables(results[opening.length - 1]!, results.at(-1)!);
@@ -218,7 +228,8 @@ export function openSession(
       if (session instanceof ApiError) throw session;
       const checked = checkStatements(statements);
       if (guard) await guard(checked);
-      return runAs(env, session, checked, { readOnly: options?.readOnly === true, onCommit });
+      // User code's statements (guarded) connect as the authenticator role, everything else as owner.
+      return runAs(env, session, checked, { readOnly: options?.readOnly === true, onCommit, login: guard ? 'authenticator' : 'owner' });
     },
   };
 }
