@@ -5,20 +5,14 @@
  * signed session token — whose claims, not the caller's arguments, fix the app. The DO side is the
  * real hosting Worker (DoInvoker → UserObjectHost), the same as under the Worker Loader.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, repoRoot, startPlatform, type Platform } from '../scripts/lib/platform.ts';
-import { startFakeCloudflareApi, type FakeCloudflareApi } from './fakes/cloudflare-api.ts';
+import type { Platform } from '../scripts/lib/platform.ts';
+import { startWfpPlatform, type WfpPlatform } from './helpers/wfp-platform.ts';
 import { api, createReadyApp } from './helpers/api.ts';
-import { sharedTemplateDir, testLog } from './helpers/platform-process.ts';
+import { siteRequest } from './helpers/hosting.ts';
 
-const settings = { apiToken: 'cf-test-token', accountId: 'acc0123456789abcdef', namespace: 'butterbase-test' };
 
-let stateDir: string;
-let fake: FakeCloudflareApi;
+let wfp: WfpPlatform;
 let platform: Platform;
 let appId: string;
 let otherAppId: string;
@@ -45,40 +39,12 @@ const relay = `export default async function handler(req: Request, ctx: any): Pr
   }
 }`;
 
-/** A GET on the app host of the WfP platform (node:http: fetch cannot set Host). */
-function edgeGet(path: string): Promise<{ status: number; text: string }> {
-  const base = new URL(platform.url);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: base.hostname, port: base.port, path, headers: { host: `${subdomain}.localhost:${base.port}` } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+/** An app-host request to the class's `/_do` edge on this test's platform. */
+const edgeGet = (path: string) => siteRequest(subdomain, path, { platformUrl: platform.url });
 
 beforeAll(async () => {
-  stateDir = await mkdtemp(join(tmpdir(), 'bb-wfp-ido-'));
-  fake = await startFakeCloudflareApi(settings);
-  platform = await startPlatform({
-    stateDir,
-    port: 0,
-    dbPort: await freePort(),
-    templateDir: sharedTemplateDir,
-    log: testLog('wfp-invoke-do-platform'),
-    vars: {
-      functions: {
-        CLOUDFLARE_API_BASE_URL: fake.url,
-        CLOUDFLARE_ACCOUNT_ID: settings.accountId,
-        DISPATCH_NAMESPACE: settings.namespace,
-        CLOUDFLARE_API_TOKEN: settings.apiToken,
-      },
-    },
-    configs: { functions: (config) => ({ ...config, main: join(repoRoot, 'test/fixtures/wfp-functions/index.ts') }) },
-  });
+  wfp = await startWfpPlatform('wfp-ido', 'functions');
+  ({ platform } = wfp);
   ({ appId } = await createReadyApp('wfp-ido', { baseUrl: platform.url, token: platform.serviceKey }));
   ({ appId: otherAppId } = await createReadyApp('wfp-ido-other', { baseUrl: platform.url, token: platform.serviceKey }));
   const listed = await call('/apps');
@@ -92,9 +58,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await platform?.stop();
-  await fake?.close();
-  await rm(stateDir, { recursive: true, force: true });
+  await wfp?.stop();
 });
 
 describe('ctx.invokeDO on Workers for Platforms', () => {

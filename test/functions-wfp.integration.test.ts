@@ -6,19 +6,19 @@
  * (test/fixtures/wfp-functions), so ctx reaches user code only through the uploaded service binding
  * and the signed session token, and egress through the functions-outbound Worker's code.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, repoRoot, startPlatform, type Platform } from '../scripts/lib/platform.ts';
+import type { Platform } from '../scripts/lib/platform.ts';
 import { signSession } from '../workers/functions/services/session.ts';
-import { startFakeCloudflareApi, type FakeCloudflareApi } from './fakes/cloudflare-api.ts';
+import type { FakeCloudflareApi } from './fakes/cloudflare-api.ts';
+import { startWfpPlatform, wfpSettings, type WfpPlatform } from './helpers/wfp-platform.ts';
 import { api, createReadyApp } from './helpers/api.ts';
-import { sharedTemplateDir, testLog } from './helpers/platform-process.ts';
 import { signedInUser, type EndUser } from './helpers/realtime.ts';
 
-const settings = { apiToken: 'cf-test-token', accountId: 'acc0123456789abcdef', namespace: 'butterbase-test' };
+const settings = wfpSettings;
 
+let wfp: WfpPlatform;
 let stateDir: string;
 let fake: FakeCloudflareApi;
 let platform: Platform;
@@ -66,24 +66,8 @@ export default async function handler(req: Request): Promise<Response> {
 }`;
 
 beforeAll(async () => {
-  stateDir = await mkdtemp(join(tmpdir(), 'bb-wfp-'));
-  fake = await startFakeCloudflareApi(settings);
-  platform = await startPlatform({
-    stateDir,
-    port: 0,
-    dbPort: await freePort(),
-    templateDir: sharedTemplateDir,
-    log: testLog('wfp-platform'),
-    vars: {
-      functions: {
-        CLOUDFLARE_API_BASE_URL: fake.url,
-        CLOUDFLARE_ACCOUNT_ID: settings.accountId,
-        DISPATCH_NAMESPACE: settings.namespace,
-        CLOUDFLARE_API_TOKEN: settings.apiToken,
-      },
-    },
-    configs: { functions: (config) => ({ ...config, main: join(repoRoot, 'test/fixtures/wfp-functions/index.ts') }) },
-  });
+  wfp = await startWfpPlatform('wfp', 'functions');
+  ({ platform, fake, stateDir } = wfp);
   masterKey = (await readFile(join(stateDir, 'master.key'), 'utf8')).trim();
   ({ appId } = await createReadyApp('wfp', { baseUrl: platform.url, token: platform.serviceKey }));
   expect((await call(`/v1/${appId}/schema/apply`, { body: { schema: notesSchema } })).status).toBe(200);
@@ -97,9 +81,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await platform?.stop();
-  await fake?.close();
-  await rm(stateDir, { recursive: true, force: true });
+  await wfp?.stop();
 });
 
 describe('deploy uploads to the dispatch namespace', () => {

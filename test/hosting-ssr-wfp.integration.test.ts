@@ -7,21 +7,17 @@
  * service binding and its signed props, env only through the uploaded bindings, and egress through
  * the functions-outbound Worker's code.
  */
-import { request as httpRequest } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, repoRoot, startPlatform, type Platform } from '../scripts/lib/platform.ts';
-import { startFakeCloudflareApi, type FakeCloudflareApi } from './fakes/cloudflare-api.ts';
+import type { Platform } from '../scripts/lib/platform.ts';
+import type { FakeCloudflareApi } from './fakes/cloudflare-api.ts';
+import { startWfpPlatform, wfpSettings, type WfpPlatform } from './helpers/wfp-platform.ts';
 import { api, createReadyApp } from './helpers/api.ts';
-import { zipOf } from './helpers/hosting.ts';
-import { sharedTemplateDir, testLog } from './helpers/platform-process.ts';
+import { siteRequest, zipOf } from './helpers/hosting.ts';
 
-const settings = { apiToken: 'cf-test-token', accountId: 'acc0123456789abcdef', namespace: 'butterbase-test' };
+const settings = wfpSettings;
 const greeting = 'a secret greeting value';
 
-let stateDir: string;
+let wfp: WfpPlatform;
 let fake: FakeCloudflareApi;
 let platform: Platform;
 let appId: string;
@@ -75,41 +71,12 @@ async function deploySsr(app: string, zip: Uint8Array): Promise<any> {
   throw new Error(`deployment ${created.body.id} did not finish`);
 }
 
-/** An app-host request (`Host: {subdomain}.localhost:{port}`, which fetch cannot set). */
-function site(url: string, path: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
-  const base = new URL(platform.url);
-  const host = new URL(url).host;
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: base.hostname, port: base.port, path, headers: { host } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+/** An app-host request to the site at `url` (`http://{subdomain}.localhost:{port}`) on this test's platform. */
+const site = (url: string, path: string) => siteRequest(new URL(url).hostname.split('.')[0]!, path, { platformUrl: platform.url });
 
 beforeAll(async () => {
-  stateDir = await mkdtemp(join(tmpdir(), 'bb-wfp-ssr-'));
-  fake = await startFakeCloudflareApi(settings);
-  platform = await startPlatform({
-    stateDir,
-    port: 0,
-    dbPort: await freePort(),
-    templateDir: sharedTemplateDir,
-    log: testLog('wfp-ssr-platform'),
-    vars: {
-      hosting: {
-        CLOUDFLARE_API_URL: fake.url,
-        CLOUDFLARE_ACCOUNT_ID: settings.accountId,
-        DISPATCH_NAMESPACE: settings.namespace,
-        CLOUDFLARE_API_TOKEN: settings.apiToken,
-      },
-    },
-    configs: { hosting: (config) => ({ ...config, main: join(repoRoot, 'test/fixtures/wfp-hosting/index.ts') }) },
-  });
+  wfp = await startWfpPlatform('wfp-ssr', 'hosting');
+  ({ platform, fake } = wfp);
   ({ appId } = await createReadyApp('wfpssr', { baseUrl: platform.url, token: platform.serviceKey }));
   ({ appId: otherAppId } = await createReadyApp('wfpssr2', { baseUrl: platform.url, token: platform.serviceKey }));
   const env = await call(`/v1/${appId}/edge-ssr/env`, { method: 'PUT', body: { GREETING: greeting } });
@@ -117,9 +84,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await platform?.stop();
-  await fake?.close();
-  await rm(stateDir, { recursive: true, force: true });
+  await wfp?.stop();
 });
 
 let first: any;

@@ -41,7 +41,7 @@ export interface FakeCloudflareApiOptions {
 }
 
 export interface FakeCloudflareApi {
-  /** Base URL, the value of CLOUDFLARE_API_BASE_URL (like https://api.cloudflare.com/client/v4). */
+  /** Base URL, the value of CLOUDFLARE_API_URL (like https://api.cloudflare.com/client/v4). */
   url: string;
   /** Scripts currently in the namespace, by name. */
   scripts: Map<string, StoredScript>;

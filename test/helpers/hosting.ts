@@ -15,9 +15,12 @@ export interface SiteResponse {
   text: string;
 }
 
-/** A request to `{subdomain}.localhost:{port}` through the router, over TCP to 127.0.0.1. */
-export function siteRequest(subdomain: string, path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<SiteResponse> {
-  const base = new URL(inject('platformUrl'));
+/**
+ * A request to `{subdomain}.localhost:{port}` through the router, over TCP to 127.0.0.1.
+ * `platformUrl`: another platform than the shared test platform.
+ */
+export function siteRequest(subdomain: string, path: string, options: { method?: string; headers?: Record<string, string>; body?: string; platformUrl?: string } = {}): Promise<SiteResponse> {
+  const base = new URL(options.platformUrl ?? inject('platformUrl'));
   return new Promise((resolve, reject) => {
     const req = httpRequest({
       host: base.hostname,

@@ -32,7 +32,7 @@ export interface Env extends DbEnv {
   /** API token with "Workers Scripts: Edit" on the account: uploads and deletes user scripts (secret). */
   CLOUDFLARE_API_TOKEN?: string;
   /** Cloudflare API base (default https://api.cloudflare.com/client/v4; tests point it at a local fake). */
-  CLOUDFLARE_API_BASE_URL?: string;
+  CLOUDFLARE_API_URL?: string;
   /** This Worker's script name, which uploaded scripts bind to (default `butterbase-functions`). */
   FUNCTIONS_SCRIPT_NAME?: string;
   /** Subrequests allowed per invocation on Workers for Platforms (default 200). */

@@ -22,11 +22,11 @@ export interface DispatchConfig extends NamespaceConfig {
 /**
  * The deployment's Workers for Platforms settings, or null when it runs user code in the Worker Loader.
  * On when `DISPATCHER` is bound and CLOUDFLARE_ACCOUNT_ID, DISPATCH_NAMESPACE and CLOUDFLARE_API_TOKEN
- * are set (API base: CLOUDFLARE_API_BASE_URL). @throws ApiError INTERNAL_ERROR when DISPATCHER is
+ * are set (API base: CLOUDFLARE_API_URL). @throws ApiError INTERNAL_ERROR when DISPATCHER is
  * bound but a setting is missing (a half-configured deployment must not silently run user code elsewhere)
  */
 export function dispatchConfig(env: Env): DispatchConfig | null {
-  const config = namespaceConfig(env, env.CLOUDFLARE_API_BASE_URL, 'Functions');
+  const config = namespaceConfig(env, env.CLOUDFLARE_API_URL, 'Functions');
   return config && { ...config, hostScript: env.FUNCTIONS_SCRIPT_NAME ?? 'butterbase-functions' };
 }
 
