@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
 import { api, createReadyApp } from './helpers/api.ts';
 import { raiseRateLimit } from './helpers/control-db.ts';
-import { siteRequest, subdomainOf } from './helpers/hosting.ts';
+import { chatRoom, siteRequest, subdomainOf } from './helpers/hosting.ts';
 import { signedInUser, type EndUser } from './helpers/realtime.ts';
 
 let appId: string;
@@ -35,29 +35,6 @@ const counter = `export class Counter {
   }
 }`;
 
-/** The seeds' chat room (durable-objects skill, "Chat room (broadcast)"). */
-const chatRoom = `export class ChatRoom {
-  constructor(public state: DurableObjectState, public env: any) {}
-  async fetch(req: Request): Promise<Response> {
-    if (req.headers.get("Upgrade") === "websocket") {
-      const pair = new WebSocketPair();
-      this.state.acceptWebSocket(pair[1]);
-      const history = (await this.state.storage.get("messages")) ?? [];
-      pair[1].send(JSON.stringify({ type: "init", messages: history }));
-      return new Response(null, { status: 101, webSocket: pair[0] });
-    }
-    return Response.json(await this.state.storage.get("messages") ?? []);
-  }
-  async webSocketMessage(ws: WebSocket, msg: string | ArrayBuffer) {
-    if (typeof msg !== "string") return;
-    const history: any[] = (await this.state.storage.get("messages")) ?? [];
-    history.push(JSON.parse(msg));
-    await this.state.storage.put("messages", history.slice(-200));
-    for (const peer of this.state.getWebSockets()) {
-      try { peer.send(msg); } catch {}
-    }
-  }
-}`;
 
 /**
  * A function that forwards its JSON body `{ name, instance, body?, opts? }` to ctx.invokeDO and

@@ -145,3 +145,28 @@ export async function inspectorCall(name: string, args: Record<string, unknown>)
   try { json = JSON.parse(text); } catch { /* text */ }
   return { isError: result.isError === true, json, text };
 }
+
+/** The seeds' chat room (durable-objects skill, "Chat room (broadcast)"), verbatim. */
+export const chatRoom = `export class ChatRoom {
+  constructor(public state: DurableObjectState, public env: any) {}
+  async fetch(req: Request): Promise<Response> {
+    if (req.headers.get("Upgrade") === "websocket") {
+      const pair = new WebSocketPair();
+      this.state.acceptWebSocket(pair[1]);
+      const history = (await this.state.storage.get("messages")) ?? [];
+      pair[1].send(JSON.stringify({ type: "init", messages: history }));
+      return new Response(null, { status: 101, webSocket: pair[0] });
+    }
+    return Response.json(await this.state.storage.get("messages") ?? []);
+  }
+  async webSocketMessage(ws: WebSocket, msg: string | ArrayBuffer) {
+    if (typeof msg !== "string") return;
+    const history: any[] = (await this.state.storage.get("messages")) ?? [];
+    const parsed = JSON.parse(msg);
+    history.push(parsed);
+    await this.state.storage.put("messages", history.slice(-200));
+    for (const peer of this.state.getWebSockets()) {
+      try { peer.send(msg); } catch {}
+    }
+  }
+}`;
