@@ -3,10 +3,11 @@
  *   - POST /v1/{app}/fn/{trivial}   beside a bare hello Worker (the runtime's floor),
  *   - POST /v1/{app}/fn/{one-query} (one ctx.db.query as the end user, RLS on) beside the REST GET of
  *     the same row as that user,
- *   - the first call after each deploy (a new version: a fresh isolate is loaded) beside warm calls.
- * Env: BENCH_CONNECTIONS (16), BENCH_SECONDS (10), BENCH_DEPLOYS (10).
+ *   - the first call after each deploy (a new version: a fresh isolate is loaded) beside warm calls,
+ *   - the trivial invoke's added latency without load (one connection, interleaved with hello).
+ * Env: BENCH_CONNECTIONS (16), BENCH_SECONDS (10), BENCH_DEPLOYS (10), BENCH_SEQUENTIAL (400).
  */
-import { benchClient, measure, printTable, startBenchPlatform, startHelloWorker } from './lib.ts';
+import { benchClient, lostByDevProxy, measure, printLatencies, printTable, sequentialLatency, startBenchPlatform, startHelloWorker } from './lib.ts';
 
 const platform = await startBenchPlatform();
 const hello = await startHelloWorker();
@@ -38,7 +39,17 @@ try {
   const health = await measure('GET /health (router only)', { url: `${platform.url}/health` });
   const trivial = await measure('POST /fn/trivial', { url: `${platform.url}/v1/${appId}/fn/trivial`, method: 'POST', headers: anon, body: '{}' });
   printTable('Functions benchmark — trivial function', [baseline, health, trivial], baseline);
-  console.log(`warm invoke overhead over the hello Worker: p50 +${(trivial.p50Ms - baseline.p50Ms).toFixed(1)} ms (target ≤ 2 ms)`);
+  // Under 16 connections p50 is mostly queueing behind the 2 cores; the added latency of an invoke is
+  // measured without load: one connection, requests one after another, hello and invoke interleaved.
+  const latencies = [];
+  for (let round = 0; round < 2; round++) {
+    latencies.push(await sequentialLatency('hello Worker', { url: hello.url }));
+    latencies.push(await sequentialLatency('POST /fn/trivial', { url: `${platform.url}/v1/${appId}/fn/trivial`, method: 'POST', headers: anon, body: '{}' }));
+  }
+  printLatencies('Functions benchmark — trivial function, unloaded', latencies, latencies[0]!);
+  const overhead = (latencies[1]!.p50Ms - latencies[0]!.p50Ms + latencies[3]!.p50Ms - latencies[2]!.p50Ms) / 2;
+  console.log(`warm invoke overhead over the hello Worker, unloaded: p50 ${overhead >= 0 ? '+' : ''}${overhead.toFixed(2)} ms (mean of the two rounds; target ≤ 2 ms)`);
+  console.log(`under 16 connections: p50 +${(trivial.p50Ms - baseline.p50Ms).toFixed(1)} ms (throughput-bound: ${trivial.requestsPerSecond.toFixed(0)} vs ${baseline.requestsPerSecond.toFixed(0)} req/s)`);
 
   const rest = await measure('GET /v1/{app}/items/{id} (REST)', { url: `${platform.url}/v1/${appId}/items/${row.id}`, headers: user });
   const query = await measure('POST /fn/one-query (ctx.db.query)', { url: `${platform.url}/v1/${appId}/fn/one-query`, method: 'POST', headers: user, body: '{}' });
@@ -46,11 +57,14 @@ try {
 
   const deploys = Number(process.env.BENCH_DEPLOYS ?? 10);
   const timed = async () => {
-    const started = performance.now();
-    const res = await fetch(`${platform.url}/v1/${appId}/fn/cold`, { method: 'POST', headers: anon, body: '{}' });
-    await res.text();
-    if (!res.ok) throw new Error(`cold: ${res.status}`);
-    return performance.now() - started;
+    for (;;) {
+      const started = performance.now();
+      const res = await fetch(`${platform.url}/v1/${appId}/fn/cold`, { method: 'POST', headers: anon, body: '{}' });
+      const body = await res.text();
+      if (lostByDevProxy(res.status, body)) continue;
+      if (!res.ok) throw new Error(`cold: ${res.status} ${body.slice(0, 200)}`);
+      return performance.now() - started;
+    }
   };
   const cold: number[] = [];
   const warm: number[] = [];

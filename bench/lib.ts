@@ -259,3 +259,66 @@ export function printTraces(title: string, traces: RequestTrace[]): void {
     console.log(`| ${t.name} | ${list(t.awaited)} | ${durable} | ${list(t.background)} |`);
   }
 }
+
+/**
+ * True for wrangler 4.86's dev-proxy answer to a POST it lost to a keep-alive race with the Worker
+ * behind it (cloudflare/workers-sdk#14641, retried by later wranglers): not the platform's answer,
+ * so a benchmark sends the request again.
+ */
+export function lostByDevProxy(status: number, body: string): boolean {
+  return status === 503 && body.startsWith('Your worker restarted mid-request');
+}
+
+/** One endpoint's latency with a single connection and no load (requests sent one after another). */
+export interface SequentialLatency {
+  name: string;
+  count: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+}
+
+/**
+ * Sends `count` requests one after another over one keep-alive connection (after `warmup` more) and
+ * returns the latency percentiles in ms (performance.now, sub-ms resolution) — the added latency of a
+ * path, as opposed to {@link measure}'s throughput under 16 connections, where p50 is mostly queueing.
+ * @throws Error when an answer is not 2xx
+ */
+export async function sequentialLatency(
+  name: string,
+  request: { url: string; method?: string; headers?: Record<string, string>; body?: string },
+  count = Number(process.env.BENCH_SEQUENTIAL ?? 400),
+  warmup = 50,
+): Promise<SequentialLatency> {
+  const samples: number[] = [];
+  for (let i = 0; i < warmup + count; i++) {
+    const started = performance.now();
+    const res = await fetch(request.url, { method: request.method ?? 'GET', headers: request.headers, body: request.body });
+    const body = await res.text();
+    if (lostByDevProxy(res.status, body)) {
+      i--;
+      continue;
+    }
+    if (!res.ok) throw new Error(`${name}: ${res.status} ${body.slice(0, 300)}`);
+    if (i >= warmup) samples.push(performance.now() - started);
+  }
+  samples.sort((a, b) => a - b);
+  const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
+  return { name, count, p50Ms: at(0.5), p90Ms: at(0.9), p99Ms: at(0.99) };
+}
+
+/** Prints sequential latencies with each one's p50 over `baseline`'s. */
+export function printLatencies(title: string, rows: SequentialLatency[], baseline: SequentialLatency): void {
+  console.log(`\n${title}  (one connection, requests one after another, ${baseline.count} each)`);
+  const table = rows.map((r) => ({
+    endpoint: r.name,
+    'p50 ms': r.p50Ms.toFixed(2),
+    'p90 ms': r.p90Ms.toFixed(2),
+    'p99 ms': r.p99Ms.toFixed(2),
+    [`p50 over ${baseline.name}`]: `${r.p50Ms - baseline.p50Ms >= 0 ? '+' : ''}${(r.p50Ms - baseline.p50Ms).toFixed(2)} ms`,
+  }));
+  const columns = Object.keys(table[0]!);
+  const widths = columns.map((c) => Math.max(c.length, ...table.map((t) => String(t[c as keyof typeof t]).length)));
+  console.log(columns.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+  for (const t of table) console.log(columns.map((c, i) => (i === 0 ? String(t[c as keyof typeof t]).padEnd(widths[i]!) : String(t[c as keyof typeof t]).padStart(widths[i]!))).join('  '));
+}

@@ -133,6 +133,8 @@ export const workerRegistry = [
       CONTROL_DATABASE_URL: local.controlDatabaseUrl,
       PLATFORM_MASTER_KEY: local.masterKey,
       PUBLIC_API_URL: local.publicUrl,
+      // wrangler dev runs this Worker as one isolate: forgetting a written record is enough.
+      FUNCTION_CACHE_ONE_ISOLATE: 'true',
     }),
   },
   {

@@ -1,8 +1,9 @@
 import type { DbGatewayRpc, DurableObjectInvokeRpc } from '../shared/contracts.ts';
 import type { DbEnv } from '../shared/db.ts';
+import type { RecordCacheEnv } from './services/record-cache.ts';
 
 /** Bindings of the functions Worker (workers/functions/wrangler.toml; secrets via `wrangler secret put`). */
-export interface Env extends DbEnv {
+export interface Env extends DbEnv, RecordCacheEnv {
   /** Control-plane database: function records, versions, invocation logs, cron claims (secret). */
   CONTROL_DATABASE_URL: string;
   /** Base64 of 32 bytes: env vars and webhook secrets are AES-GCM sealed under it (secret). */

@@ -14,7 +14,7 @@ import { functionsApp } from './app.ts';
 import type { Env } from './env.ts';
 import { egressFetch } from '../shared/egress.ts';
 import { invoke, type FunctionsContext, type HostProps, type OutboundProps } from './services/invoke.ts';
-import { findFunction, functionNotFound } from './services/records.ts';
+import { findLiveFunction, functionNotFound } from './services/records.ts';
 import { verifySession } from './services/session.ts';
 import { purgeExpired, runAuthHook, runCron, runEvent, runUploadTriggers } from './services/triggers.ts';
 
@@ -120,8 +120,9 @@ class Capabilities {
   async invoke(name: string, body: string | null, options: { method?: string }): Promise<Response> {
     const depth = this.host.depth + 1;
     if (depth > maxInvokeDepth) throw tooDeep('ctx.invoke');
-    const fn = await findFunction(this.env, this.host.appId, String(name));
-    if (!fn) throw functionNotFound(String(name));
+    const found = await findLiveFunction(this.env, this.host.appId, String(name));
+    if (!found) throw functionNotFound(String(name));
+    const { fn, app } = found;
     const method = (options?.method ?? 'POST').toUpperCase();
     const url = new URL(`/v1/${this.host.appId}/fn/${fn.name}`, this.env.PUBLIC_API_URL);
     const request = new Request(url, {
@@ -139,6 +140,7 @@ class Capabilities {
       requestId: this.host.requestId,
       ip: null,
       depth,
+      app,
     });
   }
 

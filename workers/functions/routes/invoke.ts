@@ -6,14 +6,14 @@ import { Hono, type Context } from 'hono';
 import { ApiError } from '../../shared/errors.ts';
 import type { Env } from '../env.ts';
 import { forwardedRequest, invokeHttp } from '../services/http-invoke.ts';
-import { findFunctionWithApp, functionNotFound, triggerOf } from '../services/records.ts';
+import { findLiveFunction, functionNotFound, triggerOf } from '../services/records.ts';
 
 export const invokeRoutes = new Hono<{ Bindings: Env }>();
 
 async function run(c: Context<{ Bindings: Env }>): Promise<Response> {
   const appId = c.req.param('app')!;
   const name = c.req.param('name')!;
-  const found = await findFunctionWithApp(c.env, appId, name);
+  const found = await findLiveFunction(c.env, appId, name);
   if (!found) throw functionNotFound(name);
   const row = found.fn;
   const http = triggerOf(row, 'http');

@@ -16,6 +16,7 @@ import {
 import { parseJsonBody, parseWith } from '../../shared/validation.ts';
 import type { Env } from '../env.ts';
 import { buildFunction } from '../services/build.ts';
+import { settleFunctionWrite } from '../services/record-cache.ts';
 import { forwardedRequest, invokeHttp } from '../services/http-invoke.ts';
 import {
   consoleLines, currentSource, findFunction, findFunctionForLogs, functionNotFound, invocationStats, listFunctions, readInvocations,
@@ -128,6 +129,7 @@ manageRoutes.post('/v1/:app/functions', async (c) => {
   });
   if (dispatch) save.catch(() => c.executionCtx.waitUntil(deleteScripts(dispatch, [versionId])));
   const row = await save;
+  await settleFunctionWrite(c.env, appId, row.name);
   return c.json({
     id: row.id,
     name: row.name,
@@ -201,6 +203,7 @@ manageRoutes.delete('/v1/:app/functions/:name', async (c) => {
   const name = c.req.param('name');
   const deleted = await softDelete(c.env, appId, name);
   if (!deleted) throw functionNotFound(name);
+  await settleFunctionWrite(c.env, appId, name);
   const dispatch = dispatchConfig(c.env);
   if (dispatch) {
     // Best effort, after the answer: a leftover script is never served (only current versions run).
@@ -228,6 +231,7 @@ manageRoutes.patch('/v1/:app/functions/:name/env', async (c) => {
     else merged[key] = await encryptSecret(value, c.env.PLATFORM_MASTER_KEY);
   }
   await saveEnv(c.env, row.id, merged);
+  await settleFunctionWrite(c.env, appId, row.name);
   return c.json({ success: true, envKeys: Object.keys(merged).sort() });
 });
 
@@ -236,6 +240,7 @@ manageRoutes.patch('/v1/:app/functions/:name/settings', async (c) => {
   const body = await parseJsonBody(c.req.raw, functionSettingsBody);
   const row = await liveFunction(c, appId);
   await saveSettings(c.env, row.id, body.allow_service_key_impersonation);
+  await settleFunctionWrite(c.env, appId, row.name);
   return c.json({ success: true, allow_service_key_impersonation: body.allow_service_key_impersonation });
 });
 

@@ -10,6 +10,7 @@ import { ApiError } from '../../shared/errors.ts';
 import type { TriggerType } from '../../shared/schemas/functions.ts';
 import type { Env } from '../env.ts';
 import type { ConsoleLine } from './runner.ts';
+import { functionCacheTtlMs, functionRecordCache, type FunctionWithApp } from './record-cache.ts';
 
 export { controlDb };
 
@@ -63,6 +64,14 @@ export async function findFunctionWithApp(env: Env, appId: string, name: string)
   const [row] = await controlDb(env).select({ fn: functions, app: apps }).from(functions).innerJoin(apps, eq(apps.id, functions.app_id))
     .where(and(eq(functions.app_id, appId), eq(functions.name, name), isNull(functions.deleted_at)));
   return row ? { fn: functionRecord(row.fn), app: appRecord(row.app) } : null;
+}
+
+/**
+ * {@link findFunctionWithApp} through the isolate's record cache (services/record-cache.ts): the
+ * invocation path's lookup, at most `FUNCTION_CACHE_TTL_MS` old.
+ */
+export function findLiveFunction(env: Env, appId: string, name: string): Promise<FunctionWithApp> {
+  return functionRecordCache.get(appId, name, functionCacheTtlMs(env), () => findFunctionWithApp(env, appId, name));
 }
 
 /** The live function, else (with `includeDeleted`) the most recently deleted one of that name, or null. */
