@@ -7,7 +7,9 @@
  * The direct batches are built with the data Worker's own SQL builders and DbGateway's role prelude,
  * so both columns run identical SQL; the difference is the platform (router, gate, rate limit,
  * data Worker, Neon driver) around it; each row shows the CPU ms per request of workerd, this
- * process (the embedded database) and the load generator. Env: BENCH_CONNECTIONS (16), BENCH_SECONDS (10).
+ * process (the embedded database) and the load generator; then every REST row against the bare
+ * hello Worker of the same run.
+ * Env: BENCH_CONNECTIONS (16), BENCH_SECONDS (10).
  */
 import { neon, neonConfig } from '@neondatabase/serverless';
 import { catalogFromRows, catalogQuery } from '../workers/shared/catalog.ts';
@@ -15,9 +17,10 @@ import type { SqlStatement } from '../workers/shared/contracts.ts';
 import { rolePrelude } from '../workers/data/prelude.ts';
 import { parseRestQuery } from '../workers/data/query/grammar.ts';
 import { buildGetByKey, buildInsert, buildSelect, pickColumns } from '../workers/data/query/sql.ts';
-import { benchClient, defaultSettings, measure, platformCpu, printTable, printTraces, startBenchPlatform, traceRequest, type Measurement } from './lib.ts';
+import { benchClient, defaultSettings, measure, platformCpu, printTable, printTraces, startBenchPlatform, startHelloWorker, traceRequest, type Measurement } from './lib.ts';
 
 const platform = await startBenchPlatform();
+const helloWorker = await startHelloWorker();
 try {
   const { service, post, readyApp } = benchClient(platform);
   const { app_id: appId } = await readyApp('bench-rest');
@@ -67,25 +70,29 @@ try {
   });
 
   const cpu = platformCpu(platform);
-  const pairs: [Measurement, Measurement][] = [];
-  pairs.push([
+  const hello = await measure('hello Worker', { url: helloWorker.url }, defaultSettings, helloWorker.cpu);
+  const rows: [Measurement, Measurement][] = [];
+  const getByKey = buildGetByKey(table, { id: someId }, null);
+  rows.push([
     await measure('GET /items/{id} (router)', { url: `${platform.url}/v1/${appId}/items/${someId}`, headers: user }, defaultSettings, cpu),
-    await measure('  same SQL, direct', direct(buildGetByKey(table, { id: someId }, null)), defaultSettings, cpu),
+    await measure('  same SQL, direct', direct(getByKey), defaultSettings, cpu),
   ]);
-  pairs.push([
+  rows.push([
     await measure('GET /items?…limit=20 (router)', { url: `${platform.url}/v1/${appId}/items?n=gte.400&order=n.asc&limit=20`, headers: user }, defaultSettings, cpu),
     await measure('  same SQL, direct', direct(list), defaultSettings, cpu),
   ]);
-  pairs.push([
+  rows.push([
     await measure('POST /items (router)', { url: `${platform.url}/v1/${appId}/items`, method: 'POST', headers: user, body: JSON.stringify({ title: 'bench', n: 7 }) }, defaultSettings, cpu),
     await measure('  same SQL, direct', direct(insert), defaultSettings, cpu),
   ]);
-  for (const [viaRouter, viaSql] of pairs) printTable(`REST benchmark — ${viaRouter.name}`, [viaSql, viaRouter], viaSql);
+  for (const [viaRouter, viaSql] of rows) printTable(`REST benchmark — ${viaRouter.name}`, [viaSql, viaRouter], viaSql);
+  printTable('REST benchmark — against the bare hello Worker of this run', [hello, ...rows.map(([viaRouter]) => viaRouter)], hello);
   printTraces('REST hot path', [
     await traceRequest('GET /items/{id}', { url: `${platform.url}/v1/${appId}/items/${someId}`, headers: user }),
     await traceRequest('GET /items?…limit=20', { url: `${platform.url}/v1/${appId}/items?n=gte.400&order=n.asc&limit=20`, headers: user }),
     await traceRequest('POST /items', { url: `${platform.url}/v1/${appId}/items`, method: 'POST', headers: user, body: JSON.stringify({ title: 'bench', n: 7 }) }),
   ]);
 } finally {
+  await helloWorker.stop();
   await platform.stop();
 }
