@@ -18,6 +18,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { classById, envValues, loaderKey } from '../workers/hosting/services/do-classes.ts';
 import type { Env } from '../workers/hosting/env.ts';
+import { callerHeader, loopDepthHeader, sessionHeader, userIdHeader } from '../workers/hosting/routes/durable-objects-edge.ts';
 
 /** The internal headers the hosting edge sets for a host object (removed before user code sees the request). */
 export const hostHeaders = {
@@ -140,8 +141,8 @@ export class UserObjectHost extends DurableObject<Env> {
       return {
         compatibilityDate: '2026-04-01',
         mainModule: 'hosted.js',
-        modules: { 'hosted.js': hostedModule(name), 'class.js': module },
-        env: await envValues(env, row.app_id),
+        modules: { 'hosted.js': hostedModule(name, row.app_id), 'class.js': module },
+        env: { ...(await envValues(env, row.app_id)), [contextBinding]: env.FUNCTION_SESSION },
         globalOutbound: null,
       };
     });
@@ -152,12 +153,67 @@ export class UserObjectHost extends DurableObject<Env> {
 /** Headers only the platform sets (clients' x-bb-* headers never get this far): probe, wipe, purge. */
 export const controlHeaders = { probe: 'x-bb-do-probe', wipe: 'x-bb-do-wipe', purge: 'x-bb-do-purge' } as const;
 
+/** The env binding through which `butterbase.ctx` reaches invoke / invokeDO (left out of `ctx.env`). */
+export const contextBinding = 'BUTTERBASE_CTX';
+
 /**
  * The module the facet runs: the user's class, extended so the host can probe construction and wipe
- * the instance's storage. `state` is kept whatever the class does with its constructor arguments.
+ * the instance's storage (`state` is kept whatever the class does with its constructor arguments),
+ * and the global `butterbase` with `ctx(req, env, state)` (API.md §10.1), which gives:
+ * - `invoke(name, body?, { method? })` → the function's Response, and `invokeDO(name, instance, body?,
+ *   { method?, path?, headers? })` → the class's Response: both through the functions Worker's
+ *   FunctionSession with the request's session token (same app; depth shared, > 4 refused); a refusal
+ *   throws an Error with `code`, `remediation` and `details`;
+ * - `env`: the class's env vars and `BUTTERBASE_APP_ID`, without the capability binding;
+ * - `user` (`{ id }` of the verified end user, else null) and `request` (`caller`: `fn:<name>`,
+ *   `do:<name>:<instance>` or null on the public edge; `loopDepth`).
  */
-function hostedModule(className: string): string {
+function hostedModule(className: string, appId: string): string {
   return `import { ${className} as UserClass } from './class.js';
+
+function platformError(error) {
+  return Object.assign(new Error(error.message), { code: error.code, remediation: error.remediation, details: error.details });
+}
+
+globalThis.butterbase = Object.freeze({
+  ctx(req, env, state) {
+    const headers = req && req.headers instanceof Headers ? req.headers : new Headers();
+    const session = headers.get('${sessionHeader}');
+    const host = env && env.${contextBinding};
+    const call = async (promise) => {
+      const result = await promise;
+      if (!result.ok) throw platformError(result.error);
+      return result.value;
+    };
+    const needSession = () => {
+      if (!session || !host) throw Object.assign(new Error('butterbase.ctx(req, env, state) needs the request your fetch received and this.env.'), { code: 'STATE_PREREQUISITE_MISSING' });
+    };
+    const publicEnv = {};
+    for (const [key, value] of Object.entries(env ?? {})) if (key !== '${contextBinding}') publicEnv[key] = value;
+    publicEnv.BUTTERBASE_APP_ID = ${JSON.stringify(appId)};
+    const userId = headers.get('${userIdHeader}');
+    const depth = Number(headers.get('${loopDepthHeader}') ?? 0);
+    return {
+      env: Object.freeze(publicEnv),
+      user: userId ? { id: userId } : null,
+      request: { caller: headers.get('${callerHeader}'), loopDepth: Number.isInteger(depth) ? depth : 0 },
+      invoke: async (name, body, options) => {
+        needSession();
+        return call(host.invoke(session, String(name), body === undefined ? null : JSON.stringify(body), options ?? {}));
+      },
+      invokeDO: async (name, instance, body, options) => {
+        needSession();
+        const opts = options ?? {};
+        return call(host.invokeDO(session, String(name), String(instance ?? ''), body === undefined ? null : JSON.stringify(body), {
+          method: opts.method === undefined ? undefined : String(opts.method),
+          path: opts.path === undefined ? undefined : String(opts.path),
+          headers: opts.headers === undefined ? undefined : (opts.headers instanceof Headers ? Object.fromEntries(opts.headers) : opts.headers),
+        }));
+      },
+    };
+  },
+});
+
 export class Hosted extends UserClass {
   constructor(state, env) {
     super(state, env);

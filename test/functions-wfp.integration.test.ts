@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Platform } from '../scripts/lib/platform.ts';
-import { signSession } from '../workers/functions/services/session.ts';
+import { signSession } from '../workers/shared/function-session.ts';
 import type { FakeCloudflareApi } from './fakes/cloudflare-api.ts';
 import { startWfpPlatform, wfpSettings, type WfpPlatform } from './helpers/wfp-platform.ts';
 import { api, createReadyApp } from './helpers/api.ts';

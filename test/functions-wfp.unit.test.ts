@@ -9,7 +9,7 @@ import type { Env } from '../workers/functions/env.ts';
 import { dispatchConfig, uploadForm, versionUpload, type DispatchConfig } from '../workers/functions/services/dispatch-namespace.ts';
 import { runnerOf } from '../workers/functions/services/invoke.ts';
 import { dispatchLimits, LoaderRunner, WfpRunner } from '../workers/functions/services/runner.ts';
-import { signSession, verifySession } from '../workers/functions/services/session.ts';
+import { signSession, verifySession } from '../workers/shared/function-session.ts';
 
 const key = Buffer.alloc(32, 1).toString('base64');
 const otherKey = Buffer.alloc(32, 2).toString('base64');

@@ -15,7 +15,7 @@ import type { Env } from './env.ts';
 import { egressFetch } from '../shared/egress.ts';
 import { invoke, type FunctionsContext, type HostProps, type OutboundProps } from './services/invoke.ts';
 import { findLiveFunction, functionNotFound } from './services/records.ts';
-import { verifySession } from './services/session.ts';
+import { verifySession } from '../shared/function-session.ts';
 import { purgeExpired, runAuthHook, runCron, runEvent, runUploadTriggers } from './services/triggers.ts';
 
 export default class FunctionsWorker extends WorkerEntrypoint<Env> implements ScheduledRpc, FunctionEventRpc, AuthHookRpc, UploadTriggerRpc {
@@ -170,7 +170,7 @@ class Capabilities {
       headers,
       body,
       userId: this.host.userId,
-      functionName: this.host.functionName,
+      caller: this.host.caller ?? `fn:${this.host.functionName}`,
       depth,
     });
     if (!result.ok) throw ApiError.fromWire(result.error);

@@ -18,6 +18,11 @@ export interface Env extends DbEnv, DispatchEnv {
   LOADER: WorkerLoader;
   /** Host objects of user Durable Objects, one per `{app_id}:{name}:{instance}`. */
   USER_OBJECTS: DurableObjectNamespace<UserObjectHost>;
+  /**
+   * The functions Worker's FunctionSession entrypoint: user classes reach it as `BUTTERBASE_CTX`, and
+   * `butterbase.ctx(...).invoke / invokeDO` call it with the request's session token.
+   */
+  FUNCTION_SESSION: Fetcher;
   /** Control-plane database: deployments, sites, env, custom domains, DO classes (secret). */
   CONTROL_DATABASE_URL: string;
   /** Platform master key (base64 of 32 bytes): signs upload URLs and seals env values (secret). */

@@ -327,8 +327,8 @@ export interface DurableObjectCall {
   body: string | null;
   /** The invocation's end user (reaches the class as `x-butterbase-user-id`), or null. */
   userId: string | null;
-  /** The calling function's name (reaches the class as `x-butterbase-caller: fn:<name>`). */
-  functionName: string;
+  /** Who calls, as the class sees it in `x-butterbase-caller`: `fn:{function}` or `do:{name}:{instance}`. */
+  caller: string;
   /** The call's depth in the shared ctx.invoke / ctx.invokeDO chain (`x-butterbase-loop-depth`). */
   depth: number;
 }

@@ -4,7 +4,7 @@
  * the runner the FunctionHost capability and the egress policy, enforces `timeoutMs` (504
  * FUNCTION_TIMEOUT) and logs the invocation with its console lines after the answer.
  */
-import type { DbRole } from '../../shared/contracts.ts';
+import type { HostProps } from '../../shared/function-session.ts';
 import type { AppRow } from '../../shared/control-schema.ts';
 import { decryptSecret } from '../../shared/crypto.ts';
 import { ApiError } from '../../shared/errors.ts';
@@ -26,16 +26,7 @@ export interface InvocationCaller {
   userId: string | null;
 }
 
-/** Props of the FunctionHost entrypoint: what one invocation's capability is fixed to. */
-export interface HostProps {
-  appId: string;
-  functionName: string;
-  role: DbRole;
-  userId: string | null;
-  /** ctx.invoke nesting depth (0 for an outside call). */
-  depth: number;
-  requestId: string;
-}
+export type { HostProps } from '../../shared/function-session.ts';
 
 /** Props of the Outbound entrypoint. */
 export interface OutboundProps {

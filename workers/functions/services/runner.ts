@@ -8,7 +8,7 @@
 import { defaultSubRequests } from '../../shared/dispatch-namespace.ts';
 import { consoleHeader, contextHeader, mainModule, outcomeHeader, runtimeModule, sessionHeaderName, setupModule } from './guest.ts';
 import type { HostProps, OutboundProps } from './invoke.ts';
-import { sessionGraceMs, signSession } from './session.ts';
+import { sessionGraceMs, signSession } from '../../shared/function-session.ts';
 
 /** One console line of an invocation (API.md §8.1 `consoleLogs`). */
 export interface ConsoleLine {

@@ -11,7 +11,8 @@ import { controlDb } from '../../shared/control-db.ts';
 import { durableObjectClasses } from '../../shared/control-schema.ts';
 import type { AppGate } from '../../shared/contracts.ts';
 import { ApiError } from '../../shared/errors.ts';
-import { keyCoversApp, type Principal } from '../../shared/principal.ts';
+import { signSession } from '../../shared/function-session.ts';
+import { internalHeaders, keyCoversApp, type Principal } from '../../shared/principal.ts';
 import type { Env } from '../env.ts';
 import { findClass, type ClassRow } from '../services/do-classes.ts';
 
@@ -21,6 +22,14 @@ export const userIdHeader = 'x-butterbase-user-id';
 export const callerHeader = 'x-butterbase-caller';
 /** ctx.invokeDO only: the call's depth in the shared ctx.invoke / ctx.invokeDO chain (removed at the edge). */
 export const loopDepthHeader = 'x-butterbase-loop-depth';
+/**
+ * Every request to an instance: the session token `butterbase.ctx(req, env, state)` hands to the
+ * functions Worker's FunctionSession for invoke / invokeDO (workers/shared/function-session.ts), fixed
+ * to this app, the caller `do:{name}:{instance}`, the request's end user and call depth.
+ */
+export const sessionHeader = 'x-butterbase-session';
+/** How long a class's session token lasts (ms): the request, or a WebSocket's opening minutes. */
+export const doSessionTtlMs = 5 * 60_000;
 
 /**
  * Routes a request to a user Durable Object instance.
@@ -43,7 +52,7 @@ export async function serveDurableObject(env: Env, ctx: ExecutionContext, reques
   const userId = checkAccess(row, app, principal);
   const headers = new Headers(request.headers);
   for (const name of [...headers.keys()]) if (name.startsWith('x-bb-')) headers.delete(name);
-  for (const name of [userIdHeader, callerHeader, loopDepthHeader]) headers.delete(name);
+  for (const name of [userIdHeader, callerHeader, loopDepthHeader, sessionHeader]) headers.delete(name);
   if (userId) headers.set(userIdHeader, userId);
   return forwardToInstance(env, ctx, app.id, row, instance, new Request(request, { headers }));
 }
@@ -70,12 +79,24 @@ export async function liveClass(env: Env, appId: string, name: string): Promise<
 
 /**
  * Sends `request` (its headers already cleaned of client copies of platform headers) to instance
- * `instance` of the live class `row`: sets the host headers UserObjectHost reads, fetches the host
+ * `instance` of the live class `row`: sets the host headers UserObjectHost reads and the class's
+ * session token ({@link sessionHeader}; caller, end user and depth from the request), fetches the host
  * object `{app_id}:{name}:{instance}` (a fetch, never RPC: see user-object-host.ts) and counts one
  * request and its wall ms toward the class's usage. Out: the class's Response as-is.
  */
 export async function forwardToInstance(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'>, appId: string, row: ClassRow & { live_version: number; live_class_name: string }, instance: string, request: Request): Promise<Response> {
   const headers = new Headers(request.headers);
+  const userId = headers.get(userIdHeader);
+  const depth = Number(headers.get(loopDepthHeader) ?? 0);
+  headers.set(sessionHeader, await signSession({
+    appId,
+    functionName: `do:${row.name}`,
+    caller: `do:${row.name}:${instance}`,
+    role: userId ? 'user' : 'service',
+    userId,
+    depth: Number.isInteger(depth) && depth >= 0 ? depth : 0,
+    requestId: headers.get(internalHeaders.requestId) ?? crypto.randomUUID(),
+  }, doSessionTtlMs, env.PLATFORM_MASTER_KEY));
   headers.set(hostHeaders.app, appId);
   headers.set(hostHeaders.name, row.name);
   headers.set(hostHeaders.classId, row.id);

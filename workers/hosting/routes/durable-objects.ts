@@ -85,6 +85,9 @@ durableObjectRoutes.put('/v1/:app/durable-objects/env/:key', async (c) => {
   if (!envKeyPattern.test(key) || key.length > 128) {
     throw new ApiError('VALIDATION_INVALID_NAME', `"${key}" is not an UPPER_SNAKE env var name (^[A-Z_][A-Z0-9_]*$).`, { remediation: 'Use a name such as AI_API_KEY.' });
   }
+  if (key.startsWith('BUTTERBASE_')) {
+    throw new ApiError('VALIDATION_INVALID_NAME', `Variables starting with BUTTERBASE_ are set by the platform (${key}).`, { remediation: 'Rename the variable so it does not start with BUTTERBASE_.' });
+  }
   const { value } = await parseJsonBody(c.req.raw, durableObjectEnvBody);
   const classes = await listClasses(c.env, app.id);
   const owner = classes.find((row) => bindingOf(row.name) === key);

@@ -4,7 +4,8 @@
  * entrypoint (workers/hosting/index.ts), which runs this. The class lookup, host headers, host-object
  * fetch and usage counting are the `/_do/{name}/{instance}` edge's own (routes/durable-objects-edge.ts),
  * with the app fixed to the calling function's. The class sees the request at its public URL
- * `{site}/_do/{name}/{instance}{path}`, with `x-butterbase-caller: fn:<function>`,
+ * `{site}/_do/{name}/{instance}{path}`, with `x-butterbase-caller` (`fn:<function>`, or `do:<name>:<instance>`
+ * when a class called through `butterbase.ctx`),
  * `x-butterbase-loop-depth` and, when the invocation has an end user, `x-butterbase-user-id`.
  */
 import { eq } from 'drizzle-orm';
@@ -67,7 +68,7 @@ export async function invokeDurableObject(env: Env, ctx: Pick<ExecutionContext, 
   }
   if (body !== null && !headers.has('content-type')) headers.set('content-type', 'application/json');
   if (call.userId) headers.set(userIdHeader, call.userId);
-  headers.set(callerHeader, `fn:${call.functionName}`);
+  headers.set(callerHeader, call.caller);
   headers.set(loopDepthHeader, String(call.depth));
 
   const [row, app] = await Promise.all([

@@ -1,6 +1,8 @@
 /**
  * Invocation session tokens: how user code running in a Workers for Platforms dispatch namespace
- * reaches its ctx capabilities (ctx.db, ctx.idempotency, ctx.invoke).
+ * reaches its ctx capabilities (ctx.db, ctx.idempotency, ctx.invoke), and how a user Durable Object
+ * class reaches `butterbase.ctx(req, env, state)`'s invoke and invokeDO (the hosting Worker mints a
+ * token per request to an instance, with caller `do:{name}:{instance}`; workers/hosting/routes/durable-objects-edge.ts).
  *
  * Why a token: the Worker Loader lets the functions Worker hand each call a FunctionHost stub whose
  * props fix (app, role, user) — nothing to forge. A dispatch-namespace script cannot be given props per
@@ -16,9 +18,29 @@
  * one fixed algorithm, so there is nothing to negotiate).
  */
 import { z } from 'zod';
-import { base64ToBytes, derivedHmacKey } from '../../shared/crypto.ts';
-import { ApiError } from '../../shared/errors.ts';
-import type { HostProps } from './invoke.ts';
+import { base64ToBytes, derivedHmacKey } from './crypto.ts';
+import { ApiError } from './errors.ts';
+import type { DbRole } from './contracts.ts';
+
+/**
+ * What one invocation's capabilities are fixed to: the FunctionHost entrypoint's props (Worker
+ * Loader), or a session token's claims (Workers for Platforms; user Durable Object classes).
+ */
+export interface HostProps {
+  appId: string;
+  /** The function (for a Durable Object session: `do:{name}`), named in logs and egress records. */
+  functionName: string;
+  role: DbRole;
+  userId: string | null;
+  /** ctx.invoke / ctx.invokeDO nesting depth (0 for an outside call). */
+  depth: number;
+  requestId: string;
+  /**
+   * Who downstream calls say is calling (`x-butterbase-caller` on ctx.invokeDO): `do:{name}:{instance}`
+   * for a Durable Object's session; absent for a function, which is `fn:{functionName}`.
+   */
+  caller?: string;
+}
 
 /** How long a token outlives the function's timeout: the ctx.waitUntil window (API.md §8.3) plus clock skew. */
 export const sessionGraceMs = 35_000;
@@ -30,6 +52,7 @@ const claimsSchema = z.object({
   userId: z.string().nullable(),
   depth: z.number().int().min(0),
   requestId: z.string(),
+  caller: z.string().optional(),
   /** Expiry, ms since the epoch. */
   expMs: z.number(),
 });
