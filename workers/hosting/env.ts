@@ -1,4 +1,5 @@
 import type { UserObjectHost } from '../../durable-objects/user-object-host.ts';
+import type { AppPurgeMessage } from '../shared/contracts.ts';
 import type { DbEnv } from '../shared/db.ts';
 import type { DispatchEnv } from '../shared/dispatch-namespace.ts';
 
@@ -18,6 +19,8 @@ export interface Env extends DbEnv, DispatchEnv {
   LOADER: WorkerLoader;
   /** Host objects of user Durable Objects, one per `{app_id}:{name}:{instance}`. */
   USER_OBJECTS: DurableObjectNamespace<UserObjectHost>;
+  /** Deleted apps' purges (sent by control; this Worker consumes them and sends their continuations). */
+  APP_PURGE: Queue<AppPurgeMessage>;
   /** Control-plane database: deployments, sites, env, custom domains, DO classes (secret). */
   CONTROL_DATABASE_URL: string;
   /** Platform master key (base64 of 32 bytes): signs upload URLs and seals env values (secret). */
