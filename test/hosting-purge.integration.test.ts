@@ -97,15 +97,24 @@ interface AppUnderTest {
   subdomain: string;
   staticId: string;
   ssrId: string;
+  /** A deployment whose zip is uploaded but not built (it waits under uploads/). */
+  pendingId: string;
   versionIds: string[];
 }
 
-/** An app with a READY static deployment, a READY SSR deployment (active), a function deployed twice and a Notebook instance that stored data. */
+/**
+ * An app with a READY static deployment, a READY SSR deployment (active), an uploaded but unstarted
+ * deployment, a function deployed twice and a Notebook instance that stored data.
+ */
 async function populatedApp(prefix: string): Promise<AppUnderTest> {
   const { appId } = await createReadyApp(prefix, { baseUrl: platform.url, token: platform.serviceKey });
   const subdomain = await subdomainOf(appId);
   const staticId = await deployZip(appId, 'frontend', zipOf({ 'index.html': `<h1>${prefix}</h1>`, 'assets/app.js': 'console.log(1)' }));
   const ssrId = await deployZip(appId, 'edge-ssr', zipOf({ '_worker.js': 'export default { fetch() { return new Response("ssr page"); } };', 'static.txt': 'asset' }));
+  const pending = await call(`/v1/${appId}/frontend/deployments`, { body: { framework: 'static' } });
+  expect(pending.status, pending.text).toBe(201);
+  const put = await fetch(pending.body.uploadUrl, { method: 'PUT', headers: { 'content-type': 'application/zip' }, body: zipOf({ 'index.html': 'later' }) });
+  expect(put.status, await put.text()).toBe(200);
   const versionIds: string[] = [];
   for (const v of [1, 2]) {
     const deployed = await call(`/v1/${appId}/functions`, { body: { name: 'hello', code: `export default async function handler() { return Response.json({ v: ${v} }); }` } });
@@ -117,7 +126,7 @@ async function populatedApp(prefix: string): Promise<AppUnderTest> {
   const wrote = await site(subdomain, '/_do/notebook/page-1', { method: 'POST', body: `secret note of ${prefix}` });
   expect(wrote.status, wrote.text).toBe(200);
   expect(JSON.parse(wrote.text).note).toBe(`secret note of ${prefix}`);
-  return { appId, subdomain, staticId, ssrId, versionIds };
+  return { appId, subdomain, staticId, ssrId, pendingId: pending.body.id, versionIds };
 }
 
 beforeAll(async () => {
@@ -160,6 +169,7 @@ describe('DELETE /apps/{id} purges the app\'s hosting state', () => {
       `sites/${doomed.appId}/${doomed.staticId}/files/index.html`,
       `sites/${doomed.appId}/${doomed.ssrId}/worker/_worker.js`,
     ]));
+    expect(await bucketKeys(kept.subdomain, `uploads/${doomed.appId}/`)).toEqual([`uploads/${doomed.appId}/${doomed.pendingId}.zip`]);
     const before = await instanceStorage(kept.subdomain, doomed.appId, 'notebook', 'page-1');
     expect(before.keys).toContain('note');
     expect(before.hostRecord).toMatchObject({ appId: doomed.appId, name: 'notebook', instance: 'page-1' });
@@ -177,11 +187,12 @@ describe('DELETE /apps/{id} purges the app\'s hosting state', () => {
     const after = await instanceStorage(kept.subdomain, doomed.appId, 'notebook', 'page-1');
     expect(after).toEqual({ hostRecord: null, keys: [], tables: [] });
     const report = lines.find((l) => l.includes(`[hosting] purged app ${doomed.appId}:`));
-    expect(report, lines.filter((l) => l.includes('[hosting]')).join('\n')).toMatch(new RegExp(`${doomedFiles.length} site objects, 1 Durable Object instances \\(1 keys, \\d+ tables\\), 3 dispatch scripts`));
+    expect(report, lines.filter((l) => l.includes('[hosting]')).join('\n')).toMatch(new RegExp(`${doomedFiles.length + 1} site objects, 1 Durable Object instances \\(1 keys, \\d+ tables\\), 3 dispatch scripts`));
     expect(fake.requests).toContainEqual({ method: 'DELETE', path: `/accounts/${wfpSettings.accountId}/workers/dispatch/namespaces/${wfpSettings.namespace}/scripts/${doomed.ssrId}`, status: 200 });
 
     // The other app is untouched: files, scripts, instance storage, and it still serves.
     expect(await bucketKeys(kept.subdomain, `sites/${kept.appId}/`)).toEqual(expect.arrayContaining([`sites/${kept.appId}/${kept.staticId}/files/index.html`]));
+    expect(await bucketKeys(kept.subdomain, `uploads/${kept.appId}/`)).toEqual([`uploads/${kept.appId}/${kept.pendingId}.zip`]);
     for (const script of [kept.ssrId, ...kept.versionIds]) expect(fake.scripts.has(script), script).toBe(true);
     expect((await instanceStorage(kept.subdomain, kept.appId, 'notebook', 'page-1')).keys).toContain('note');
     expect(JSON.parse((await site(kept.subdomain, '/_do/notebook/page-1')).text).note).toBe('secret note of kept');
