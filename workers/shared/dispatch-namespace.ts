@@ -2,7 +2,8 @@
  * Production user code (DESIGN.md "User code"): scripts of a Workers for Platforms dispatch namespace,
  * uploaded and deleted through the Cloudflare API. Used by the functions Worker (one script per
  * function version) and the hosting Worker (one script per Edge SSR deployment); each names its
- * scripts by an immutable id, so an upload never changes what an existing name runs.
+ * scripts by an immutable id, so an upload never changes what an existing name runs. The purge of a
+ * deleted app (workers/hosting/services/app-purge.ts) deletes both kinds of the app's scripts.
  *
  * API (Cloudflare API v4, "Upload Worker Module" for dispatch namespaces):
  *   PUT    {base}/accounts/{account_id}/workers/dispatch/namespaces/{namespace}/scripts/{script_name}
