@@ -4,14 +4,17 @@
  * the user's class runs in it as the facet `main`, loaded through the Worker Loader under the id of
  * its class version, so a redeploy (or an env change) aborts the facet and the next request runs the
  * new code against the same storage. The loaded module wraps the class ({@link hostedModule}) so the
- * host can probe construction and wipe storage. Directory objects, named `dir:{app_id}:{name}`,
- * remember every instance of a class so delete can purge them all (a class deployed again under the
- * name starts empty). Purges arrive as fetches: workerd asserts when a facet is started inside an RPC
- * call that follows earlier fetches, and `storage.deleteAll()` inside a facet trips an assertion too.
+ * host can probe construction. Directory objects, named `dir:{app_id}:{name}`, remember every
+ * instance of a class so a class delete or an app purge can wipe them all (a class deployed again
+ * under the name starts empty). A purge runs the platform's own wiper class ({@link wiperModule}) as
+ * the facet, against the same storage, so it needs neither the user's code nor its class row (an app
+ * purge runs after control deleted them). Purges arrive as fetches: workerd asserts when a facet is
+ * started inside an RPC call that follows earlier fetches, and `storage.deleteAll()` inside a facet
+ * trips an assertion too.
  *
  * Storage (the host's own, not the facet's):
- * - `instance` → `{ appId, name, instance, classId, className, version }`: written when the instance
- *   registers with its directory and whenever it runs new code (purge loads that code to wipe).
+ * - `instance` → `{ appId, name, instance }`: written when the instance registers with its
+ *   directory (before its facet first runs); a purge wipes the facet only when it is present.
  * - directory objects: `i:{instance}` → true for each instance that ever ran.
  * The facet `main` has storage of its own (its own SQLite file): that is the user's `state.storage`.
  */
@@ -38,6 +41,14 @@ export const directoryName = (appId: string, name: string) => `dir:${appId}:${na
 /** The result of {@link UserObjectHost.probe}: null when the class constructed, else the error text. */
 export type ProbeResult = string | null;
 
+/** What a purge removed from an instance's storage (the body of a purge's 200 answer). */
+export interface WipeReport {
+  /** Key-value keys deleted. */
+  keys: number;
+  /** SQL tables dropped. */
+  tables: number;
+}
+
 /**
  * Hosts one instance of a user class (or, as `dir:{app_id}:{name}`, the directory of a class; or,
  * as `probe:{class id}:v{version}`, the throwaway object a deploy constructs the class in).
@@ -48,10 +59,7 @@ export class UserObjectHost extends DurableObject<Env> {
 
   /** Serves one request of the instance (HTTP or a WebSocket upgrade) through the user's class. */
   override async fetch(request: Request): Promise<Response> {
-    if (request.headers.get(controlHeaders.purge) === '1') {
-      await this.purge();
-      return new Response(null, { status: 204 });
-    }
+    if (request.headers.get(controlHeaders.purge) === '1') return Response.json(await this.purge());
     const appId = request.headers.get(hostHeaders.app)!;
     const classId = request.headers.get(hostHeaders.classId)!;
     const className = request.headers.get(hostHeaders.className)!;
@@ -63,7 +71,6 @@ export class UserObjectHost extends DurableObject<Env> {
       await this.ctx.storage.put('instance', { appId, name, instance });
     }
     const key = loaderKey({ app_id: appId, id: classId }, 'live', version);
-    if (this.running !== key) await this.ctx.storage.put('instance', { appId, name, instance, classId, className, version });
     const facet = this.facetFor(key, classId, className, 'live');
     const headers = new Headers(request.headers);
     for (const name of Object.values(hostHeaders)) headers.delete(name);
@@ -96,9 +103,17 @@ export class UserObjectHost extends DurableObject<Env> {
     await this.ctx.storage.put(`i:${instance}`, true);
   }
 
-  /** Directory: every recorded instance of the class. */
-  async instances(): Promise<string[]> {
-    return [...(await this.ctx.storage.list({ prefix: 'i:' })).keys()].map((k) => k.slice(2));
+  /**
+   * Directory: up to `limit` recorded instances of the class (all when omitted), in key order.
+   * Out: instance ids.
+   */
+  async instances(limit?: number): Promise<string[]> {
+    return [...(await this.ctx.storage.list({ prefix: 'i:', limit })).keys()].map((k) => k.slice(2));
+  }
+
+  /** Directory: forgets the given instances (after each was purged). */
+  async forget(instances: string[]): Promise<void> {
+    for (let start = 0; start < instances.length; start += 128) await this.ctx.storage.delete(instances.slice(start, start + 128).map((i) => `i:${i}`));
   }
 
   /** Directory: forgets every instance (after each was purged). */
@@ -107,26 +122,33 @@ export class UserObjectHost extends DurableObject<Env> {
   }
 
   /**
-   * Deletes this instance's state: the facet (running the class's current code) is asked through
-   * the wrapper's wipe header to delete all of its storage, then stopped, and the host record goes.
+   * Deletes this instance's state: if it ever ran, the facet `main` is restarted as the platform's
+   * wiper ({@link wiperModule}), which deletes every key, table and alarm of its storage, then
+   * stopped; the host record goes last, so a purge that fails midway wipes again when retried.
    * (workerd's `facets.delete` fails on a facet that never created its database, so it is not used.)
+   * Out: {@link WipeReport}. @throws the runtime's error when the wiper cannot run (the caller retries)
    */
-  private async purge(): Promise<void> {
-    const record = await this.ctx.storage.get<{ appId: string; name: string; instance: string; classId?: string; className?: string; version?: number }>('instance');
-    if (record?.classId && record.className && record.version !== undefined) {
-      const facet = this.facetFor(loaderKey({ app_id: record.appId, id: record.classId }, 'live', record.version), record.classId, record.className, 'live');
-      try {
-        const response = await facet.fetch(new Request('https://purge.invalid/', { headers: { [controlHeaders.wipe]: '1' } }));
-        await response.body?.cancel();
-      } catch (error) {
-        console.warn(`[hosting] purge of ${record.appId}/${record.name}/${record.instance} could not wipe: ${String(error)}`);
-        throw error;
-      }
+  private async purge(): Promise<WipeReport> {
+    let report: WipeReport = { keys: 0, tables: 0 };
+    if (await this.ctx.storage.get('instance')) {
+      if (this.running) this.ctx.facets.abort('main', new Error('The Durable Object is being deleted.'));
+      this.running = wiperKey;
+      const wiper = this.env.LOADER.get(wiperKey, () => ({
+        compatibilityDate: '2026-04-01',
+        mainModule: 'wiper.js',
+        modules: { 'wiper.js': wiperModule },
+        env: {},
+        globalOutbound: null,
+      }));
+      const facet = this.ctx.facets.get('main', () => ({ class: wiper.getDurableObjectClass('Wiper') }));
+      const response = await facet.fetch(new Request('https://purge.invalid/'));
+      report = await response.json<WipeReport>();
     }
-    this.ctx.facets.abort('main', new Error('The Durable Object class was deleted.'));
+    this.ctx.facets.abort('main', new Error('The Durable Object was deleted.'));
     this.running = null;
     // Only the host's own key: deleteAll() on a host with facets trips a workerd assertion.
     await this.ctx.storage.delete('instance');
+    return report;
   }
 
   private facetFor(key: string, classId: string, className: string, kind: 'live' | 'probe'): Fetcher {
@@ -150,16 +172,50 @@ export class UserObjectHost extends DurableObject<Env> {
   }
 }
 
-/** Headers only the platform sets (clients' x-bb-* headers never get this far): probe, wipe, purge. */
-export const controlHeaders = { probe: 'x-bb-do-probe', wipe: 'x-bb-do-wipe', purge: 'x-bb-do-purge' } as const;
+/** Headers only the platform sets (clients' x-bb-* headers never get this far): probe, purge. */
+export const controlHeaders = { probe: 'x-bb-do-probe', purge: 'x-bb-do-purge' } as const;
+
+/** The Worker Loader id of the wiper (platform code, the same for every instance). */
+const wiperKey = 'butterbase:user-object-wiper:v1';
 
 /** The env binding through which `butterbase.ctx` reaches invoke / invokeDO (left out of `ctx.env`). */
 export const contextBinding = 'BUTTERBASE_CTX';
 
 /**
- * The module the facet runs: the user's class, extended so the host can probe construction and wipe
- * the instance's storage (`state` is kept whatever the class does with its constructor arguments),
- * and the global `butterbase` with `ctx(req, env, state)` (API.md §10.1), which gives:
+ * The class a purge runs as the facet `main`: on any fetch it deletes every key (in pages; the
+ * facet's storage.deleteAll() trips a workerd assertion), drops every SQL table the user created and
+ * the alarm, and answers the {@link WipeReport}.
+ */
+const wiperModule = `export class Wiper {
+  constructor(state) {
+    this.state = state;
+  }
+  async fetch() {
+    const storage = this.state.storage;
+    let keys = 0;
+    for (;;) {
+      const page = [...(await storage.list({ limit: 128 })).keys()];
+      if (page.length === 0) break;
+      await storage.delete(page);
+      keys += page.length;
+    }
+    let tables = 0;
+    if (storage.sql) {
+      const rows = storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").toArray();
+      for (const { name } of rows) {
+        storage.sql.exec('DROP TABLE IF EXISTS "' + String(name).replace(/"/g, '""') + '"');
+        tables++;
+      }
+    }
+    await storage.deleteAlarm();
+    return Response.json({ keys, tables });
+  }
+}
+`;
+
+/**
+ * The module the facet runs: the user's class, extended so the host can probe construction, and the
+ * global `butterbase` with `ctx(req, env, state)` (API.md §10.1), which gives:
  * - `invoke(name, body?, { method? })` → the function's Response, and `invokeDO(name, instance, body?,
  *   { method?, path?, headers? })` → the class's Response: both through the functions Worker's
  *   FunctionSession with the request's session token (same app; depth shared, > 4 refused); a refusal
@@ -215,27 +271,8 @@ globalThis.butterbase = Object.freeze({
 });
 
 export class Hosted extends UserClass {
-  constructor(state, env) {
-    super(state, env);
-    Object.defineProperty(this, '__butterbaseState', { value: state });
-  }
   async fetch(request) {
     if (request.headers.get('${controlHeaders.probe}') === '1') return new Response(null, { status: 204 });
-    if (request.headers.get('${controlHeaders.wipe}') === '1') {
-      // Key by key and table by table: storage.deleteAll() inside a facet trips a workerd assertion.
-      const storage = this.__butterbaseState.storage;
-      for (;;) {
-        const keys = [...(await storage.list({ limit: 128 })).keys()];
-        if (keys.length === 0) break;
-        await storage.delete(keys);
-      }
-      if (storage.sql) {
-        const tables = storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").toArray();
-        for (const { name } of tables) storage.sql.exec('DROP TABLE IF EXISTS "' + String(name).replace(/"/g, '""') + '"');
-      }
-      await storage.deleteAlarm();
-      return new Response(null, { status: 204 });
-    }
     if (typeof super.fetch !== 'function') return new Response('This Durable Object has no fetch handler.', { status: 501 });
     return super.fetch(request);
   }

@@ -1,4 +1,4 @@
-import type { DbOwnerRpc, StoragePurgeMessage } from '../shared/contracts.ts';
+import type { AppPurgeMessage, DbOwnerRpc, StoragePurgeMessage } from '../shared/contracts.ts';
 import type { DbEnv } from '../shared/db.ts';
 
 /** Bindings of the control Worker (workers/control/wrangler.toml; secrets via `wrangler secret put`). */
@@ -34,4 +34,6 @@ export interface Env extends DbEnv {
   DB_OWNER: Fetcher & DbOwnerRpc;
   /** The storage Worker's purge queue: a deleted app's objects are removed from the bucket. */
   STORAGE_PURGE?: Queue<StoragePurgeMessage>;
+  /** The hosting Worker's purge queue: a deleted app's site files, Durable Object storage and dispatch scripts are removed. */
+  APP_PURGE?: Queue<AppPurgeMessage>;
 }

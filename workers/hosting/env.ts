@@ -1,4 +1,5 @@
 import type { UserObjectHost } from '../../durable-objects/user-object-host.ts';
+import type { AppPurgeMessage } from '../shared/contracts.ts';
 import type { DbEnv } from '../shared/db.ts';
 import type { DispatchEnv } from '../shared/dispatch-namespace.ts';
 
@@ -23,6 +24,8 @@ export interface Env extends DbEnv, DispatchEnv {
    * `butterbase.ctx(...).invoke / invokeDO` call it with the request's session token.
    */
   FUNCTION_SESSION: Fetcher;
+  /** Deleted apps' purges (sent by control; this Worker consumes them and sends their continuations). */
+  APP_PURGE: Queue<AppPurgeMessage>;
   /** Control-plane database: deployments, sites, env, custom domains, DO classes (secret). */
   CONTROL_DATABASE_URL: string;
   /** Platform master key (base64 of 32 bytes): signs upload URLs and seals env values (secret). */

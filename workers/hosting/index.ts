@@ -4,10 +4,11 @@
  * bundle) or its Durable Objects; everything else is an owner route under /v1/{app_id}/frontend,
  * /edge-ssr, /durable-objects or /custom-domains. UserObjectHost hosts the user Durable Object
  * classes; SsrAssets and SsrOutbound are the ASSETS binding and the egress policy of SSR bundles;
- * DoInvoker is the functions Worker's way to the app's classes (ctx.invokeDO).
+ * DoInvoker is the functions Worker's way to the app's classes (ctx.invokeDO). The queue consumer
+ * purges deleted apps (services/app-purge.ts).
  */
 import { WorkerEntrypoint } from 'cloudflare:workers';
-import type { DurableObjectCall, DurableObjectInvokeRpc, HostingRpc } from '../shared/contracts.ts';
+import { appPurgeMessage, type DurableObjectCall, type DurableObjectInvokeRpc, type HostingRpc } from '../shared/contracts.ts';
 import { rpcResult, type RpcResult } from '../shared/rpc.ts';
 import { ApiError } from '../shared/errors.ts';
 import { decodeAppGate, errorResponse } from '../shared/http.ts';
@@ -17,6 +18,7 @@ import { hostingApp } from './app.ts';
 import type { Env } from './env.ts';
 import { resolveCustomHostname } from './routes/custom-domains.ts';
 import { serveAppHost } from './routes/site.ts';
+import { purgeApp } from './services/app-purge.ts';
 import { invokeDurableObject } from './services/do-invoke.ts';
 import { loadManifest, serveSite } from './services/serve.ts';
 import type { SsrProps } from './services/ssr.ts';
@@ -36,6 +38,30 @@ export default class HostingWorker extends WorkerEntrypoint<Env> implements Host
       }
     }
     return hostingApp.fetch(request, this.env, this.ctx);
+  }
+
+  /**
+   * The consumer of `butterbase-app-purge` (workers/hosting/wrangler.toml): each message is one
+   * step of a deleted app's purge ({@link purgeApp}); its counts are logged. A message that fails is
+   * retried with backoff (max_retries); one that is malformed is logged and dropped.
+   */
+  override async queue(batch: MessageBatch<unknown>): Promise<void> {
+    for (const message of batch.messages) {
+      const parsed = appPurgeMessage.safeParse(message.body);
+      if (!parsed.success) {
+        console.error(`[hosting] malformed ${batch.queue} message ${message.id} dropped: ${JSON.stringify(message.body).slice(0, 300)}`);
+        message.ack();
+        continue;
+      }
+      try {
+        const r = await purgeApp(this.env, parsed.data);
+        console.log(`[hosting] purged app ${r.appId}: ${r.siteObjects} site objects, ${r.instances} Durable Object instances (${r.keys} keys, ${r.tables} tables), ${r.scripts} dispatch scripts${r.scriptsNotOnWfp ? ` (${r.scriptsNotOnWfp} script names skipped: not on Workers for Platforms)` : ''}${r.continued ? ' (continuing)' : ''}`);
+        message.ack();
+      } catch (error) {
+        console.error(`[hosting] purge of app ${parsed.data.appId} failed (attempt ${message.attempts}): ${error instanceof ApiError ? `${error.message} ${error.internal ?? ''}` : String(error)}`);
+        message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
+      }
+    }
   }
 
   /** See {@link HostingRpc.resolveHostname}. */

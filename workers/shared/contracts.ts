@@ -203,6 +203,29 @@ export type StorageUploadEvent = z.infer<typeof storageUploadEvent>;
 export const storagePurgeMessage = z.object({ type: z.literal('app_deleted'), appId: z.string() });
 export type StoragePurgeMessage = z.infer<typeof storagePurgeMessage>;
 
+/** Script names per {@link AppPurgeMessage} (36-character ids: ≈40 KB of a message's 128 KB). */
+export const maxPurgeScriptsPerMessage = 1000;
+
+/**
+ * Sent by control when an app is deleted (queue `butterbase-app-purge`, consumed by the hosting
+ * Worker): remove what the app's user code left behind. Control deletes the rows these names come
+ * from (they cascade with the app), so the message carries what the purge needs:
+ * - the hosting bucket's `sites/{appId}/` and `uploads/{appId}/` prefixes are always emptied;
+ * - `durableObjectClasses`: URL names of the app's Durable Object classes, whose directories list
+ *   the instances whose storage is wiped;
+ * - `dispatchScripts`: Workers for Platforms script names (Edge SSR deployment ids and function
+ *   version ids), deleted from the dispatch namespace when hosting runs on Workers for Platforms.
+ * A large purge continues in further messages of the same shape, each carrying what is left. One
+ * message holds at most {@link maxPurgeScriptsPerMessage} script names (queue messages are ≤128 KB).
+ */
+export const appPurgeMessage = z.object({
+  type: z.literal('app_deleted'),
+  appId: z.string(),
+  durableObjectClasses: z.array(z.string()),
+  dispatchScripts: z.array(z.string()).max(maxPurgeScriptsPerMessage),
+});
+export type AppPurgeMessage = z.infer<typeof appPurgeMessage>;
+
 /** Input of {@link PresignerRpc.putUrl}. */
 export interface PresignPutRequest {
   /** Object key in the platform bucket (not under an app's storage prefix, e.g. `_deployments/{app}/{id}.zip`). */

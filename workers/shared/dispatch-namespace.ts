@@ -2,7 +2,8 @@
  * Production user code (DESIGN.md "User code"): scripts of a Workers for Platforms dispatch namespace,
  * uploaded and deleted through the Cloudflare API. Used by the functions Worker (one script per
  * function version) and the hosting Worker (one script per Edge SSR deployment); each names its
- * scripts by an immutable id, so an upload never changes what an existing name runs.
+ * scripts by an immutable id, so an upload never changes what an existing name runs. The purge of a
+ * deleted app (workers/hosting/services/app-purge.ts) deletes both kinds of the app's scripts.
  *
  * API (Cloudflare API v4, "Upload Worker Module" for dispatch namespaces):
  *   PUT    {base}/accounts/{account_id}/workers/dispatch/namespaces/{namespace}/scripts/{script_name}
@@ -170,24 +171,30 @@ export async function uploadScript(config: NamespaceConfig, scriptName: string, 
 }
 
 /**
- * Deletes scripts from the dispatch namespace, best effort: a failure is logged (prefixed `[{log}]`),
- * never thrown — a leftover script is never served, since callers dispatch only to current ids.
- * A 404 (already gone) counts as deleted. Out: how many were deleted.
+ * Deletes the script `scriptName` from the dispatch namespace. Out: true when it is gone (deleted,
+ * or a 404: already gone), false when the API refused or could not be reached — logged (prefixed
+ * `[{log}]`), never thrown.
+ */
+export async function deleteScript(config: NamespaceConfig, scriptName: string, log = 'functions'): Promise<boolean> {
+  try {
+    const response = await fetch(scriptUrl(config, scriptName), { method: 'DELETE', headers: { authorization: `Bearer ${config.apiToken}` } });
+    if (response.ok || response.status === 404) {
+      await response.body?.cancel();
+      return true;
+    }
+    console.error(`[${log}] deleting dispatch script ${scriptName} failed: HTTP ${response.status} ${await apiMessage(response)}`);
+  } catch (error) {
+    console.error(`[${log}] deleting dispatch script ${scriptName} failed: ${String(error)}`);
+  }
+  return false;
+}
+
+/**
+ * Deletes scripts from the dispatch namespace, best effort ({@link deleteScript}, one at a time):
+ * a leftover script is never served, since callers dispatch only to current ids. Out: how many are gone.
  */
 export async function deleteScripts(config: NamespaceConfig, scriptNames: readonly string[], log = 'functions'): Promise<number> {
   let deleted = 0;
-  for (const name of scriptNames) {
-    try {
-      const response = await fetch(scriptUrl(config, name), { method: 'DELETE', headers: { authorization: `Bearer ${config.apiToken}` } });
-      if (response.ok || response.status === 404) {
-        deleted++;
-        await response.body?.cancel();
-      } else {
-        console.error(`[${log}] deleting dispatch script ${name} failed: HTTP ${response.status} ${await apiMessage(response)}`);
-      }
-    } catch (error) {
-      console.error(`[${log}] deleting dispatch script ${name} failed: ${String(error)}`);
-    }
-  }
+  for (const name of scriptNames) if (await deleteScript(config, name, log)) deleted++;
   return deleted;
 }

@@ -14,6 +14,7 @@ import { keyManagesApp } from '../authz.ts';
 import { controlDb } from '../db.ts';
 import type { Env } from '../env.ts';
 import { provisionerFor } from '../provisioners/provisioner.ts';
+import { queueAppPurge, userCodeInventory } from './app-purge.ts';
 import { needsProvisioning, provisionApp } from './provisioning.ts';
 import { invalidateAppGate } from './gate-cache.ts';
 
@@ -186,8 +187,12 @@ export async function appStatus(c: AppContext, appId: string) {
 }
 
 /**
- * DELETE /apps/{id}: drops the app's database, then its record (signing keys and app-scoped keys go
- * with it; audit rows stay). A failed drop leaves the app in `deleting`; deleting again retries.
+ * DELETE /apps/{id}: drops the app's database, then its record (signing keys, app-scoped keys,
+ * functions, deployments and Durable Object classes go with it; audit rows stay), then queues the
+ * purges of what lives outside the control database: its stored objects (storage Worker) and what
+ * its user code left — site files, Durable Object storage, dispatch scripts (hosting Worker,
+ * services/app-purge.ts, whose names are read before the rows go). A failed drop leaves the app in
+ * `deleting`; deleting again retries.
  * @throws ApiError APP_NOT_FOUND, EXTERNAL_DB_ERROR
  */
 export async function deleteApp(c: AppContext, appId: string): Promise<{ message: string; app_id: string }> {
@@ -195,6 +200,7 @@ export async function deleteApp(c: AppContext, appId: string): Promise<{ message
   const db = controlDb(c.env);
   await db.update(apps).set({ provisioning_status: 'deleting', updated_at: sql`now()` }).where(eq(apps.id, row.id));
   invalidateAppGate(row.id);
+  const userCode = await userCodeInventory(c.env, row.id);
   await provisionerFor(c.env).dropDatabase(row.db_name);
   await db.batch([
     db.delete(apiKeys).where(eq(apiKeys.target_app_id, row.id)),
@@ -202,6 +208,7 @@ export async function deleteApp(c: AppContext, appId: string): Promise<{ message
   ]);
   invalidateAppGate(row.id);
   await purgeStorage(c.env, row.id);
+  await queueAppPurge(c.env, userCode);
   return { message: `App ${row.id} and its database were deleted.`, app_id: row.id };
 }
 

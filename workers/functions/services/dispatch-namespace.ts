@@ -1,7 +1,8 @@
 /**
  * Production user code (DESIGN.md "User code"): each deployed function version is uploaded as its own
  * script to a Workers for Platforms dispatch namespace through the Cloudflare API, named by its
- * immutable version id, and deleted when its function is deleted. The upload client and settings are
+ * immutable version id, and deleted when its function is deleted (or its app: the hosting Worker's
+ * app purge, workers/hosting/services/app-purge.ts). The upload client and settings are
  * shared with Edge SSR (workers/shared/dispatch-namespace.ts); what a version uploads is here.
  */
 import { namespaceConfig, userScriptCompatibility, type NamespaceConfig, type ScriptUpload } from '../../shared/dispatch-namespace.ts';

@@ -12,10 +12,10 @@ import { encryptSecret } from '../../shared/crypto.ts';
 import { ApiError } from '../../shared/errors.ts';
 import { deployDurableObjectBody, durableObjectEnvBody, envKeyPattern } from '../../shared/schemas/hosting.ts';
 import { parseJsonBody } from '../../shared/validation.ts';
-import { controlHeaders, directoryName, instanceName } from '../../../durable-objects/user-object-host.ts';
 import { requireOwner } from '../caller.ts';
 import type { Env } from '../env.ts';
 import { classWire, findClass, getClass, listClasses, maxBundleBytes, maxClassesPerApp, redeployAll } from '../services/do-classes.ts';
+import { purgeClassInstances } from '../services/do-purge.ts';
 import { bindingOf, checkName, checkSource } from '../services/do-source.ts';
 
 /** The Durable Object routes, mounted by the hosting Worker. */
@@ -127,16 +127,9 @@ durableObjectRoutes.delete('/v1/:app/durable-objects/:name', async (c) => {
   const name = c.req.param('name');
   const row = await findClass(c.env, app.id, name);
   if (!row) throw new ApiError('RESOURCE_NOT_FOUND', `Durable Object "${name}" not found.`);
-  // Purge first: each instance wipes its storage running the class's code, which is loaded from the row.
-  // Purged with a fetch from here: workerd asserts ("expected parent == kj::none") when a host starts
-  // its facet inside an RPC call, or inside a call made by another object.
-  const directory = c.env.USER_OBJECTS.get(c.env.USER_OBJECTS.idFromName(directoryName(app.id, name)));
-  for (const instance of await directory.instances()) {
-    const purged = await c.env.USER_OBJECTS.get(c.env.USER_OBJECTS.idFromName(instanceName(app.id, name, instance)))
-      .fetch(new Request('https://purge.invalid/', { headers: { [controlHeaders.purge]: '1' } }));
-    if (purged.status !== 204) throw new ApiError('INTERNAL_ERROR', `Instance ${instance} of "${name}" could not be purged.`);
-  }
-  await directory.clear();
+  // Purge first, so a failure leaves the class (and its instances' list) for a retried delete.
+  const purged = await purgeClassInstances(c.env, app.id, name);
+  console.log(`[hosting] purged ${purged.instances} instances of ${app.id}/${name} (${purged.keys} keys, ${purged.tables} tables)`);
   await controlDb(c.env).delete(durableObjectClasses).where(eq(durableObjectClasses.id, row.id));
   return c.json({ deleted: true, name });
 });

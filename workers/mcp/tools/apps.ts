@@ -117,7 +117,7 @@ export const manageApp = defineTool({
     'pause (paused true/false, reason); update_access_mode (public | authenticated: the data API then refuses anonymous callers); ' +
     'secure (authenticated mode + per-table user isolation: tables [{table_name, user_column, public_read_column?}]); ' +
     'update_cors (allowed_origins); get_env / update_env (function env vars: names only on read; env {KEY: value | null to delete}); ' +
-    'delete (irreversible: drops the app and its database).',
+    'delete (irreversible: drops the app and its database, and purges its stored files, site deployments, Durable Object storage and deployed function/SSR code).',
   input: z.object({
     action: z.enum(manageAppActions).describe('What to do.'),
     app_id: appId.optional(),
