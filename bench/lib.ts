@@ -9,7 +9,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, repoRoot, startPlatform, type Platform } from '../scripts/lib/platform.ts';
+import { freePort, lostByDevProxy, repoRoot, startPlatform, type Platform } from '../scripts/lib/platform.ts';
+
+export { lostByDevProxy };
 
 /** One measured endpoint. */
 export interface Measurement {
@@ -258,15 +260,6 @@ export function printTraces(title: string, traces: RequestTrace[]): void {
     const durable = Object.entries(t.awaited).filter(([k]) => /RATE_LIMITER|_HUB|OBJECT/.test(k)).reduce((n, [, v]) => n + v, 0);
     console.log(`| ${t.name} | ${list(t.awaited)} | ${durable} | ${list(t.background)} |`);
   }
-}
-
-/**
- * True for wrangler 4.86's dev-proxy answer to a POST it lost to a keep-alive race with the Worker
- * behind it (cloudflare/workers-sdk#14641, retried by later wranglers): not the platform's answer,
- * so a benchmark sends the request again.
- */
-export function lostByDevProxy(status: number, body: string): boolean {
-  return status === 503 && body.startsWith('Your worker restarted mid-request');
 }
 
 /** One endpoint's latency with a single connection and no load (requests sent one after another). */

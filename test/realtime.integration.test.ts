@@ -222,14 +222,14 @@ describe('changes, filtered by row-level security', () => {
     await insert(bob.token, { body: 'bob in red, private', room: 'red' });
     // Once this one is in, every earlier change has been through the old filter.
     await insert(alice.token, { body: 'red marker', room: 'red' });
-    await socket.next((m) => m.type === 'change' && m.record.body === 'red marker');
+    await socket.next((m) => m.type === 'change' && m.record?.body === 'red marker');
     await socket.subscribe('messages', { filter: { room: 'blue' } });
     await insert(alice.token, { body: 'blue again', room: 'blue' });
     await insert(alice.token, { body: 'red again', room: 'red' });
-    await socket.next((m) => m.type === 'change' && m.record.body === 'blue again');
+    await socket.next((m) => m.type === 'change' && m.record?.body === 'blue again');
     await insert(alice.token, { body: 'final blue', room: 'blue' });
-    await socket.next((m) => m.type === 'change' && m.record.body === 'final blue');
-    expect(socket.changes().map((m) => m.record.body)).toEqual(['in red', 'red marker', 'blue again', 'final blue']);
+    await socket.next((m) => m.type === 'change' && m.record?.body === 'final blue');
+    expect(socket.changes().map((m) => m.record?.body)).toEqual(['in red', 'red marker', 'blue again', 'final blue']);
   });
 
   it('shows presence: state to a new tracker, join, update and leave to the others', async () => {
@@ -255,7 +255,7 @@ describe('resume', () => {
     const first = await asUser(alice);
     await first.subscribe('messages');
     await insert(alice.token, { body: 'before the break' });
-    const last = await first.next((m) => m.type === 'change' && m.record.body === 'before the break');
+    const last = await first.next((m) => m.type === 'change' && m.record?.body === 'before the break');
     first.close();
     await first.closed;
     const missed = [];
@@ -265,8 +265,8 @@ describe('resume', () => {
     const resumed = await asUser(alice, last.id);
     await resumed.subscribe('messages');
     await insert(alice.token, { body: 'live again' });
-    await resumed.next((m) => m.type === 'change' && m.record.body === 'live again');
-    expect(resumed.changes().map((m) => m.record.body).filter((b: string) => !b.startsWith('barrier-'))).toEqual(['while away 0', 'while away 2', 'while away 4', 'live again']);
+    await resumed.next((m) => m.type === 'change' && m.record?.body === 'live again');
+    expect(resumed.changes().map((m) => m.record?.body).filter((b: string) => !b.startsWith('barrier-'))).toEqual(['while away 0', 'while away 2', 'while away 4', 'live again']);
     const ids = resumed.changes().map((m) => m.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).toEqual([...ids].sort((x, y) => x - y));
@@ -274,8 +274,8 @@ describe('resume', () => {
 
     const viaSubscribe = await asUser(alice);
     await viaSubscribe.subscribe('messages', { since: last.id });
-    await viaSubscribe.next((m) => m.type === 'change' && m.record.body === 'live again');
-    expect(viaSubscribe.changes().map((m) => m.record.body).filter((b: string) => !b.startsWith('barrier-')).slice(0, 4)).toEqual(['while away 0', 'while away 2', 'while away 4', 'live again']);
+    await viaSubscribe.next((m) => m.type === 'change' && m.record?.body === 'live again');
+    expect(viaSubscribe.changes().map((m) => m.record?.body).filter((b: string) => !b.startsWith('barrier-')).slice(0, 4)).toEqual(['while away 0', 'while away 2', 'while away 4', 'live again']);
   });
 });
 
@@ -361,10 +361,10 @@ describe('robustness', () => {
     const fresh = await anonymous();
     await fresh.subscribe('messages');
     await insert(inject('serviceKey'), { body: 'still serving', published: true });
-    await fresh.next((m) => m.type === 'change' && m.record.body === 'still serving');
+    await fresh.next((m) => m.type === 'change' && m.record?.body === 'still serving');
     await floods[0]!.subscribe('messages');
     await insert(inject('serviceKey'), { body: 'flooded socket too', published: true });
-    await floods[0]!.next((m) => m.type === 'change' && m.record.body === 'flooded socket too');
+    await floods[0]!.next((m) => m.type === 'change' && m.record?.body === 'flooded socket too');
   });
 
   it('drops messages over the per-socket rate with an error and keeps the socket', async () => {
@@ -379,6 +379,6 @@ describe('robustness', () => {
     const socket = await service();
     await socket.subscribe('messages');
     await appDb(appId).query(`INSERT INTO messages (body, published) VALUES ('written with psql', true)`);
-    await socket.next((m) => m.type === 'change' && m.record.body === 'written with psql');
+    await socket.next((m) => m.type === 'change' && m.record?.body === 'written with psql');
   });
 });

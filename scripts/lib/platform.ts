@@ -18,6 +18,8 @@ import { routerTargets, workerRegistry, workerSpec, type LocalSettings, type Wor
 import { randomBase64, randomHex } from '../../workers/shared/crypto.ts';
 import { createBootstrapKey, ensureDatabase, isLiveKey, migrateControlPlane, useFetchEndpoint } from './control-db.ts';
 
+export { lostByDevProxy } from './dev-proxy.ts';
+
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export type { WorkerName };
@@ -405,3 +407,4 @@ async function stopProcessGroup(child: ChildProcess, exited: Promise<unknown>): 
   // workerd may outlive wrangler briefly; make sure nothing of the group is left.
   kill('SIGKILL');
 }
+

@@ -16,7 +16,8 @@ export const manageDurableObjects = defineTool({
     'only cloudflare:* imports; access_mode public | authenticated (default: a verified end-user token in Authorization or ?token=, or a service key) | service_key) → the class record, ' +
     'status READY or ERROR with error_message (a constructor that throws is ERROR). list, get (+ code), delete (destroys every instance and its storage), usage, ' +
     'list_env (keys only), set_env (key UPPER_SNAKE, value; not a class binding such as CHAT_ROOM), delete_env — env changes redeploy every class; storage survives redeploys. ' +
-    'Use state.storage, state.acceptWebSocket and webSocketMessage as in the docs (butterbase_docs topic "durable-objects"). The verified user id arrives in the x-butterbase-user-id header. At most 5 classes per app.',
+    'Use state.storage, state.acceptWebSocket and webSocketMessage as in the docs (butterbase_docs topic "durable-objects"). The verified user id arrives in the x-butterbase-user-id header. ' +
+    'Inside fetch, `const ctx = butterbase.ctx(req, this.env, this.state)` (a platform global, no import) gives ctx.invoke(fn, body), ctx.invokeDO(class, key, body), ctx.user, ctx.request.caller / loopDepth and ctx.env. At most 5 classes per app.',
   input: z.object({
     action: z.enum(['deploy', 'list', 'get', 'delete', 'usage', 'list_env', 'set_env', 'delete_env']).describe('What to do.'),
     app_id: appId,
