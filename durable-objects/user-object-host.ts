@@ -3,10 +3,10 @@
  * code": Worker Loader facets). One host object per instance, named `{app_id}:{name}:{instance}`;
  * the user's class runs in it as the facet `main`, loaded through the Worker Loader under the id of
  * its class version, so a redeploy (or an env change) aborts the facet and the next request runs the
- * new code against the same storage. The loaded module wraps the class ({@link hostedModule}) so the
- * host can probe construction. Directory objects, named `dir:{app_id}:{name}`, remember every
- * instance of a class so a class delete or an app purge can wipe them all (a class deployed again
- * under the name starts empty). A purge runs the platform's own wiper class ({@link wiperModule}) as
+ * new code against the same storage. The loaded module wraps the class (durable-objects/hosted-module.ts,
+ * the same wrapper the Workers for Platforms script uses) so the host can probe construction.
+ * Directory objects, named `dir:{app_id}:{name}`, remember every instance of a class so a class
+ * delete or an app purge can wipe them all (a class deployed again under the name starts empty). A purge runs the platform's own wiper class ({@link wiperModule}) as
  * the facet, against the same storage, so it needs neither the user's code nor its class row (an app
  * purge runs after control deleted them). Purges arrive as fetches: workerd asserts when a facet is
  * started inside an RPC call that follows earlier fetches, and `storage.deleteAll()` inside a facet
@@ -21,7 +21,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { classById, envValues, loaderKey } from '../workers/hosting/services/do-classes.ts';
 import type { Env } from '../workers/hosting/env.ts';
-import { callerHeader, loopDepthHeader, sessionHeader, userIdHeader } from '../workers/hosting/routes/durable-objects-edge.ts';
+import { contextBinding, controlHeaders, hostedModule } from './hosted-module.ts';
 
 /** The internal headers the hosting edge sets for a host object (removed before user code sees the request). */
 export const hostHeaders = {
@@ -172,14 +172,8 @@ export class UserObjectHost extends DurableObject<Env> {
   }
 }
 
-/** Headers only the platform sets (clients' x-bb-* headers never get this far): probe, purge. */
-export const controlHeaders = { probe: 'x-bb-do-probe', purge: 'x-bb-do-purge' } as const;
-
 /** The Worker Loader id of the wiper (platform code, the same for every instance). */
 const wiperKey = 'butterbase:user-object-wiper:v1';
-
-/** The env binding through which `butterbase.ctx` reaches invoke / invokeDO (left out of `ctx.env`). */
-export const contextBinding = 'BUTTERBASE_CTX';
 
 /**
  * The class a purge runs as the facet `main`: on any fetch it deletes every key (in pages; the
@@ -212,70 +206,3 @@ const wiperModule = `export class Wiper {
   }
 }
 `;
-
-/**
- * The module the facet runs: the user's class, extended so the host can probe construction, and the
- * global `butterbase` with `ctx(req, env, state)` (API.md §10.1), which gives:
- * - `invoke(name, body?, { method? })` → the function's Response, and `invokeDO(name, instance, body?,
- *   { method?, path?, headers? })` → the class's Response: both through the functions Worker's
- *   FunctionSession with the request's session token (same app; depth shared, > 4 refused); a refusal
- *   throws an Error with `code`, `remediation` and `details`;
- * - `env`: the class's env vars and `BUTTERBASE_APP_ID`, without the capability binding;
- * - `user` (`{ id }` of the verified end user, else null) and `request` (`caller`: `fn:<name>`,
- *   `do:<name>:<instance>` or null on the public edge; `loopDepth`).
- */
-function hostedModule(className: string, appId: string): string {
-  return `import { ${className} as UserClass } from './class.js';
-
-function platformError(error) {
-  return Object.assign(new Error(error.message), { code: error.code, remediation: error.remediation, details: error.details });
-}
-
-globalThis.butterbase = Object.freeze({
-  ctx(req, env, state) {
-    const headers = req && req.headers instanceof Headers ? req.headers : new Headers();
-    const session = headers.get('${sessionHeader}');
-    const host = env && env.${contextBinding};
-    const call = async (promise) => {
-      const result = await promise;
-      if (!result.ok) throw platformError(result.error);
-      return result.value;
-    };
-    const needSession = () => {
-      if (!session || !host) throw Object.assign(new Error('butterbase.ctx(req, env, state) needs the request your fetch received and this.env.'), { code: 'STATE_PREREQUISITE_MISSING' });
-    };
-    const publicEnv = {};
-    for (const [key, value] of Object.entries(env ?? {})) if (key !== '${contextBinding}') publicEnv[key] = value;
-    publicEnv.BUTTERBASE_APP_ID = ${JSON.stringify(appId)};
-    const userId = headers.get('${userIdHeader}');
-    const depth = Number(headers.get('${loopDepthHeader}') ?? 0);
-    return {
-      env: Object.freeze(publicEnv),
-      user: userId ? { id: userId } : null,
-      request: { caller: headers.get('${callerHeader}'), loopDepth: Number.isInteger(depth) ? depth : 0 },
-      invoke: async (name, body, options) => {
-        needSession();
-        return call(host.invoke(session, String(name), body === undefined ? null : JSON.stringify(body), options ?? {}));
-      },
-      invokeDO: async (name, instance, body, options) => {
-        needSession();
-        const opts = options ?? {};
-        return call(host.invokeDO(session, String(name), String(instance ?? ''), body === undefined ? null : JSON.stringify(body), {
-          method: opts.method === undefined ? undefined : String(opts.method),
-          path: opts.path === undefined ? undefined : String(opts.path),
-          headers: opts.headers === undefined ? undefined : (opts.headers instanceof Headers ? Object.fromEntries(opts.headers) : opts.headers),
-        }));
-      },
-    };
-  },
-});
-
-export class Hosted extends UserClass {
-  async fetch(request) {
-    if (request.headers.get('${controlHeaders.probe}') === '1') return new Response(null, { status: 204 });
-    if (typeof super.fetch !== 'function') return new Response('This Durable Object has no fetch handler.', { status: 501 });
-    return super.fetch(request);
-  }
-}
-`;
-}

@@ -13,6 +13,7 @@ import { appPurgeMessage, maxPurgeScriptsPerMessage, type AppPurgeMessage } from
 import { purgeMessages } from '../workers/control/services/app-purge.ts';
 import type { Env } from '../workers/hosting/env.ts';
 import { purgeApp, purgeSubrequestBudget } from '../workers/hosting/services/app-purge.ts';
+import { deleteScript, namespaceConfig } from '../workers/shared/dispatch-namespace.ts';
 import { startFakeCloudflareApi, type FakeCloudflareApi } from './fakes/cloudflare-api.ts';
 import { wfpSettings } from './helpers/wfp-platform.ts';
 
@@ -123,6 +124,19 @@ describe('hosting: purgeApp (one message)', () => {
     expect(sent).toEqual([]);
     // Idempotent: the same message again finds nothing left and still succeeds.
     expect(await purgeApp(env, message)).toMatchObject({ siteObjects: 0, instances: 0, keys: 0, scripts: 3, continued: false });
+  });
+
+  it('deletes the app\'s Durable Object script with force (it has classes, which the API otherwise refuses to delete)', async () => {
+    const { bucket } = memoryBucket([]);
+    const doScript = `do-${appId}`;
+    const withClasses = () => fake.scripts.set(doScript, { name: doScript, metadata: { main_module: 'x.js', compatibility_date: '2026-04-01', bindings: [] }, modules: {}, contentTypes: {}, durableObjectClasses: ['ChatRoom'] });
+    withClasses();
+    const env = hostingEnv({ bucket, objects: memoryObjects({}).namespace, sent: [], wfp: true });
+    expect(await deleteScript(namespaceConfig(env, fake.url, 'test')!, doScript, 'test')).toBe(false);
+    expect(fake.scripts.has(doScript)).toBe(true);
+    const report = await purgeApp(env, { type: 'app_deleted', appId, durableObjectClasses: [], dispatchScripts: [doScript] });
+    expect(report.scripts).toBe(1);
+    expect(fake.scripts.has(doScript)).toBe(false);
   });
 
   it('stops at its subrequest budget and continues in a new message with what is left', async () => {

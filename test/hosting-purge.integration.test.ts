@@ -2,11 +2,11 @@
  * Deleting an app purges what its user code left outside the control database (issue 11), through
  * the real platform on Workers for Platforms: DELETE /apps/{id} → control queues
  * `butterbase-app-purge` → the hosting Worker's consumer empties the app's prefixes of the hosting
- * bucket, wipes the storage of every instance of its Durable Object classes, and deletes the dispatch
- * scripts of its Edge SSR deployments and function versions from the (fake) Cloudflare API. Both
- * Workers run their WfP fixtures against test/fakes/cloudflare-api.ts; hosting's fixture
- * (test/fixtures/purge-hosting) adds read-only hooks that list the bucket and read an instance's
- * storage directly, so the assertions do not rest on the purge's own report. A second app, left in
+ * bucket and deletes the dispatch scripts of its Durable Object classes (`do-{app_id}`: on Workers for
+ * Platforms their storage goes with the script's classes), Edge SSR deployments and function versions
+ * from the (fake) Cloudflare API. Both Workers run their WfP fixtures against
+ * test/fakes/cloudflare-api.ts; hosting's fixture (test/fixtures/purge-hosting) adds a read-only hook
+ * that lists the bucket directly, so the assertions do not rest on the purge's own report. A second app, left in
  * place, keeps everything.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -41,13 +41,6 @@ async function bucketKeys(observer: string, prefix: string): Promise<string[]> {
   const res = await site(observer, `/?prefix=${encodeURIComponent(prefix)}`, { headers: { 'x-test-inspect': 'sites' } });
   expect(res.status, res.text).toBe(200);
   return JSON.parse(res.text).keys;
-}
-
-/** Reads an instance's storage through the fixture's hook. */
-async function instanceStorage(observer: string, app: string, name: string, instance: string): Promise<{ hostRecord: unknown; keys: string[]; tables: string[] }> {
-  const res = await site(observer, `/?${new URLSearchParams({ app, name, instance })}`, { headers: { 'x-test-inspect': 'do-storage' } });
-  expect(res.status, res.text).toBe(200);
-  return JSON.parse(res.text);
 }
 
 /** Polls `check` until it returns true (bounded). */
@@ -100,11 +93,13 @@ interface AppUnderTest {
   /** A deployment whose zip is uploaded but not built (it waits under uploads/). */
   pendingId: string;
   versionIds: string[];
+  /** The dispatch script of its Durable Object classes. */
+  doScript: string;
 }
 
 /**
  * An app with a READY static deployment, a READY SSR deployment (active), an uploaded but unstarted
- * deployment, a function deployed twice and a Notebook instance that stored data.
+ * deployment, a function deployed twice and a Notebook class (in its Durable Object script).
  */
 async function populatedApp(prefix: string): Promise<AppUnderTest> {
   const { appId } = await createReadyApp(prefix, { baseUrl: platform.url, token: platform.serviceKey });
@@ -123,10 +118,9 @@ async function populatedApp(prefix: string): Promise<AppUnderTest> {
   }
   const registered = await call(`/v1/${appId}/durable-objects`, { body: { name: 'notebook', code: notebook, access_mode: 'public' } });
   expect(registered.body.status, registered.text).toBe('READY');
-  const wrote = await site(subdomain, '/_do/notebook/page-1', { method: 'POST', body: `secret note of ${prefix}` });
-  expect(wrote.status, wrote.text).toBe(200);
-  expect(JSON.parse(wrote.text).note).toBe(`secret note of ${prefix}`);
-  return { appId, subdomain, staticId, ssrId, pendingId: pending.body.id, versionIds };
+  const doScript = `do-${appId}`;
+  expect(fake.scripts.get(doScript)?.durableObjectClasses).toEqual(['Notebook']);
+  return { appId, subdomain, staticId, ssrId, pendingId: pending.body.id, versionIds, doScript };
 }
 
 beforeAll(async () => {
@@ -159,7 +153,7 @@ afterAll(async () => {
 });
 
 describe('DELETE /apps/{id} purges the app\'s hosting state', () => {
-  it('removes its site files, its Durable Object storage and its SSR and function scripts; another app keeps all of its own', async () => {
+  it('removes its site files and its Durable Object, SSR and function scripts; another app keeps all of its own', async () => {
     const doomed = await populatedApp('purged');
     const kept = await populatedApp('kept');
 
@@ -170,32 +164,26 @@ describe('DELETE /apps/{id} purges the app\'s hosting state', () => {
       `sites/${doomed.appId}/${doomed.ssrId}/worker/_worker.js`,
     ]));
     expect(await bucketKeys(kept.subdomain, `uploads/${doomed.appId}/`)).toEqual([`uploads/${doomed.appId}/${doomed.pendingId}.zip`]);
-    const before = await instanceStorage(kept.subdomain, doomed.appId, 'notebook', 'page-1');
-    expect(before.keys).toContain('note');
-    expect(before.hostRecord).toMatchObject({ appId: doomed.appId, name: 'notebook', instance: 'page-1' });
-    for (const script of [doomed.ssrId, ...doomed.versionIds]) expect(fake.scripts.has(script), script).toBe(true);
-    // The inspection restarted the facet: the instance still serves its data.
-    expect(JSON.parse((await site(doomed.subdomain, '/_do/notebook/page-1')).text).note).toBe('secret note of purged');
+    for (const script of [doomed.doScript, doomed.ssrId, ...doomed.versionIds]) expect(fake.scripts.has(script), script).toBe(true);
 
     const deleted = await call(`/apps/${doomed.appId}`, { method: 'DELETE' });
     expect(deleted.status, deleted.text).toBe(200);
 
     await eventually('the purge of the deleted app', async () =>
       (await bucketKeys(kept.subdomain, `sites/${doomed.appId}/`)).length === 0
-      && [doomed.ssrId, ...doomed.versionIds].every((s) => !fake.scripts.has(s)));
+      && [doomed.doScript, doomed.ssrId, ...doomed.versionIds].every((s) => !fake.scripts.has(s)));
     expect(await bucketKeys(kept.subdomain, `uploads/${doomed.appId}/`)).toEqual([]);
-    const after = await instanceStorage(kept.subdomain, doomed.appId, 'notebook', 'page-1');
-    expect(after).toEqual({ hostRecord: null, keys: [], tables: [] });
     const report = lines.find((l) => l.includes(`[hosting] purged app ${doomed.appId}:`));
-    expect(report, lines.filter((l) => l.includes('[hosting]')).join('\n')).toMatch(new RegExp(`${doomedFiles.length + 1} site objects, 1 Durable Object instances \\(1 keys, \\d+ tables\\), 3 dispatch scripts`));
-    expect(fake.requests).toContainEqual({ method: 'DELETE', path: `/accounts/${wfpSettings.accountId}/workers/dispatch/namespaces/${wfpSettings.namespace}/scripts/${doomed.ssrId}`, status: 200 });
+    expect(report, lines.filter((l) => l.includes('[hosting]')).join('\n')).toMatch(new RegExp(`${doomedFiles.length + 1} site objects, 0 Durable Object instances \\(0 keys, 0 tables\\), 4 dispatch scripts`));
+    for (const script of [doomed.doScript, doomed.ssrId]) {
+      expect(fake.requests).toContainEqual({ method: 'DELETE', path: `/accounts/${wfpSettings.accountId}/workers/dispatch/namespaces/${wfpSettings.namespace}/scripts/${script}`, status: 200 });
+    }
 
-    // The other app is untouched: files, scripts, instance storage, and it still serves.
+    // The other app is untouched: files, scripts (its Durable Object classes too), and it still serves.
     expect(await bucketKeys(kept.subdomain, `sites/${kept.appId}/`)).toEqual(expect.arrayContaining([`sites/${kept.appId}/${kept.staticId}/files/index.html`]));
     expect(await bucketKeys(kept.subdomain, `uploads/${kept.appId}/`)).toEqual([`uploads/${kept.appId}/${kept.pendingId}.zip`]);
-    for (const script of [kept.ssrId, ...kept.versionIds]) expect(fake.scripts.has(script), script).toBe(true);
-    expect((await instanceStorage(kept.subdomain, kept.appId, 'notebook', 'page-1')).keys).toContain('note');
-    expect(JSON.parse((await site(kept.subdomain, '/_do/notebook/page-1')).text).note).toBe('secret note of kept');
+    for (const script of [kept.doScript, kept.ssrId, ...kept.versionIds]) expect(fake.scripts.has(script), script).toBe(true);
+    expect(fake.scripts.get(kept.doScript)!.durableObjectClasses).toEqual(['Notebook']);
     expect((await site(kept.subdomain, '/')).text).toBe('ssr page');
   });
 });

@@ -5,13 +5,19 @@
  *   PUT    /accounts/{account_id}/workers/dispatch/namespaces/{namespace}/scripts/{script_name}
  *          multipart/form-data → 200 { success: true, errors: [], messages: [], result: { id, … } }
  *   DELETE /accounts/{account_id}/workers/dispatch/namespaces/{namespace}/scripts/{script_name}
- *          → 200 { success: true, … }, 404 when there is no such script
+ *          → 200 { success: true, … }, 404 when there is no such script, 400 when the script has
+ *          Durable Object classes and `?force=true` is not given
  * The upload is validated as the real API would refuse it: a `metadata` part that is JSON with a
  * `main_module` naming an ES module part of the form, a compatibility_date, bindings as an array
  * with unique names; every module part a file with a module content type
  * (`application/javascript+module`, `application/javascript`, `text/plain`, `application/wasm`,
  * `application/octet-stream`); a script name of lowercase letters,
- * digits, `-` and `_` (at most 63). Errors use the v4 envelope `{ success: false, errors: [{ code, message }] }`.
+ * digits, `-` and `_` (at most 63); Durable Object `migrations` (MultipleStepMigrations: `old_tag`
+ * equal to the script's current tag — absent for a new script —, a `new_tag`, steps of
+ * `new_sqlite_classes` / `deleted_classes` / `renamed_classes` that create only absent classes and
+ * delete or rename only present ones) and `durable_object_namespace` bindings, each naming a class
+ * the script has a namespace for after its migrations (https://developers.cloudflare.com/durable-objects/reference/durable-objects-migrations/).
+ * Errors use the v4 envelope `{ success: false, errors: [{ code, message }] }`.
  * Tests read the stored uploads, queue failures, and (the fake dispatcher) fetch a script's modules
  * and metadata at `GET /__fake/scripts/{script_name}`.
  */
@@ -27,7 +33,12 @@ export interface StoredScript {
     compatibility_flags?: string[];
     bindings: { type: string; name: string; [key: string]: unknown }[];
     tags?: string[];
+    migrations?: { old_tag?: string; new_tag: string; steps: Record<string, unknown>[] };
   };
+  /** The Durable Object migration tag the script is at (after this upload), if any. */
+  migrationTag?: string;
+  /** The classes the script has Durable Object namespaces for (after this upload's migrations). */
+  durableObjectClasses?: string[];
   /** Module file name → source (text modules), or base64 of the bytes (wasm and data modules). */
   modules: Record<string, string>;
   /** Module file name → the part's content type. */
@@ -91,7 +102,12 @@ export async function startFakeCloudflareApi(options: FakeCloudflareApiOptions):
     if (!scriptName.test(name)) return fail(400, 10016, `invalid script name "${name}"`);
 
     if (method === 'DELETE') {
-      if (!scripts.delete(name)) return fail(404, 10007, 'This Worker does not exist on your account.');
+      const existing = scripts.get(name);
+      if (!existing) return fail(404, 10007, 'This Worker does not exist on your account.');
+      if ((existing.durableObjectClasses ?? []).length > 0 && new URL(req.url ?? '/', 'http://x').searchParams.get('force') !== 'true') {
+        return fail(400, 10064, `Cannot delete ${name}: it implements Durable Object classes (${existing.durableObjectClasses!.join(', ')}); pass force=true to delete them and their storage`);
+      }
+      scripts.delete(name);
       return send(200, { success: true, errors: [], messages: [], result: null });
     }
     if (method !== 'PUT') return fail(405, 10000, `method ${method} not allowed`);
@@ -128,7 +144,45 @@ export async function startFakeCloudflareApi(options: FakeCloudflareApiOptions):
       contentTypes[part] = value.type;
     }
     if (contentTypes[metadata.main_module] !== 'application/javascript+module') return fail(400, 10021, `main_module "${metadata.main_module}" is not an ES module part of the upload`);
-    scripts.set(name, { name, metadata, modules, contentTypes });
+    const previous = scripts.get(name);
+    const namespaces = new Set(previous?.durableObjectClasses ?? []);
+    let migrationTag = previous?.migrationTag;
+    if (metadata.migrations !== undefined) {
+      const migrations = metadata.migrations;
+      if (typeof migrations !== 'object' || migrations === null || typeof migrations.new_tag !== 'string' || !Array.isArray(migrations.steps)) {
+        return fail(400, 10021, 'metadata.migrations must be { old_tag?, new_tag, steps: [] }');
+      }
+      if (migrations.old_tag !== migrationTag) {
+        return fail(400, 10079, `Cannot apply migrations: old_tag ${JSON.stringify(migrations.old_tag ?? null)} does not match the script's current migration tag ${JSON.stringify(migrationTag ?? null)}`);
+      }
+      for (const step of migrations.steps) {
+        for (const [kind, value] of Object.entries(step)) {
+          if (!Array.isArray(value)) return fail(400, 10021, `migrations step ${kind} must be an array`);
+          for (const item of value as unknown[]) {
+            if (kind === 'new_sqlite_classes' && typeof item === 'string') {
+              if (namespaces.has(item)) return fail(400, 10074, `Cannot create Durable Object class ${item}: it already exists`);
+              namespaces.add(item);
+            } else if (kind === 'deleted_classes' && typeof item === 'string') {
+              if (!namespaces.delete(item)) return fail(400, 10074, `Cannot delete Durable Object class ${item}: it does not exist`);
+            } else if (kind === 'renamed_classes' && typeof item === 'object' && item !== null && typeof (item as { from?: unknown }).from === 'string' && typeof (item as { to?: unknown }).to === 'string') {
+              const { from, to } = item as { from: string; to: string };
+              if (!namespaces.delete(from) || namespaces.has(to)) return fail(400, 10074, `Cannot rename Durable Object class ${from} to ${to}`);
+              namespaces.add(to);
+            } else {
+              return fail(400, 10021, `migrations step ${kind} has an unsupported entry ${JSON.stringify(item)}`);
+            }
+          }
+        }
+      }
+      migrationTag = migrations.new_tag;
+    }
+    for (const binding of metadata.bindings) {
+      if (binding.type !== 'durable_object_namespace' || binding.script_name !== undefined) continue;
+      if (typeof binding.class_name !== 'string' || !namespaces.has(binding.class_name)) {
+        return fail(400, 10061, `Durable Object binding ${binding.name}: class ${String(binding.class_name)} has no namespace in this script (add a migration with new_sqlite_classes)`);
+      }
+    }
+    scripts.set(name, { name, metadata, migrationTag, durableObjectClasses: [...namespaces].sort(), modules, contentTypes });
     return send(200, { success: true, errors: [], messages: [], result: { id: name, etag: String(scripts.size), tags: metadata.tags ?? [] } });
   }
 

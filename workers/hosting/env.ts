@@ -10,7 +10,9 @@ import type { DispatchEnv } from '../shared/dispatch-namespace.ts';
  * butterbase-functions-outbound with parameters appId and deploymentId), the vars
  * CLOUDFLARE_ACCOUNT_ID and DISPATCH_NAMESPACE, the secret CLOUDFLARE_API_TOKEN (Workers Scripts:
  * Edit on the account, plus SSL and Certificates: Edit on the SaaS zone when custom domains use
- * Cloudflare), optional WFP_SUBREQUEST_LIMIT (default 200). Without DISPATCHER, SSR runs in LOADER.
+ * Cloudflare), optional WFP_SUBREQUEST_LIMIT (default 200). The same settings put user Durable Object
+ * classes in one script per app (services/do-script.ts). Without DISPATCHER, SSR and Durable Object
+ * classes run in LOADER.
  */
 export interface Env extends DbEnv, DispatchEnv {
   /** Deployment zips and site files (see the key layout in services/site-keys.ts). */
@@ -45,6 +47,8 @@ export interface Env extends DbEnv, DispatchEnv {
   CLOUDFLARE_API_TOKEN?: string;
   /** This Worker's script name, which Edge SSR scripts' ASSETS binding points at (default `butterbase-hosting`). */
   HOSTING_SCRIPT_NAME?: string;
+  /** The functions Worker's script name: the Durable Object script's BUTTERBASE_CTX binding points at its FunctionSession (default `butterbase-functions`). */
+  FUNCTIONS_SCRIPT_NAME?: string;
   /** The Cloudflare for SaaS zone custom hostnames are added to. */
   CLOUDFLARE_ZONE_ID?: string;
   /** READY deployments kept per app for rollback (default 3). */

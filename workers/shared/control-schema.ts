@@ -321,11 +321,23 @@ export const durableObjectEnv = pgTable('durable_object_env', {
   updated_at: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [unique('durable_object_env_app_id_key_key').on(t.app_id, t.key)]);
 
+/**
+ * `durable_object_scripts` (migrations/control/0011_durable_object_scripts.sql): on Workers for
+ * Platforms, what the app's Durable Object script (`do-{app_id}`) was last uploaded with — its
+ * migration tag (`v{n}`) and its classes, URL name → class name ({@link doScriptClasses}).
+ */
+export const durableObjectScripts = pgTable('durable_object_scripts', {
+  app_id: text('app_id').primaryKey().references(() => apps.id, { onDelete: 'cascade' }),
+  migration_tag: integer('migration_tag').notNull(),
+  classes: jsonb('classes').notNull().default(sql`'{}'`),
+  updated_at: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
 /** Every control-plane table, for `drizzle(client, { schema })`. */
 export const controlSchema = {
   accounts, apiKeys, apps, appSigningKeys, auditLogs, suggestions, storageReapDue,
   functions, functionVersions, functionInvocations, functionCronRuns, functionWebhookDeliveries,
-  frontendDeployments, frontendSites, frontendEnv, customDomains, durableObjectClasses, durableObjectEnv,
+  frontendDeployments, frontendSites, frontendEnv, customDomains, durableObjectClasses, durableObjectEnv, durableObjectScripts,
 };
 
 // ── JSON columns, checked when read back ──
@@ -338,6 +350,10 @@ export const storageConfig = z.object({
   storageLimitBytes: z.number().int().positive().optional(),
 });
 export type StorageConfig = z.infer<typeof storageConfig>;
+
+/** `durable_object_scripts.classes`: URL name → class name of each class the uploaded script exports. */
+export const doScriptClasses = z.record(z.string(), z.string());
+export type DoScriptClasses = z.infer<typeof doScriptClasses>;
 
 /** `apps.jwt_config` (API.md §2 PATCH config/jwt): `accessTokenTtl` like `"15m"`, days for refresh tokens. */
 export const jwtConfig = z.object({

@@ -1,14 +1,16 @@
 /**
  * Production user code (DESIGN.md "User code"): scripts of a Workers for Platforms dispatch namespace,
  * uploaded and deleted through the Cloudflare API. Used by the functions Worker (one script per
- * function version) and the hosting Worker (one script per Edge SSR deployment); each names its
- * scripts by an immutable id, so an upload never changes what an existing name runs. The purge of a
+ * function version) and the hosting Worker (one script per Edge SSR deployment, and one per app for
+ * its Durable Object classes, {@link doScriptName}). Functions and SSR name their scripts by an
+ * immutable id, so an upload never changes what an existing name runs; the Durable Object script is
+ * replaced in place (its objects' storage lives with the script's classes). The purge of a
  * deleted app (workers/hosting/services/app-purge.ts) deletes both kinds of the app's scripts.
  *
  * API (Cloudflare API v4, "Upload Worker Module" for dispatch namespaces):
  *   PUT    {base}/accounts/{account_id}/workers/dispatch/namespaces/{namespace}/scripts/{script_name}
  *          multipart/form-data: a `metadata` part (JSON: main_module, compatibility_date,
- *          compatibility_flags, bindings, tags) and one part per module, named by its file name, with
+ *          compatibility_flags, bindings, tags, and for Durable Object classes migrations) and one part per module, named by its file name, with
  *          the content type of its module type (the types wrangler's upload form uses: ES module
  *          `application/javascript+module`, CommonJS `application/javascript`, `application/wasm`,
  *          `text/plain`, `application/octet-stream`).
@@ -73,6 +75,14 @@ export function namespaceConfig(env: DispatchEnv, apiBase: string | undefined, w
   };
 }
 
+/**
+ * The dispatch script of an app's user Durable Object classes (one per app, all its classes:
+ * workers/hosting/services/do-script.ts). App ids are `app_` + [0-9a-z], a valid script name.
+ */
+export function doScriptName(appId: string): string {
+  return `do-${appId}`;
+}
+
 /** Subrequests per invocation: WFP_SUBREQUEST_LIMIT when it is a positive integer, else {@link defaultSubRequests}. */
 export function subRequestLimit(env: Pick<DispatchEnv, 'WFP_SUBREQUEST_LIMIT'>): number {
   const limit = Number(env.WFP_SUBREQUEST_LIMIT);
@@ -98,7 +108,33 @@ export type ScriptModule = string | { type: ScriptModuleType; content: string | 
 export type ScriptBinding =
   | { type: 'service'; name: string; service: string; entrypoint: string; props?: Record<string, string> }
   | { type: 'plain_text'; name: string; text: string }
-  | { type: 'secret_text'; name: string; text: string };
+  | { type: 'secret_text'; name: string; text: string }
+  /** A Durable Object namespace of a class the script itself exports (no `script_name`). */
+  | { type: 'durable_object_namespace'; name: string; class_name: string };
+
+/**
+ * One step of Durable Object migrations (Cloudflare API "Upload Worker Module", `MigrationStep`):
+ * classes that get a new SQLite-backed namespace, classes whose namespace (and every object's
+ * storage) is deleted, and namespaces moved to a new class name (storage kept).
+ * Source: https://developers.cloudflare.com/durable-objects/reference/durable-objects-migrations/
+ */
+export interface ScriptMigrationStep {
+  new_sqlite_classes?: string[];
+  deleted_classes?: string[];
+  renamed_classes?: { from: string; to: string }[];
+}
+
+/**
+ * The `migrations` of an upload (Cloudflare API `MultipleStepMigrations`): `old_tag` must equal the
+ * script's current migration tag (omitted for a script that has none) or the API refuses the
+ * upload; `new_tag` becomes its tag; `steps` apply in order.
+ * Source: https://developers.cloudflare.com/api (Workers for Platforms › Scripts › Upload Worker Module)
+ */
+export interface ScriptMigrations {
+  old_tag?: string;
+  new_tag: string;
+  steps: ScriptMigrationStep[];
+}
 
 /** One script upload: the metadata part and the module parts (file name → module). */
 export interface ScriptUpload {
@@ -108,6 +144,8 @@ export interface ScriptUpload {
     compatibility_flags: readonly string[];
     bindings: ScriptBinding[];
     tags: string[];
+    /** Durable Object migrations (scripts that export Durable Object classes). */
+    migrations?: ScriptMigrations;
   };
   modules: Record<string, ScriptModule>;
 }
@@ -171,13 +209,15 @@ export async function uploadScript(config: NamespaceConfig, scriptName: string, 
 }
 
 /**
- * Deletes the script `scriptName` from the dispatch namespace. Out: true when it is gone (deleted,
- * or a 404: already gone), false when the API refused or could not be reached — logged (prefixed
- * `[{log}]`), never thrown.
+ * Deletes the script `scriptName` from the dispatch namespace; `force` (`?force=true`) deletes it
+ * even though it has Durable Object classes, their objects and storage with it (without it the API
+ * refuses such a script). Out: true when it is gone (deleted, or a 404: already gone), false when
+ * the API refused or could not be reached — logged (prefixed `[{log}]`), never thrown.
+ * Source: Cloudflare API "Delete Worker" (query parameter `force`).
  */
-export async function deleteScript(config: NamespaceConfig, scriptName: string, log = 'functions'): Promise<boolean> {
+export async function deleteScript(config: NamespaceConfig, scriptName: string, log = 'functions', force = false): Promise<boolean> {
   try {
-    const response = await fetch(scriptUrl(config, scriptName), { method: 'DELETE', headers: { authorization: `Bearer ${config.apiToken}` } });
+    const response = await fetch(`${scriptUrl(config, scriptName)}${force ? '?force=true' : ''}`, { method: 'DELETE', headers: { authorization: `Bearer ${config.apiToken}` } });
     if (response.ok || response.status === 404) {
       await response.body?.cancel();
       return true;

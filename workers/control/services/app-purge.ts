@@ -1,13 +1,14 @@
 /**
  * What deleting an app leaves for the hosting Worker to remove (queue `butterbase-app-purge`,
  * workers/hosting/services/app-purge.ts): its site files, the storage of its Durable Object
- * instances, and — on Workers for Platforms — the dispatch scripts of its Edge SSR deployments and
- * function versions. The rows that name those go with the app (ON DELETE CASCADE), so control reads
+ * instances, and — on Workers for Platforms — the dispatch scripts of its Durable Object classes,
+ * Edge SSR deployments and function versions. The rows that name those go with the app (ON DELETE CASCADE), so control reads
  * the names first ({@link userCodeInventory}) and sends them once the app is gone ({@link queueAppPurge}).
  */
 import { and, eq } from 'drizzle-orm';
 import { maxPurgeScriptsPerMessage, type AppPurgeMessage } from '../../shared/contracts.ts';
-import { durableObjectClasses, frontendDeployments, functions, functionVersions } from '../../shared/control-schema.ts';
+import { durableObjectClasses, durableObjectScripts, frontendDeployments, functions, functionVersions } from '../../shared/control-schema.ts';
+import { doScriptName } from '../../shared/dispatch-namespace.ts';
 import { controlDb } from '../db.ts';
 import type { Env } from '../env.ts';
 
@@ -16,26 +17,31 @@ export interface UserCodeInventory {
   appId: string;
   /** URL names of its Durable Object classes. */
   durableObjectClasses: string[];
-  /** Dispatch script names: its Edge SSR deployment ids, then every version id of its functions (deleted ones too). */
+  /**
+   * Dispatch script names: its Durable Object script (`do-{app_id}`, when one was uploaded; deleting
+   * it deletes its classes' storage), its Edge SSR deployment ids, then every version id of its
+   * functions (deleted ones too).
+   */
   dispatchScripts: string[];
 }
 
 /**
- * Reads the app's Durable Object class names, Edge SSR deployment ids and function version ids
+ * Reads the app's Durable Object class names (and script), Edge SSR deployment ids and function version ids
  * (soft-deleted functions included: their scripts were deleted best effort). Out: {@link UserCodeInventory}.
  * @throws ApiError EXTERNAL_DB_ERROR when the control database fails
  */
 export async function userCodeInventory(env: Env, appId: string): Promise<UserCodeInventory> {
   const db = controlDb(env);
-  const [classes, ssr, versions] = await db.batch([
+  const [classes, doScript, ssr, versions] = await db.batch([
     db.select({ name: durableObjectClasses.name }).from(durableObjectClasses).where(eq(durableObjectClasses.app_id, appId)),
+    db.select({ appId: durableObjectScripts.app_id }).from(durableObjectScripts).where(eq(durableObjectScripts.app_id, appId)),
     db.select({ id: frontendDeployments.id }).from(frontendDeployments).where(and(eq(frontendDeployments.app_id, appId), eq(frontendDeployments.kind, 'ssr'))),
     db.select({ id: functionVersions.id }).from(functionVersions).innerJoin(functions, eq(functions.id, functionVersions.function_id)).where(eq(functions.app_id, appId)),
   ]);
   return {
     appId,
     durableObjectClasses: classes.map((r) => r.name),
-    dispatchScripts: [...ssr.map((r) => r.id), ...versions.map((r) => r.id)],
+    dispatchScripts: [...doScript.map((r) => doScriptName(r.appId)), ...ssr.map((r) => r.id), ...versions.map((r) => r.id)],
   };
 }
 

@@ -11,10 +11,13 @@ import { controlDb } from '../../shared/control-db.ts';
 import { durableObjectClasses } from '../../shared/control-schema.ts';
 import type { AppGate } from '../../shared/contracts.ts';
 import { ApiError } from '../../shared/errors.ts';
+import { doScriptName } from '../../shared/dispatch-namespace.ts';
 import { signSession } from '../../shared/function-session.ts';
 import { internalHeaders, keyCoversApp, type Principal } from '../../shared/principal.ts';
 import type { Env } from '../env.ts';
 import { findClass, type ClassRow } from '../services/do-classes.ts';
+import { doCpuMs } from '../services/do-script.ts';
+import { ssrDispatchConfig } from '../services/ssr.ts';
 
 /** The header carrying the verified end user's id to the class (any client copy is removed). */
 export const userIdHeader = 'x-butterbase-user-id';
@@ -81,8 +84,11 @@ export async function liveClass(env: Env, appId: string, name: string): Promise<
  * Sends `request` (its headers already cleaned of client copies of platform headers) to instance
  * `instance` of the live class `row`: sets the host headers UserObjectHost reads and the class's
  * session token ({@link sessionHeader}; caller, end user and depth from the request), fetches the host
- * object `{app_id}:{name}:{instance}` (a fetch, never RPC: see user-object-host.ts) and counts one
- * request and its wall ms toward the class's usage. Out: the class's Response as-is.
+ * object `{app_id}:{name}:{instance}` (a fetch, never RPC: see user-object-host.ts) — on Workers for
+ * Platforms instead the app's script, `DISPATCHER.get('do-{app_id}', {}, { limits: { cpuMs: 30000 } })`,
+ * without the host headers (services/do-script.ts) — and counts one request and its wall ms toward the
+ * class's usage. Out: the class's Response as-is.
+ * @throws Error from the runtime when the instance or the script fails (e.g. "Worker not found")
  */
 export async function forwardToInstance(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'>, appId: string, row: ClassRow & { live_version: number; live_class_name: string }, instance: string, request: Request): Promise<Response> {
   const headers = new Headers(request.headers);
@@ -97,13 +103,19 @@ export async function forwardToInstance(env: Env, ctx: Pick<ExecutionContext, 'w
     depth: Number.isInteger(depth) && depth >= 0 ? depth : 0,
     requestId: headers.get(internalHeaders.requestId) ?? crypto.randomUUID(),
   }, doSessionTtlMs, env.PLATFORM_MASTER_KEY));
-  headers.set(hostHeaders.app, appId);
-  headers.set(hostHeaders.name, row.name);
-  headers.set(hostHeaders.classId, row.id);
-  headers.set(hostHeaders.className, row.live_class_name);
-  headers.set(hostHeaders.version, String(row.live_version));
-  headers.set(hostHeaders.instance, instance);
-  const stub = env.USER_OBJECTS.get(env.USER_OBJECTS.idFromName(instanceName(appId, row.name, instance)));
+  let stub: Fetcher;
+  if (ssrDispatchConfig(env) && env.DISPATCHER) {
+    // The app's script routes /_do/{name}/{instance} to its class's namespace (services/do-script.ts).
+    stub = env.DISPATCHER.get(doScriptName(appId), {}, { limits: { cpuMs: doCpuMs } });
+  } else {
+    headers.set(hostHeaders.app, appId);
+    headers.set(hostHeaders.name, row.name);
+    headers.set(hostHeaders.classId, row.id);
+    headers.set(hostHeaders.className, row.live_class_name);
+    headers.set(hostHeaders.version, String(row.live_version));
+    headers.set(hostHeaders.instance, instance);
+    stub = env.USER_OBJECTS.get(env.USER_OBJECTS.idFromName(instanceName(appId, row.name, instance)));
+  }
   const startedMs = Date.now();
   const response = await stub.fetch(new Request(request, { headers }));
   const wallMs = Date.now() - startedMs;

@@ -1,8 +1,9 @@
 /**
  * Routes: user Durable Object classes (API.md §10.1, base /v1/:app/durable-objects, owner auth):
- * deploy (register or update: validate, store, construct once in a probe → READY | ERROR), list,
- * get (+ code), delete (purges every instance's storage), usage, and the app-wide env vars (keys only
- * on read; a change redeploys every class).
+ * deploy (register or update: validate, store, construct once in a probe → READY | ERROR; on Workers
+ * for Platforms the app's script is uploaded instead, the API's refusal the ERROR: services/do-script.ts),
+ * list, get (+ code), delete (purges every instance's storage), usage, and the app-wide env vars (keys
+ * only on read; a change redeploys every class).
  */
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
@@ -16,7 +17,31 @@ import { requireOwner } from '../caller.ts';
 import type { Env } from '../env.ts';
 import { classWire, findClass, getClass, listClasses, maxBundleBytes, maxClassesPerApp, redeployAll } from '../services/do-classes.ts';
 import { purgeClassInstances } from '../services/do-purge.ts';
+import { publishDoScript } from '../services/do-script.ts';
 import { bindingOf, checkName, checkSource } from '../services/do-source.ts';
+import { ssrDispatchConfig } from '../services/ssr.ts';
+
+/**
+ * After an env var change: every class of the app loads fresh code (a new version; on Workers for
+ * Platforms the app's script is uploaded again with the new env). Out: whether any class exists.
+ * @throws ApiError EXTERNAL_NETWORK_ERROR (502) when the script upload is refused: the change is
+ *   stored and applies with the next successful upload, the old env keeps serving until then
+ */
+async function redeployClasses(env: Env, appId: string, key: string): Promise<boolean> {
+  if ((await redeployAll(env, appId)) === 0) return false;
+  const wfp = ssrDispatchConfig(env);
+  if (!wfp) return true;
+  try {
+    await publishDoScript(env, wfp, appId, null);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    throw new ApiError('EXTERNAL_NETWORK_ERROR', `The env var ${key} is saved, but the Durable Object classes could not be updated: ${error.message}`, {
+      remediation: 'The classes keep their previous env until an upload succeeds: set the env var again or redeploy a class.',
+      details: error.details,
+    });
+  }
+  return true;
+}
 
 /** The Durable Object routes, mounted by the hosting Worker. */
 export const durableObjectRoutes = new Hono<{ Bindings: Env }>();
@@ -57,8 +82,10 @@ durableObjectRoutes.post('/v1/:app/durable-objects', async (c) => {
       error_message: null, version: sql`${durableObjectClasses.version} + 1`, updated_at: now,
     },
   }).returning();
-  const probe = c.env.USER_OBJECTS.get(c.env.USER_OBJECTS.idFromName(`probe:${row!.id}:v${row!.version}`));
-  const failure = await probe.probe(app.id, row!.id, checked.className, row!.version);
+  const wfp = ssrDispatchConfig(c.env);
+  const failure = wfp
+    ? await publishDoScript(c.env, wfp, app.id, { deploy: { name: body.name, className: checked.className, module: checked.module } }).then(() => null, (error: unknown) => (error instanceof Error ? error.message : String(error)))
+    : await c.env.USER_OBJECTS.get(c.env.USER_OBJECTS.idFromName(`probe:${row!.id}:v${row!.version}`)).probe(app.id, row!.id, checked.className, row!.version);
   const [final] = await controlDb(c.env).update(durableObjectClasses)
     .set(failure === null
       ? { status: 'READY', error_message: null, last_deployed_at: new Date(), updated_at: new Date(), live_version: row!.version, live_class_name: checked.className, live_compiled: checked.module }
@@ -95,7 +122,7 @@ durableObjectRoutes.put('/v1/:app/durable-objects/env/:key', async (c) => {
   const now = new Date();
   await controlDb(c.env).insert(durableObjectEnv).values({ app_id: app.id, key, value: await encryptSecret(value, c.env.PLATFORM_MASTER_KEY), updated_at: now })
     .onConflictDoUpdate({ target: [durableObjectEnv.app_id, durableObjectEnv.key], set: { value: sql`excluded.value`, updated_at: now } });
-  return c.json({ key, redeployed: (await redeployAll(c.env, app.id)) > 0 });
+  return c.json({ key, redeployed: await redeployClasses(c.env, app.id, key) });
 });
 
 durableObjectRoutes.delete('/v1/:app/durable-objects/env/:key', async (c) => {
@@ -103,7 +130,7 @@ durableObjectRoutes.delete('/v1/:app/durable-objects/env/:key', async (c) => {
   const key = c.req.param('key');
   const removed = await controlDb(c.env).delete(durableObjectEnv).where(and(eq(durableObjectEnv.app_id, app.id), eq(durableObjectEnv.key, key))).returning({ key: durableObjectEnv.key });
   if (removed.length === 0) throw new ApiError('RESOURCE_NOT_FOUND', `Env var ${key} not found.`);
-  return c.json({ deleted: true, key, redeployed: (await redeployAll(c.env, app.id)) > 0 });
+  return c.json({ deleted: true, key, redeployed: await redeployClasses(c.env, app.id, key) });
 });
 
 durableObjectRoutes.get('/v1/:app/durable-objects/:name', async (c) => {
@@ -127,9 +154,16 @@ durableObjectRoutes.delete('/v1/:app/durable-objects/:name', async (c) => {
   const name = c.req.param('name');
   const row = await findClass(c.env, app.id, name);
   if (!row) throw new ApiError('RESOURCE_NOT_FOUND', `Durable Object "${name}" not found.`);
-  // Purge first, so a failure leaves the class (and its instances' list) for a retried delete.
-  const purged = await purgeClassInstances(c.env, app.id, name);
-  console.log(`[hosting] purged ${purged.instances} instances of ${app.id}/${name} (${purged.keys} keys, ${purged.tables} tables)`);
+  // Purge first, so a failure leaves the class (and its instances' list) for a retried delete. On
+  // Workers for Platforms the upload without the class carries it in deleted_classes: Cloudflare
+  // deletes its objects' storage.
+  const wfp = ssrDispatchConfig(c.env);
+  if (wfp) {
+    await publishDoScript(c.env, wfp, app.id, { remove: name });
+  } else {
+    const purged = await purgeClassInstances(c.env, app.id, name);
+    console.log(`[hosting] purged ${purged.instances} instances of ${app.id}/${name} (${purged.keys} keys, ${purged.tables} tables)`);
+  }
   await controlDb(c.env).delete(durableObjectClasses).where(eq(durableObjectClasses.id, row.id));
   return c.json({ deleted: true, name });
 });

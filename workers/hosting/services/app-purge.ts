@@ -4,7 +4,8 @@
  * 1. the hosting bucket's `sites/{app_id}/` (every deployment's files, manifest and SSR worker
  *    modules) and `uploads/{app_id}/` (zips not yet built) prefixes, 1000 keys per list and delete;
  * 2. the storage of every instance of each Durable Object class the message names (services/do-purge.ts);
- * 3. on Workers for Platforms, the dispatch scripts it names — Edge SSR deployments' and the app's
+ * 3. on Workers for Platforms, the dispatch scripts it names — the app's Durable Object script
+ *    (`do-{app_id}`; its classes' storage goes with it), Edge SSR deployments' and the app's
  *    function versions'. The functions and hosting Workers share one dispatch namespace, account and
  *    API token (`npm run deploy` binds both to BUTTERBASE_DISPATCH_NAMESPACE), and a queue has one
  *    consumer, so hosting deletes both kinds; under the Worker Loader there are no scripts to delete.
@@ -15,7 +16,7 @@
  */
 import type { AppPurgeMessage } from '../../shared/contracts.ts';
 import { ApiError } from '../../shared/errors.ts';
-import { deleteScript } from '../../shared/dispatch-namespace.ts';
+import { deleteScript, doScriptName } from '../../shared/dispatch-namespace.ts';
 import type { Env } from '../env.ts';
 import { purgeClassInstances } from './do-purge.ts';
 import { ssrDispatchConfig } from './ssr.ts';
@@ -99,7 +100,8 @@ export async function purgeApp(env: Env, message: AppPurgeMessage): Promise<AppP
       scriptsLeft = message.dispatchScripts.slice(now.length);
       const failed: string[] = [];
       for (const name of now) {
-        if (await deleteScript(config, name, 'hosting')) report.scripts++;
+        // The Durable Object script goes with its classes' objects and storage (force).
+        if (await deleteScript(config, name, 'hosting', name === doScriptName(appId))) report.scripts++;
         else failed.push(name);
       }
       if (failed.length > 0) {

@@ -7,7 +7,8 @@
  * UserObjectHost (workerd asserts when a facet starts there).
  */
 import { ApiError } from '../../shared/errors.ts';
-import { controlHeaders, directoryName, instanceName, type WipeReport } from '../../../durable-objects/user-object-host.ts';
+import { controlHeaders } from '../../../durable-objects/hosted-module.ts';
+import { directoryName, instanceName, type WipeReport } from '../../../durable-objects/user-object-host.ts';
 import type { Env } from '../env.ts';
 
 /** What a purge of (part of) a class's instances did. */
