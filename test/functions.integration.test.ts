@@ -194,6 +194,22 @@ describe('deploy and invoke', () => {
     expect(responses.map((r) => r.status)).toEqual(Array(50).fill(200));
   }, 60_000);
 
+  it('1,500 POSTs with bodies to a function that never reads them all answer 200, none lost by the dev proxy', async () => {
+    await deploy('ignores-body', 'export default async function handler() { return new Response("ok") }', { triggers: [{ type: 'http', config: { auth: 'none' } }] });
+    // Raw fetch, no retries: an unread body used to close the keep-alive connection under wrangler dev,
+    // and the dev proxy lost a request now and then (503 "Your worker restarted mid-request").
+    const statuses = new Map<number, number>();
+    let sent = 0;
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      while (sent++ < 1500) {
+        const res = await fetch(`${inject('platformUrl')}/v1/${appId}/fn/ignores-body`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"ignored":true}' });
+        await res.arrayBuffer();
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      }
+    }));
+    expect(Object.fromEntries(statuses)).toEqual({ 200: 1500 });
+  }, 120_000);
+
   it('an unknown function is 404 RESOURCE_NOT_FOUND', async () => {
     const response = await api(`/v1/${appId}/fn/nope`, { token: null });
     expect(response.status).toBe(404);
