@@ -7,7 +7,8 @@
  *   - the trivial invoke's added latency without load (one connection, interleaved with hello).
  * Env: BENCH_CONNECTIONS (16), BENCH_SECONDS (10), BENCH_DEPLOYS (10), BENCH_SEQUENTIAL (400).
  */
-import { benchClient, lostByDevProxy, measure, printLatencies, printTable, sequentialLatency, startBenchPlatform, startHelloWorker } from './lib.ts';
+import { lostByDevProxy } from '../scripts/lib/dev-proxy.ts';
+import { benchClient, measure, printLatencies, printTable, sequentialLatency, startBenchPlatform, startHelloWorker } from './lib.ts';
 
 const platform = await startBenchPlatform();
 const hello = await startHelloWorker();

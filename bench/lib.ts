@@ -9,9 +9,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, lostByDevProxy, repoRoot, startPlatform, type Platform } from '../scripts/lib/platform.ts';
-
-export { lostByDevProxy };
+import { lostByDevProxy } from '../scripts/lib/dev-proxy.ts';
+import { freePort, repoRoot, startPlatform, type Platform } from '../scripts/lib/platform.ts';
 
 /** One measured endpoint. */
 export interface Measurement {

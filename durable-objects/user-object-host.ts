@@ -6,8 +6,8 @@
  * new code against the same storage. The loaded module wraps the class (durable-objects/hosted-module.ts,
  * the same wrapper the Workers for Platforms script uses) so the host can probe construction.
  * Directory objects, named `dir:{app_id}:{name}`, remember every instance of a class so a class
- * delete or an app purge can wipe them all (a class deployed again under the name starts empty). A purge runs the platform's own wiper class ({@link wiperModule}) as
- * the facet, against the same storage, so it needs neither the user's code nor its class row (an app
+ * delete or an app purge can wipe them all (a class deployed again under the name starts empty). A
+ * purge runs the platform's own wiper class ({@link wiperModule}) as the facet, against the same storage, so it needs neither the user's code nor its class row (an app
  * purge runs after control deleted them). Purges arrive as fetches: workerd asserts when a facet is
  * started inside an RPC call that follows earlier fetches, and `storage.deleteAll()` inside a facet
  * trips an assertion too.

@@ -18,8 +18,6 @@ import { routerTargets, workerRegistry, workerSpec, type LocalSettings, type Wor
 import { randomBase64, randomHex } from '../../workers/shared/crypto.ts';
 import { createBootstrapKey, ensureDatabase, isLiveKey, migrateControlPlane, useFetchEndpoint } from './control-db.ts';
 
-export { lostByDevProxy } from './dev-proxy.ts';
-
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export type { WorkerName };

@@ -48,7 +48,7 @@ export async function api<T = any>(path: string, options: ApiOptions = {}): Prom
   for (let attempt = 1; ; attempt++) {
     response = options.via ? await options.via(path, init) : await fetch(`${options.baseUrl ?? inject('platformUrl')}${path}`, init);
     text = await response.text();
-    // The dev proxy's lost request (scripts/lib/platform.ts lostByDevProxy) never reached the platform.
+    // The dev proxy's lost request (scripts/lib/dev-proxy.ts) never reached the platform.
     if (options.via || attempt === 3 || !lostByDevProxy(response.status, text)) break;
   }
   let parsed: unknown = undefined;

@@ -75,7 +75,6 @@ export class FunctionRecordCache {
     this.#generation++;
     this.#entries.delete(`${appId}/${name}`);
   }
-
 }
 
 /** The isolate's cache. */
