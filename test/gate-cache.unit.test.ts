@@ -13,14 +13,14 @@ describe('GateCache', () => {
   it('serves an app row until its TTL passes', () => {
     const cache = new GateCache();
     cache.putApp(row.id, row, 1_000);
-    expect(cache.app(row.id)).toEqual({ value: row });
+    expect(cache.app(row.id)).toEqual({ value: row, expiresAtMs: expect.any(Number) });
     expect(cache.app(row.id, Date.now() + 1_001)).toBeUndefined();
   });
 
   it('remembers that an app does not exist, as a hit with null', () => {
     const cache = new GateCache();
     cache.putApp('app_000000000000', null, 1_000);
-    expect(cache.app('app_000000000000')).toEqual({ value: null });
+    expect(cache.app('app_000000000000')).toEqual({ value: null, expiresAtMs: expect.any(Number) });
   });
 
   it('forgets an app at once when invalidated', () => {
@@ -33,7 +33,7 @@ describe('GateCache', () => {
   it('keys signing keys by app and kid', () => {
     const cache = new GateCache();
     cache.putSigningKey(row.id, 'kid1', { jwk: { kty: 'RSA' }, retiredAt: null }, 1_000);
-    expect(cache.signingKey(row.id, 'kid1')).toEqual({ value: { jwk: { kty: 'RSA' }, retiredAt: null } });
+    expect(cache.signingKey(row.id, 'kid1')).toEqual({ value: { jwk: { kty: 'RSA' }, retiredAt: null }, expiresAtMs: expect.any(Number) });
     expect(cache.signingKey('app_zzzzzzzzzzzz', 'kid1')).toBeUndefined();
   });
 
@@ -42,8 +42,8 @@ describe('GateCache', () => {
     const key = { id: 'k1', account_id: 'a', scopes: ['*'] };
     cache.putServiceKey('hash1', key, 1_000);
     cache.putServiceKey('hash2', null, 1_000);
-    expect(cache.serviceKey('hash1')).toEqual({ value: key });
-    expect(cache.serviceKey('hash2')).toEqual({ value: null });
+    expect(cache.serviceKey('hash1')).toEqual({ value: key, expiresAtMs: expect.any(Number) });
+    expect(cache.serviceKey('hash2')).toEqual({ value: null, expiresAtMs: expect.any(Number) });
     expect(cache.serviceKey('hash1', Date.now() + 1_001)).toBeUndefined();
     cache.putServiceKey('hash1', key, 60_000);
     cache.invalidateServiceKey('k1');

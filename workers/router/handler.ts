@@ -10,10 +10,11 @@ import { encodeAppGate, errorResponse, logApiError } from '../shared/http.ts';
 import { encodePrincipal, internalHeaders, keyCoversApp, type Principal } from '../shared/principal.ts';
 import { unwrap } from '../shared/rpc.ts';
 import { isWebSocketUpgrade, websocketRefusal } from '../shared/websocket.ts';
-import type { AppGate } from '../shared/contracts.ts';
+import type { AppGate, GateResult } from '../shared/contracts.ts';
 import { scheduledWorkers, type RouterTarget } from '../registry.ts';
 import { budgetKeys, budgetWindowMs, RequestBudget, type BudgetStore } from './budget.ts';
 import { corsHeaders, preflightHeaders, type CorsSettings } from './cors.ts';
+import { GateReuse, mayChangeGates } from './gate-reuse.ts';
 import { classify, customHostCandidate, type RouteDecision } from './routes.ts';
 import type { Env } from './env.ts';
 import { SubrequestTrace, traceHeader, tracedEnv, traceOf } from './trace.ts';
@@ -23,6 +24,8 @@ const version = '0.1.0';
 const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** This isolate's request counters (workers/router/budget.ts). */
 const budget = new RequestBudget();
+/** This isolate's recent gate answers (workers/router/gate-reuse.ts). */
+const gates = new GateReuse();
 
 /** An app's CORS config as the router applies it (API.md §2 PATCH config/cors). */
 interface AppCors {
@@ -85,7 +88,7 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
         remediation: 'Check the path against the API reference (butterbase_docs topic "rest").',
       });
     }
-    const gate = unwrap(await env.CONTROL.resolveGate({ appId: decision.appId, bearer: bearerOf(request, url) }));
+    const gate = await resolveGate(env, decision.appId, bearerOf(request, url));
     const app = gate.app;
     if (decision.family !== 'platform' && app) cors = { origins: app.allowedOrigins, settings: app.cors };
     if (request.method === 'OPTIONS' && request.headers.has('access-control-request-method')) {
@@ -122,7 +125,12 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
     if (decision.kind === 'unavailable') {
       throw new ApiError('FEATURE_NOT_AVAILABLE', `The ${decision.feature} API is not available on this deployment yet.`);
     }
-    const response = await forward(env, decision, request, id, gate.principal, app);
+    let response: Response;
+    try {
+      response = await forward(env, decision, request, id, gate.principal, app);
+    } finally {
+      if (mayChangeGates(decision.target, request.method)) gates.clear();
+    }
     return finish(response, id, origin, cors, extraHeaders);
   } catch (error) {
     // A WebSocket client cannot read an HTTP error: it gets the error as a message and a close code.
@@ -135,6 +143,19 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
   }
 }
 
+
+/**
+ * The caller and the app of a request to the API host: a remembered answer while it may be reused
+ * (gate-reuse.ts), else the control Worker's `resolveGate` (API.md §1.2).
+ * @throws ApiError as `resolveGate` raises it (EXTERNAL_DB_ERROR when the control database is down).
+ */
+async function resolveGate(env: Env, appId: string | null, bearer: string | null): Promise<GateResult> {
+  const remembered = gates.get(appId, bearer);
+  if (remembered) return remembered;
+  const gate = unwrap(await env.CONTROL.resolveGate({ appId, bearer }));
+  gates.put(appId, bearer, gate);
+  return gate;
+}
 
 /**
  * A request to an app host (`{subdomain}.{apps domain}`): the app is resolved by subdomain and the

@@ -40,6 +40,13 @@ export interface GateResult {
   principal: Principal;
   /** null when the request names no app or the app does not exist. */
   app: AppGate | null;
+  /**
+   * How long (ms from now) the caller may answer the same request (same app, same bearer) with this
+   * result instead of asking again: what is left of the control cache entries it came from (at most
+   * `GATE_CACHE_TTL_MS`), never past an access token's `exp`, and 0 while the app is not `ready` or is
+   * due an upgrade. Reusing it keeps the documented bound: a change reaches every isolate within the TTL.
+   */
+  reusableForMs: number;
 }
 
 /** Input of a {@link ScheduledRpc.tick}: the cron that fired and when it was due (ms since the epoch). */

@@ -29,8 +29,8 @@ interface Entry<T> {
   expiresAtMs: number;
 }
 
-/** A cache hit carries its value (which may be "no such row"); a miss is undefined. */
-export type Hit<T> = { value: T } | undefined;
+/** A cache hit carries its value (which may be "no such row") and when it goes stale; a miss is undefined. */
+export type Hit<T> = { value: T; expiresAtMs: number } | undefined;
 
 const maxEntries = 10_000;
 
@@ -102,7 +102,7 @@ function fresh<T>(map: Map<string, Entry<T>>, key: string, nowMs: number): Hit<T
     map.delete(key);
     return undefined;
   }
-  return { value: entry.value };
+  return { value: entry.value, expiresAtMs: entry.expiresAtMs };
 }
 
 function store<T>(map: Map<string, Entry<T>>, key: string, value: T, ttlMs: number): void {

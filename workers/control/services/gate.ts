@@ -111,7 +111,10 @@ export async function resolveGate(env: Env, ctx: ExecutionContext, input: GateRe
       : bearer.kind === 'app_jwt' ? { by: 'id', id: bearer.appId } : null;
   const kid = bearer.kind === 'app_jwt' ? bearer.kid : null;
   const ttlMs = Number(env.GATE_CACHE_TTL_MS ?? 1_000);
-  let row = bearer.kind === 'malformed_key' ? undefined : fromCache(lookup, kid, bearer.kind === 'service_key' ? bearer.hash : null);
+  const cached = bearer.kind === 'malformed_key' ? undefined : fromCache(lookup, kid, bearer.kind === 'service_key' ? bearer.hash : null);
+  let row = cached?.row;
+  // Until when this answer may be reused: as long as every cache entry it came from stays fresh.
+  let reusableUntilMs = cached?.expiresAtMs ?? Date.now() + ttlMs;
   if (!row) {
     const rows = await controlSql(env).query(
       `WITH app AS (
@@ -155,10 +158,15 @@ export async function resolveGate(env: Env, ctx: ExecutionContext, input: GateRe
         cors: { allowedMethods: appRow.cors_allowed_methods, allowedHeaders: appRow.cors_allowed_headers, allowCredentials: appRow.cors_allow_credentials },
       }
     : null;
-  if (app && needsUpgrade(appRow!)) app = { ...app, provisioningStatus: await startUpgrade(env, ctx, app) };
-  const principal = await principalFor(bearer, row, app?.id ?? input.appId);
+  const behind = app !== null && needsUpgrade(appRow!);
+  if (app && behind) app = { ...app, provisioningStatus: await startUpgrade(env, ctx, app) };
+  const { principal, expiresAtMs } = await principalFor(bearer, row, app?.id ?? input.appId);
   if (principal.kind === 'service_key') touchKey(env, ctx, principal.keyId);
-  return { principal, app };
+  // An app on its way to ready (or to an upgrade) is asked about again on every request, so the
+  // moment it becomes writable (or must stop taking writes) is seen at once.
+  if (behind || (app && app.provisioningStatus !== 'ready') || ttlMs <= 0) reusableUntilMs = 0;
+  if (expiresAtMs !== undefined) reusableUntilMs = Math.min(reusableUntilMs, expiresAtMs);
+  return { principal, app, reusableForMs: Math.max(0, reusableUntilMs - Date.now()) };
 }
 
 /**
@@ -178,44 +186,55 @@ async function startUpgrade(env: Env, ctx: ExecutionContext, app: AppGate): Prom
 
 /**
  * The gate row from the cache when everything it needs is there and fresh (the app, the token's
- * signing key, the service key of `keyHash`); otherwise undefined.
+ * signing key, the service key of `keyHash`), with when its first entry goes stale; otherwise undefined.
  */
-function fromCache(lookup: AppLookup, kid: string | null, keyHash: string | null): GateRow | undefined {
-  const app = lookup === null ? { value: null } : lookup.by === 'id' ? gateCache.app(lookup.id) : gateCache.appBySubdomain(lookup.subdomain);
+function fromCache(lookup: AppLookup, kid: string | null, keyHash: string | null): { row: GateRow; expiresAtMs: number } | undefined {
+  const app = lookup === null ? { value: null, expiresAtMs: Infinity } : lookup.by === 'id' ? gateCache.app(lookup.id) : gateCache.appBySubdomain(lookup.subdomain);
   if (!app) return undefined;
-  const key = app.value && kid ? gateCache.signingKey(app.value.id, kid) : { value: { jwk: null, retiredAt: null } };
+  const key = app.value && kid ? gateCache.signingKey(app.value.id, kid) : { value: { jwk: null, retiredAt: null }, expiresAtMs: Infinity };
   if (!key) return undefined;
-  const serviceKey = keyHash === null ? { value: null } : gateCache.serviceKey(keyHash);
+  const serviceKey = keyHash === null ? { value: null, expiresAtMs: Infinity } : gateCache.serviceKey(keyHash);
   if (!serviceKey) return undefined;
-  return { key: serviceKey.value, app: app.value, jwk: key.value.jwk, jwk_retired_at: key.value.retiredAt };
+  return {
+    row: { key: serviceKey.value, app: app.value, jwk: key.value.jwk, jwk_retired_at: key.value.retiredAt },
+    expiresAtMs: Math.min(app.expiresAtMs, key.expiresAtMs, serviceKey.expiresAtMs),
+  };
 }
 
-async function principalFor(bearer: Bearer, row: GateRow, pathAppId: string | null): Promise<Principal> {
+/** The caller, and for a verified access token when it expires (epoch ms): the answer is not reused past it. */
+interface Resolved {
+  principal: Principal;
+  expiresAtMs?: number;
+}
+
+async function principalFor(bearer: Bearer, row: GateRow, pathAppId: string | null): Promise<Resolved> {
   switch (bearer.kind) {
     case 'none':
-      return { kind: 'anonymous' };
+      return { principal: { kind: 'anonymous' } };
     case 'malformed_key':
-      return { kind: 'invalid', code: 'AUTH_INVALID_API_KEY', message: 'The service key is malformed (expected bb_sk_ followed by 40 hex characters).' };
+      return { principal: { kind: 'invalid', code: 'AUTH_INVALID_API_KEY', message: 'The service key is malformed (expected bb_sk_ followed by 40 hex characters).' } };
     case 'service_key':
-      return row.key
-        ? { kind: 'service_key', keyId: row.key.id, accountId: row.key.account_id, scopes: row.key.scopes }
-        : { kind: 'invalid', code: 'AUTH_INVALID_API_KEY', message: 'The service key is unknown or has been revoked.' };
+      return {
+        principal: row.key
+          ? { kind: 'service_key', keyId: row.key.id, accountId: row.key.account_id, scopes: row.key.scopes }
+          : { kind: 'invalid', code: 'AUTH_INVALID_API_KEY', message: 'The service key is unknown or has been revoked.' },
+      };
     case 'app_jwt':
       if (pathAppId && pathAppId !== bearer.appId) {
-        return { kind: 'invalid', code: 'AUTH_INVALID_END_USER_JWT', message: 'The access token was issued for a different app.' };
+        return { principal: { kind: 'invalid', code: 'AUTH_INVALID_END_USER_JWT', message: 'The access token was issued for a different app.' } };
       }
       return verifyAccessToken(bearer, row);
     case 'other_jwt':
-      return { kind: 'invalid', code: 'AUTH_INVALID_TOKEN', message: 'The bearer token is not a Butterbase token.' };
+      return { principal: { kind: 'invalid', code: 'AUTH_INVALID_TOKEN', message: 'The bearer token is not a Butterbase token.' } };
     case 'opaque':
-      if (row.app && timingSafeEqual(bearer.token, row.app.anon_key)) return { kind: 'anonymous' };
-      return { kind: 'invalid', code: 'AUTH_INVALID_TOKEN', message: 'The bearer token is not recognised.' };
+      if (row.app && timingSafeEqual(bearer.token, row.app.anon_key)) return { principal: { kind: 'anonymous' } };
+      return { principal: { kind: 'invalid', code: 'AUTH_INVALID_TOKEN', message: 'The bearer token is not recognised.' } };
   }
 }
 
-async function verifyAccessToken(bearer: Extract<Bearer, { kind: 'app_jwt' }>, row: GateRow): Promise<Principal> {
+async function verifyAccessToken(bearer: Extract<Bearer, { kind: 'app_jwt' }>, row: GateRow): Promise<Resolved> {
   if (!row.app || !row.jwk) {
-    return { kind: 'invalid', code: 'AUTH_INVALID_END_USER_JWT', message: 'The access token was not signed by a key of this app.' };
+    return { principal: { kind: 'invalid', code: 'AUTH_INVALID_END_USER_JWT', message: 'The access token was not signed by a key of this app.' } };
   }
   try {
     let key = publicKeys.get(bearer.kid);
@@ -230,20 +249,24 @@ async function verifyAccessToken(bearer: Extract<Bearer, { kind: 'app_jwt' }>, r
     // above), but nothing it signs after retirement (+ clock skew) is accepted.
     // Written as !(iat <= limit) so an unreadable retired_at refuses rather than accepts.
     if (row.jwk_retired_at !== null && !((payload.iat ?? Infinity) <= new Date(row.jwk_retired_at).getTime() / 1000 + signingKeyClockSkewSeconds)) {
-      return { kind: 'invalid', code: 'AUTH_INVALID_END_USER_JWT', message: 'The access token was signed by a retired key.' };
+      return { principal: { kind: 'invalid', code: 'AUTH_INVALID_END_USER_JWT', message: 'The access token was signed by a retired key.' } };
     }
     return {
-      kind: 'end_user',
-      appId: bearer.appId,
-      userId: claims.sub,
-      email: claims.email ?? null,
-      emailVerified: claims.email_verified ?? false,
+      principal: {
+        kind: 'end_user',
+        appId: bearer.appId,
+        userId: claims.sub,
+        email: claims.email ?? null,
+        emailVerified: claims.email_verified ?? false,
+      },
+      // jwtVerify has checked exp (a number when present); a token without exp is reused within the TTL only.
+      expiresAtMs: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined,
     };
   } catch (error) {
     if (error instanceof joseErrors.JWTExpired) {
-      return { kind: 'invalid', code: 'AUTH_END_USER_JWT_EXPIRED', message: 'The access token has expired.' };
+      return { principal: { kind: 'invalid', code: 'AUTH_END_USER_JWT_EXPIRED', message: 'The access token has expired.' } };
     }
-    return { kind: 'invalid', code: 'AUTH_INVALID_END_USER_JWT', message: 'The access token is invalid.' };
+    return { principal: { kind: 'invalid', code: 'AUTH_INVALID_END_USER_JWT', message: 'The access token is invalid.' } };
   }
 }
 
