@@ -4,7 +4,7 @@
  * protocol shim) and `direct` (PGlite's wire protocol called with the messages node-postgres would
  * send) — on identical databases, measured alternately so a busy machine skews both alike:
  *   - a single-row SELECT by primary key (the single-query form),
- *   - a 3-statement transaction batch: DbGateway's role prelude (`SET LOCAL ROLE`, the claims'
+ *   - a transaction batch: DbGateway's role prelude (one statement: the role switch and the claims'
  *     `set_config`) and the same SELECT — the batch every REST read sends,
  *   - the same prelude and a single-row INSERT … RETURNING *.
  * Each row shows requests/s, p50/p99 and the CPU ms per request of this process (the endpoint) and

@@ -9,14 +9,15 @@
  *
  * Callers hold the database's mutex (backend.ts), which is the only serialisation PGlite needs here:
  * protocol calls bypass PGlite's own query locks (as the shim's do), and nothing else uses the instance.
- * A batch keeps node-postgres's flow (Postgres's "extended query" flow with a Sync after each
- * statement, as Neon runs batches): `BEGIN …` once, each statement, `COMMIT`; after an error the rest
- * is not sent and `ROLLBACK` is. {@link PgliteSession.release} rolls back anything a request left open
+ * A batch is one pipeline — `BEGIN …`, each statement, `COMMIT`, one Sync — sent in one exchange;
+ * Postgres skips everything after an error up to the Sync, and `ROLLBACK` follows. A batch with a
+ * statement that may COPY keeps node-postgres's flow instead (a Sync after each statement, the rest
+ * not sent after an error). {@link PgliteSession.release} rolls back anything a request left open
  * (a lone `BEGIN`), so no transaction — and nothing `SET LOCAL` — outlives its request.
  */
 import { protocol, type PGlite } from '@electric-sql/pglite';
 import { beginStatement, type BatchOptions, type SqlSession, type Statement, type StatementResult } from './backend.ts';
-import { decodeAnswer, extendedQuery, type PostgresErrorResponse, type TransactionStatus } from './wire.ts';
+import { decodeAnswer, decodePipeline, extendedQuery, mayStartCopy, pipelinedQuery, type PostgresErrorResponse, type TransactionStatus } from './wire.ts';
 
 const { serialize } = protocol;
 
@@ -39,7 +40,15 @@ export class PgliteSession implements SqlSession {
     return this.#extended(statement);
   }
 
+  /**
+   * Runs `statements` in one transaction. Without a statement that may COPY, the whole batch — BEGIN,
+   * the statements, COMMIT — is one pipeline and one exchange with PGlite (wire.ts `pipelinedQuery`):
+   * Postgres stops at the first error and skips the rest (COMMIT included), then this rolls back.
+   * Otherwise statement by statement, as node-postgres would.
+   * @throws the first ErrorResponse ({@link PostgresErrorResponse})
+   */
   async transaction(statements: Statement[], options: BatchOptions): Promise<StatementResult[]> {
+    if (!statements.some(mayStartCopy)) return this.#pipelined(statements, options);
     await this.#simple(beginStatement(options));
     try {
       const results: StatementResult[] = [];
@@ -50,6 +59,17 @@ export class PgliteSession implements SqlSession {
       await this.#rollback();
       throw error;
     }
+  }
+
+  async #pipelined(statements: Statement[], options: BatchOptions): Promise<StatementResult[]> {
+    const batch = [{ query: beginStatement(options), params: [] }, ...statements, { query: 'COMMIT', params: [] }];
+    const answer = decodePipeline(await this.#send(pipelinedQuery(batch)));
+    this.#status = answer.status;
+    if (answer.error) {
+      await this.#rollback();
+      throw answer.error;
+    }
+    return answer.results.slice(1, 1 + statements.length);
   }
 
   /**
@@ -88,12 +108,17 @@ export class PgliteSession implements SqlSession {
    * @throws the first ErrorResponse ({@link PostgresErrorResponse}: node-postgres's field names)
    */
   async #exchange(message: Uint8Array): Promise<StatementResult> {
-    this.#received = 0;
-    await this.#pglite.execProtocolRawStream(message, { syncToFs: false, onRawData: this.#receive });
-    const answer = decodeAnswer(this.#inbox.subarray(0, this.#received));
+    const answer = decodeAnswer(await this.#send(message));
     this.#status = answer.status;
     if (answer.error) throw answer.error;
     return answer.result;
+  }
+
+  /** Sends `message`; the whole answer, valid until the next exchange. */
+  async #send(message: Uint8Array): Promise<Buffer> {
+    this.#received = 0;
+    await this.#pglite.execProtocolRawStream(message, { syncToFs: false, onRawData: this.#receive });
+    return this.#inbox.subarray(0, this.#received);
   }
 
   readonly #receive = (chunk: Uint8Array): void => {

@@ -23,7 +23,9 @@ const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils.js') as {
 const commandTag = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/;
 
 /** The fixed tail of a statement's messages: Describe portal "", Execute "" (no row limit), Sync. */
-const describeExecuteSync = Buffer.concat([serialize.describe({ type: 'P', name: '' }), serialize.execute({}), serialize.sync()]);
+const describeExecute = Buffer.concat([serialize.describe({ type: 'P', name: '' }), serialize.execute({})]);
+const sync = Buffer.from(serialize.sync());
+const describeExecuteSync = Buffer.concat([describeExecute, sync]);
 
 /**
  * Sent after a statement that may be a COPY: outside COPY, Postgres ignores a CopyFail and the Sync
@@ -32,6 +34,7 @@ const describeExecuteSync = Buffer.concat([serialize.describe({ type: 'P', name:
  * fails such a COPY with the same reason.
  */
 const copyGuard = Buffer.concat([serialize.copyFail('No source stream defined'), serialize.sync()]);
+const describeExecuteSyncGuarded = Buffer.concat([describeExecuteSync, copyGuard]);
 
 /**
  * Only a statement naming COPY can start copy-in mode: PL/pgSQL and SQL functions refuse COPY to or
@@ -116,15 +119,9 @@ export function decodeAnswer(data: Buffer): Answer {
       case 0x44: // 'D' DataRow
         result.rows.push(dataRow(data, start));
         break;
-      case 0x43: { // 'C' CommandComplete
-        const match = commandTag.exec(text(data, start, data.indexOf(0, start)));
-        if (match) {
-          result.command = match[1]!;
-          const count = match[3] ?? match[2];
-          if (count !== undefined) result.rowCount = Number.parseInt(count, 10);
-        }
+      case 0x43: // 'C' CommandComplete
+        readCommandTag(result, data, start);
         break;
-      }
       case 0x45: // 'E' ErrorResponse
         error ??= errorResponse(data, start, end);
         break;
@@ -135,6 +132,16 @@ export function decodeAnswer(data: Buffer): Answer {
     offset = end;
   }
   return { result, error, status };
+}
+
+/** Sets `result`'s command and row count from the CommandComplete tag at `start`. */
+function readCommandTag(result: StatementResult, data: Buffer, start: number): void {
+  const match = commandTag.exec(text(data, start, data.indexOf(0, start)));
+  if (match) {
+    result.command = match[1]!;
+    const count = match[3] ?? match[2];
+    if (count !== undefined) result.rowCount = Number.parseInt(count, 10);
+  }
 }
 
 /** PGlite's parser decodes text with a default TextDecoder, which drops a leading byte-order mark. */
@@ -203,8 +210,76 @@ function errorResponse(data: Buffer, at: number, end: number): PostgresErrorResp
  * node-postgres's serializer lays out the messages node-postgres sent through PGlite's shim
  * (PostgreSQL protocol, "Message Formats": Parse, Bind).
  */
-export function extendedQuery({ query, params }: Statement): Uint8Array {
-  const guard = mayCopy.test(query);
+export function extendedQuery(statement: Statement): Uint8Array {
+  const guard = mayCopy.test(statement.query);
+  return statementMessages(statement, guard ? describeExecuteSyncGuarded : describeExecuteSync);
+}
+
+/** Whether a statement's text may start a COPY (then it gets the copy guard and a Sync of its own). */
+export function mayStartCopy(statement: Statement): boolean {
+  return mayCopy.test(statement.query);
+}
+
+/**
+ * Several statements as one pipeline (PostgreSQL protocol, "Pipelining"): each statement's Parse,
+ * Bind, Describe portal and Execute, and a single Sync at the end. Postgres runs them in order and,
+ * after an error, skips everything up to the Sync, so nothing after a failing statement runs: the
+ * same outcome as a Sync after each statement with the sender stopping at the first error, in one
+ * exchange. Statements that may COPY are not pipelined (see {@link mayStartCopy}).
+ */
+export function pipelinedQuery(statements: Statement[]): Uint8Array {
+  const parts = statements.map((statement) => statementMessages(statement, describeExecute));
+  parts.push(sync);
+  return Buffer.concat(parts);
+}
+
+/**
+ * Reads the answer of a {@link pipelinedQuery}: one result per statement that ran (each ends at its
+ * CommandComplete or EmptyQueryResponse), the first error (where the pipeline stopped) and the
+ * transaction status of the final ReadyForQuery.
+ * @throws Error when a message is cut short (PGlite answers whole messages)
+ */
+export function decodePipeline(data: Buffer): { results: StatementResult[]; error: PostgresErrorResponse | undefined; status: TransactionStatus } {
+  const results: StatementResult[] = [];
+  let result: StatementResult = { command: null, rowCount: null, fields: [], rows: [] };
+  let error: PostgresErrorResponse | undefined;
+  let status: TransactionStatus = 'I';
+  let offset = 0;
+  while (offset < data.length) {
+    if (offset + 5 > data.length) throw new Error('truncated backend message');
+    const code = data[offset]!;
+    const end = offset + 1 + data.readUInt32BE(offset + 1);
+    if (end > data.length) throw new Error('truncated backend message');
+    const start = offset + 5;
+    switch (code) {
+      case 0x54: // 'T' RowDescription
+        result.fields = rowDescription(data, start);
+        break;
+      case 0x44: // 'D' DataRow
+        result.rows.push(dataRow(data, start));
+        break;
+      case 0x43: // 'C' CommandComplete: this statement is done
+        readCommandTag(result, data, start);
+        results.push(result);
+        result = { command: null, rowCount: null, fields: [], rows: [] };
+        break;
+      case 0x49: // 'I' EmptyQueryResponse
+        results.push(result);
+        result = { command: null, rowCount: null, fields: [], rows: [] };
+        break;
+      case 0x45: // 'E' ErrorResponse
+        error ??= errorResponse(data, start, end);
+        break;
+      case 0x5a: // 'Z' ReadyForQuery
+        status = String.fromCharCode(data[start]!) as TransactionStatus;
+        break;
+    }
+    offset = end;
+  }
+  return { results, error, status };
+}
+
+function statementMessages({ query, params }: Statement, tail: Buffer): Buffer {
   const count = params.length;
   const values: (string | null)[] = new Array(count);
   const sizes: number[] = new Array(count);
@@ -218,7 +293,7 @@ export function extendedQuery({ query, params }: Statement): Uint8Array {
   const queryBytes = Buffer.byteLength(query, 'utf8');
   const parseLength = 4 + 1 + queryBytes + 1 + 2;
   const bindLength = 4 + 1 + 1 + 2 + 2 * count + 2 + valueBytes + 2;
-  const out = Buffer.allocUnsafe(1 + parseLength + 1 + bindLength + describeExecuteSync.length + (guard ? copyGuard.length : 0));
+  const out = Buffer.allocUnsafe(1 + parseLength + 1 + bindLength + tail.length);
   let at = 0;
   out[at++] = 0x50; // 'P'
   at = out.writeInt32BE(parseLength, at);
@@ -244,7 +319,6 @@ export function extendedQuery({ query, params }: Statement): Uint8Array {
     }
   }
   at = out.writeUInt16BE(0, at); // no result format codes: every column in text
-  at += describeExecuteSync.copy(out, at);
-  if (guard) copyGuard.copy(out, at);
+  tail.copy(out, at);
   return out;
 }

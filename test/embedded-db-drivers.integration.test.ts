@@ -33,6 +33,7 @@ const setup: Exchange[] = [
   { name: 'a function whose query fails inside', status: 200, body: q('CREATE FUNCTION broken() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN (SELECT missing FROM kinds); END $$') },
   { name: 'a role to switch to', status: 200, body: q("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'drivers_user') THEN CREATE ROLE drivers_user NOLOGIN; END IF; END $$") },
   { name: 'grant it reads', status: 200, body: q('GRANT SELECT ON kinds TO drivers_user') },
+  { name: 'a constraint checked at COMMIT', status: 200, body: q('CREATE TABLE deferred (v int CONSTRAINT v_unique UNIQUE DEFERRABLE INITIALLY DEFERRED)') },
 ];
 
 const exchanges: Exchange[] = [
@@ -82,6 +83,15 @@ const exchanges: Exchange[] = [
   { name: 'isolation level, read only, deferrable', status: 200, body: batch(q('SHOW transaction_isolation'), q('SHOW transaction_read_only'), q('SHOW transaction_deferrable')), headers: { 'Neon-Batch-Isolation-Level': 'Serializable', 'Neon-Batch-Read-Only': 'true', 'Neon-Batch-Deferrable': 'true' } },
   { name: 'a batch in object mode', status: 200, body: batch(q('SELECT 1 AS one'), q("SELECT 'two' AS two")), headers: objects },
   { name: 'an empty batch', status: 200, body: batch() },
+  { name: 'the role switch and claims as one statement (DbGateway\'s prelude)', status: 200, body: batch(q("SELECT set_config('role', $1, true), set_config('request.jwt.claims', $2, true)", ['drivers_user', '{"sub":"u2"}']), q("SELECT current_user, current_setting('request.jwt.claims', true), count(*) FROM kinds")) },
+  { name: 'and it is gone after the batch', status: 200, body: q("SELECT current_user, current_setting('request.jwt.claims', true)") },
+  { name: 'an error mid-batch: nothing after it runs', status: 400, body: batch(q("INSERT INTO kinds (t) VALUES ('m1')"), q('SELECT 1 / 0'), q("INSERT INTO kinds (t) VALUES ('m2')"), q('SELECT 3')) },
+  { name: 'a ROLLBACK after an error does not let the rest run outside the transaction', status: 400, body: batch(q('SELECT 1 / 0'), q('ROLLBACK'), q("INSERT INTO kinds (t) VALUES ('after rollback')")) },
+  { name: 'none of those rows exist', status: 200, body: q("SELECT count(*) FROM kinds WHERE t IN ('m1', 'm2', 'after rollback')") },
+  { name: 'an empty statement inside a batch', status: 200, body: batch(q(''), q('SELECT 2 AS two')) },
+  { name: 'a batch with a statement naming copy', status: 200, body: batch(q("SELECT 'copy' AS word"), q('SELECT 2 AS two')) },
+  { name: 'a constraint failing at COMMIT', status: 400, body: batch(q('INSERT INTO deferred VALUES (1)'), q('INSERT INTO deferred VALUES (1)'), q('SELECT count(*) FROM deferred')) },
+  { name: 'nothing of it stayed either', status: 200, body: q('SELECT count(*) FROM deferred') },
   { name: 'the session still serves after all that', status: 200, body: q('SELECT count(*), min(t), max(t) FROM kinds') },
 ];
 

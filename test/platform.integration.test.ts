@@ -345,8 +345,12 @@ describe('rate limit', () => {
         if (res.status === 429) retryAfter = res.headers.get('retry-after');
       }
     };
+    const startedMs = Date.now();
     await Promise.all(Array.from({ length: 32 }, worker));
-    expect(statuses.get(429)).toBeGreaterThanOrEqual(9_900 - 32);
+    // The budget is 100 a minute from the window's first request: a flood that outlasts a minute on a
+    // busy machine legitimately gets 100 more per window it reaches (plus the 32 in flight).
+    const windows = Math.ceil((Date.now() - startedMs) / 60_000);
+    expect(statuses.get(429)).toBeGreaterThanOrEqual(10_000 - 100 * windows - 32);
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
     const owner = await api(`/v1/${appId}/config`);
     expect(owner.status).toBe(200);

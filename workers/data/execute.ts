@@ -1,6 +1,6 @@
 /**
  * How statements reach an app database (DESIGN.md "Data"): one Neon HTTP transaction batch per
- * call. A caller batch opens with `SET LOCAL ROLE butterbase_<role>` and the request GUCs
+ * call. A caller batch opens with the switch to role `butterbase_<role>` and the request GUCs
  * (prelude.ts); an owner batch runs as the database owner and is only reachable through the DbOwner
  * entrypoint (control and auth). When someone listens for commits (realtime), a caller batch that
  * may write also reads the row-change counters at its start and end, so the listener learns which

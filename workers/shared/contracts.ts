@@ -122,8 +122,8 @@ export interface DbSessionRpc {
   /** The app, role and user this session is fixed to. */
   caller(): Promise<DbCaller>;
   /**
-   * Runs statements in one transaction as the session's caller (`SET LOCAL ROLE`, request GUCs, then
-   * the statements). Errors come back as §1.4 codes (SQLSTATE mapped); after a committed write the
+   * Runs statements in one transaction as the session's caller (its role and the request GUCs set
+   * local to the transaction, then the statements). Errors come back as §1.4 codes (SQLSTATE mapped); after a committed write the
    * tables it changed are reported to the commit listeners (DESIGN.md "Realtime").
    */
   execute(statements: SqlStatement[], options?: ExecuteOptions): Promise<RpcResult<SqlResult[]>>;
