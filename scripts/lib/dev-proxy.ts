@@ -6,5 +6,8 @@
  * clients of the local platform (tests, benchmarks) may send it again.
  */
 export function lostByDevProxy(status: number, body: string): boolean {
-  return status === 503 && body.startsWith('Your worker restarted mid-request');
+  return status === 503 && body.startsWith(devProxyLostMessage);
 }
+
+/** The text of that answer, as clients that only see it in an error message (the MCP Inspector CLI) report it. */
+export const devProxyLostMessage = 'Your worker restarted mid-request';

@@ -135,10 +135,21 @@ export async function inspectorCall(name: string, args: Record<string, unknown>)
   const { repoRoot } = await import('../../scripts/lib/platform.ts');
   const cli = join(repoRoot, 'node_modules/@modelcontextprotocol/inspector/cli/build/cli.js');
   const toolArgs = Object.entries(args).flatMap(([k, v]) => ['--tool-arg', `${k}=${JSON.stringify(v)}`]);
-  const stdout = await new Promise<string>((resolve, reject) => {
+  const { devProxyLostMessage } = await import('../../scripts/lib/dev-proxy.ts');
+  const run = () => new Promise<string>((resolve, reject) => {
     execFile(process.execPath, [cli, '--cli', `${inject('platformUrl')}/mcp`, '--transport', 'http', '--header', `Authorization: Bearer ${inject('serviceKey')}`,
       '--method', 'tools/call', '--tool-name', name, ...toolArgs], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (error, out, err) => (error ? reject(new Error(`${error.message}: ${err}`)) : resolve(out)));
   });
+  let stdout: string;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      stdout = await run();
+      break;
+    } catch (error) {
+      // The dev proxy's lost request (scripts/lib/dev-proxy.ts) never reached the platform: send it again.
+      if (attempt >= 3 || !String((error as Error).message).includes(devProxyLostMessage)) throw error;
+    }
+  }
   const result = JSON.parse(stdout) as { content: { text: string }[]; isError?: boolean };
   const text = result.content.map((c) => c.text).join('');
   let json: unknown = text;
