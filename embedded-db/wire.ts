@@ -96,42 +96,13 @@ export interface Answer {
 }
 
 /**
- * Reads a whole answer (complete messages up to the last ReadyForQuery). Notices, parameter status,
- * notifications and the protocol's acknowledgements are skipped, as node-postgres without listeners
- * skipped them.
+ * Reads the whole answer to one statement (complete messages up to the last ReadyForQuery), as
+ * {@link decodePipeline} reads it.
  * @throws Error when a message is cut short (PGlite answers whole messages)
  */
 export function decodeAnswer(data: Buffer): Answer {
-  const result: StatementResult = { command: null, rowCount: null, fields: [], rows: [] };
-  let error: PostgresErrorResponse | undefined;
-  let status: TransactionStatus = 'I';
-  let offset = 0;
-  while (offset < data.length) {
-    if (offset + 5 > data.length) throw new Error('truncated backend message');
-    const code = data[offset]!;
-    const end = offset + 1 + data.readUInt32BE(offset + 1);
-    if (end > data.length) throw new Error('truncated backend message');
-    const start = offset + 5;
-    switch (code) {
-      case 0x54: // 'T' RowDescription
-        result.fields = rowDescription(data, start);
-        break;
-      case 0x44: // 'D' DataRow
-        result.rows.push(dataRow(data, start));
-        break;
-      case 0x43: // 'C' CommandComplete
-        readCommandTag(result, data, start);
-        break;
-      case 0x45: // 'E' ErrorResponse
-        error ??= errorResponse(data, start, end);
-        break;
-      case 0x5a: // 'Z' ReadyForQuery
-        status = String.fromCharCode(data[start]!) as TransactionStatus;
-        break;
-    }
-    offset = end;
-  }
-  return { result, error, status };
+  const { results, partial, error, status } = decodePipeline(data);
+  return { result: results[0] ?? partial, error, status };
 }
 
 /** Sets `result`'s command and row count from the CommandComplete tag at `start`. */
@@ -234,12 +205,14 @@ export function pipelinedQuery(statements: Statement[]): Uint8Array {
 }
 
 /**
- * Reads the answer of a {@link pipelinedQuery}: one result per statement that ran (each ends at its
- * CommandComplete or EmptyQueryResponse), the first error (where the pipeline stopped) and the
- * transaction status of the final ReadyForQuery.
+ * Reads the answer of a {@link pipelinedQuery} (or of one statement): one result per statement that
+ * ran (each ends at its CommandComplete or EmptyQueryResponse), what an unfinished one had read when
+ * an error stopped it (`partial`), the first error and the transaction status of the last
+ * ReadyForQuery. Notices, parameter status, notifications and the protocol's acknowledgements are
+ * skipped, as node-postgres without listeners skipped them.
  * @throws Error when a message is cut short (PGlite answers whole messages)
  */
-export function decodePipeline(data: Buffer): { results: StatementResult[]; error: PostgresErrorResponse | undefined; status: TransactionStatus } {
+export function decodePipeline(data: Buffer): { results: StatementResult[]; partial: StatementResult; error: PostgresErrorResponse | undefined; status: TransactionStatus } {
   const results: StatementResult[] = [];
   let result: StatementResult = { command: null, rowCount: null, fields: [], rows: [] };
   let error: PostgresErrorResponse | undefined;
@@ -276,7 +249,7 @@ export function decodePipeline(data: Buffer): { results: StatementResult[]; erro
     }
     offset = end;
   }
-  return { results, error, status };
+  return { results, partial: result, error, status };
 }
 
 function statementMessages({ query, params }: Statement, tail: Buffer): Buffer {

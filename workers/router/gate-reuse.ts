@@ -21,7 +21,8 @@ const maxEntries = 10_000;
 
 /** Workers whose writes can change what the gate answers. */
 const gateChangingTargets: ReadonlySet<RouterTarget> = new Set<RouterTarget>(['CONTROL', 'AUTH', 'MCP']);
-const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Methods that change nothing (the router's write gates let them through). */
+export const readMethods: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 interface Entry {
   gate: GateResult;

@@ -14,14 +14,13 @@ import type { AppGate, GateResult } from '../shared/contracts.ts';
 import { scheduledWorkers, type RouterTarget } from '../registry.ts';
 import { budgetKeys, budgetWindowMs, RequestBudget, type BudgetStore } from './budget.ts';
 import { corsHeaders, preflightHeaders, type CorsSettings } from './cors.ts';
-import { GateReuse, mayChangeGates } from './gate-reuse.ts';
+import { GateReuse, mayChangeGates, readMethods } from './gate-reuse.ts';
 import { classify, customHostCandidate, type RouteDecision } from './routes.ts';
 import type { Env } from './env.ts';
 import { SubrequestTrace, traceHeader, tracedEnv, traceOf } from './trace.ts';
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 const version = '0.1.0';
-const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** This isolate's request counters (workers/router/budget.ts). */
 const budget = new RequestBudget();
 /** This isolate's recent gate answers (workers/router/gate-reuse.ts). */
