@@ -43,6 +43,39 @@ describe('platform routes', () => {
   });
 });
 
+describe('request bodies', () => {
+  /** A body of `bytes` bytes sent in 1 KiB chunks; `done()` says whether it was read to its end. */
+  function trackedBody(bytes: number) {
+    let sent = 0;
+    let ended = false;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= bytes) { ended = true; controller.close(); return; }
+        const chunk = new Uint8Array(Math.min(1024, bytes - sent)).fill(0x61);
+        sent += chunk.length;
+        controller.enqueue(chunk);
+      },
+    });
+    return { stream, done: () => ended };
+  }
+
+  it('a small body is read to its end although the Worker behind ignores it (here functions, which answers 501 in-process)', async () => {
+    // An unread body makes workerd close the client's keep-alive connection; wrangler dev's proxy then
+    // loses the next request sent on it (workers/router/handler.ts onward).
+    const body = trackedBody(20_000);
+    const res = await platform.fetch(`/v1/${appId}/fn/ignores-body`, { method: 'POST', body: body.stream, headers: { 'content-length': '20000', 'content-type': 'application/octet-stream' }, duplex: 'half' } as RequestInit);
+    expect(res.status).toBe(501);
+    expect(body.done()).toBe(true);
+  });
+
+  it('so is one the router refuses itself (an unknown app)', async () => {
+    const body = trackedBody(5_000);
+    const res = await platform.fetch('/v1/app_doesnotexist/items', { method: 'POST', body: body.stream, headers: { 'content-length': '5000', 'content-type': 'application/json' }, duplex: 'half' } as RequestInit);
+    expect(res.status).toBe(404);
+    expect(body.done()).toBe(true);
+  });
+});
+
 describe('config routes take what the SDK and CLI send', () => {
   it('PATCH config/cors accepts camelCase allowedOrigins and allowedMethods; GET config carries cors_allowed_origins', async () => {
     const patched = await api(`/v1/${appId}/config/cors`, { method: 'PATCH', body: { allowedOrigins: ['https://a.example'], allowedMethods: ['GET', 'POST'] } });

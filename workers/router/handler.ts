@@ -38,9 +38,14 @@ export default {
    * `x-bb-trace` header gets its binding calls counted (trace.ts).
    */
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-    if (env.TRACE_SUBREQUESTS !== 'true' || !request.headers.has(traceHeader)) return handle(request, env, ctx);
-    const trace = new SubrequestTrace();
-    return trace.annotate(await handle(request, tracedEnv(env, trace, ['RATE_LIMITER']), ctx));
+    let response: Response;
+    if (env.TRACE_SUBREQUESTS !== 'true' || !request.headers.has(traceHeader)) response = await handle(request, env, ctx);
+    else {
+      const trace = new SubrequestTrace();
+      response = trace.annotate(await handle(request, tracedEnv(env, trace, ['RATE_LIMITER']), ctx));
+    }
+    await drainUnreadBody(request);
+    return response;
   },
 
   /**
@@ -279,6 +284,23 @@ async function forward(
 /** Bodies up to this many bytes (by Content-Length) are read before forwarding (see {@link onward}). */
 const bufferedBodyBytes = 1024 * 1024;
 
+/** True when `request` has a body of known length up to {@link bufferedBodyBytes} not read yet. */
+function smallUnreadBody(request: Request): boolean {
+  const length = Number(request.headers.get('content-length') ?? NaN);
+  return request.body !== null && !request.bodyUsed && Number.isInteger(length) && length >= 0 && length <= bufferedBodyBytes;
+}
+
+/**
+ * Reads to the end a small request body nothing read — the router answered on its own (404, 401, 429,
+ * 503 APP_PAUSED, a validation error…) — for the reason {@link onward} gives: an unread body makes the
+ * runtime close the client's keep-alive connection, and under `wrangler dev` the proxy loses the next
+ * request sent on it (whoever sent it). A body that cannot be read any more is left alone.
+ */
+async function drainUnreadBody(request: Request): Promise<void> {
+  if (!smallUnreadBody(request)) return;
+  await request.arrayBuffer().catch(() => undefined);
+}
+
 /**
  * The request to send on: `request` with `headers` (and `url`). A body of known length up to
  * {@link bufferedBodyBytes} is read first, so the client's connection is always read to the end even
@@ -288,8 +310,7 @@ const bufferedBodyBytes = 1024 * 1024;
  * Larger or unknown-length bodies stream through unchanged.
  */
 async function onward(request: Request, headers: Headers, url: URL | string = request.url): Promise<Request> {
-  const length = Number(request.headers.get('content-length') ?? NaN);
-  const small = request.body !== null && Number.isInteger(length) && length >= 0 && length <= bufferedBodyBytes;
+  const small = smallUnreadBody(request);
   const body = small ? await request.arrayBuffer() : request.body;
   // `duplex` is what Node's fetch (the in-process test harness) needs for a streamed body; workerd ignores it.
   return new Request(url, { method: request.method, headers, body, redirect: request.redirect, ...(small ? {} : { duplex: 'half' }) } as RequestInit);
