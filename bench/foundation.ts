@@ -4,9 +4,10 @@
  *   - GET /health (router only),
  *   - GET /v1/{app}/config (router → control RPC gate → control Worker → control database),
  * and the ratios between them, with CPU ms per request of workerd, this process (the embedded
- * database) and the load generator. Env: BENCH_CONNECTIONS (16), BENCH_SECONDS (10).
+ * database) and the load generator, measured in alternating rounds (lib.ts `measureInterleaved`).
+ * Env: BENCH_CONNECTIONS (16), BENCH_SECONDS (10 per endpoint, split over BENCH_ROUNDS, 3).
  */
-import { defaultSettings, measure, platformCpu, printTable, printTraces, startBenchPlatform, startHelloWorker, traceRequest } from './lib.ts';
+import { measureInterleaved, platformCpu, printTable, printTraces, startBenchPlatform, startHelloWorker, traceRequest, type Measurement } from './lib.ts';
 
 const platform = await startBenchPlatform();
 const hello = await startHelloWorker();
@@ -19,9 +20,12 @@ try {
     await new Promise((r) => setTimeout(r, 200));
   }
   const cpu = platformCpu(platform);
-  const baseline = await measure('hello Worker', { url: hello.url }, defaultSettings, hello.cpu);
-  const health = await measure('GET /health', { url: `${platform.url}/health` }, defaultSettings, cpu);
-  const config = await measure('GET /v1/{app}/config', { url: `${platform.url}/v1/${created.app_id}/config`, headers: auth }, defaultSettings, cpu);
+  // Alternating rounds, so the ratios compare figures taken side by side (lib.ts measureInterleaved).
+  const [baseline, health, config] = await measureInterleaved([
+    { name: 'hello Worker', request: { url: hello.url }, cpu: hello.cpu },
+    { name: 'GET /health', request: { url: `${platform.url}/health` }, cpu },
+    { name: 'GET /v1/{app}/config', request: { url: `${platform.url}/v1/${created.app_id}/config`, headers: auth }, cpu },
+  ]) as [Measurement, Measurement, Measurement];
   printTable('Foundation benchmark', [baseline, health, config], baseline);
   printTraces('Foundation', [
     await traceRequest('GET /health', { url: `${platform.url}/health` }),

@@ -22,6 +22,8 @@ export interface Measurement {
   non2xx: number;
   /** CPU ms per request by process (`workerd` = the Workers' process group, `db` = this process). */
   cpuMsPerRequest: Record<string, number>;
+  /** How many alternating rounds the figures sum ({@link measureInterleaved}); absent: one run. */
+  rounds?: number;
 }
 
 /** Clock ticks per second of /proc's utime/stime (`getconf CLK_TCK`, 100 on Linux). */
@@ -182,14 +184,71 @@ export async function measure(
   };
 }
 
+/** One endpoint for {@link measureInterleaved}: its name, the request, and the CPU counters to report. */
+export interface BenchTarget {
+  name: string;
+  request: { url: string; method?: 'GET' | 'POST' | 'PATCH'; headers?: Record<string, string>; body?: string };
+  cpu?: CpuCounters;
+}
+
+/**
+ * Measures several endpoints in alternating rounds (round 1: A, B, C…; round 2: A, B, C…), each round
+ * `settings.durationSeconds / rounds` seconds per endpoint (at least 1), and sums them per endpoint:
+ * requests/s is all requests over all the time, CPU ms per request all CPU over all requests, p50 and
+ * p99 the median of the rounds'. On a shared VM whose speed drifts by tens of percent over a minute,
+ * the ratio of two endpoints measured a minute apart says more about the drift than about the code;
+ * interleaved, both see the same drift. Rounds: env BENCH_ROUNDS (default 3). Each endpoint gets a
+ * 2 s warm-up before its first round.
+ * Out: one {@link Measurement} per target, in `targets` order.
+ */
+export async function measureInterleaved(targets: BenchTarget[], settings: RunSettings = defaultSettings, rounds = Number(process.env.BENCH_ROUNDS ?? 3)): Promise<Measurement[]> {
+  const sliceSeconds = Math.max(1, Math.round(settings.durationSeconds / rounds));
+  const totals = targets.map(() => ({ requests: 0, seconds: 0, p50s: [] as number[], p99s: [] as number[], errors: 0, non2xx: 0, cpu: {} as Record<string, number>, loadMs: 0 }));
+  for (const target of targets) await autocannonRun(target.request, settings.connections, 2);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, target] of targets.entries()) {
+      const cpu = target.cpu ?? {};
+      const before = Object.fromEntries(Object.entries(cpu).map(([k, read]) => [k, read()]));
+      const { result, cpuMs } = await autocannonRun(target.request, settings.connections, sliceSeconds);
+      const total = totals[i]!;
+      for (const [k, read] of Object.entries(cpu)) total.cpu[k] = (total.cpu[k] ?? 0) + read() - before[k]!;
+      total.requests += result.requests.total as number;
+      total.seconds += (result.duration as number) ?? sliceSeconds;
+      total.p50s.push(result.latency.p50);
+      total.p99s.push(result.latency.p99);
+      total.errors += result.errors;
+      total.non2xx += result.non2xx;
+      total.loadMs += cpuMs;
+    }
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  return targets.map((target, i) => {
+    const total = totals[i]!;
+    const requests = Math.max(1, total.requests);
+    const cpuMsPerRequest: Record<string, number> = {};
+    for (const [k, ms] of Object.entries(total.cpu)) cpuMsPerRequest[k] = ms / requests;
+    cpuMsPerRequest.load = total.loadMs / requests;
+    return {
+      name: target.name,
+      requestsPerSecond: total.requests / Math.max(total.seconds, 0.001),
+      p50Ms: median(total.p50s),
+      p99Ms: median(total.p99s),
+      errors: total.errors,
+      non2xx: total.non2xx,
+      cpuMsPerRequest,
+      rounds,
+    };
+  });
+}
+
 /** The CPU counters of a platform run: its workerd process group and this process (the database). */
 export function platformCpu(platform: Platform): CpuCounters {
   return { workerd: () => processGroupCpuMs(platform.processGroup), db: selfCpuMs };
 }
 
 /** Prints measurements as a table, with each one's throughput and p50 relative to `baseline`. */
-export function printTable(title: string, rows: Measurement[], baseline: Measurement, settings: RunSettings = defaultSettings): void {
-  console.log(`\n${title}  (${settings.connections} connections, ${settings.durationSeconds} s each, loopback, 2 cores shared with the load generator)`);
+export function printTable(title: string, rows: Measurement[], baseline: Measurement, settings: RunSettings = defaultSettings, rounds = rows[0]?.rounds ?? 1): void {
+  console.log(`\n${title}  (${settings.connections} connections, ${settings.durationSeconds} s each${rounds > 1 ? ` in ${rounds} alternating rounds` : ''}, loopback, 2 cores shared with the load generator)`);
   const header = ['endpoint', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', `req/s vs ${baseline.name}`, `p50 vs ${baseline.name}`, 'CPU ms/req'];
   const lines = rows.map((r) => [
     r.name,

@@ -8,8 +8,9 @@
  * so both columns run identical SQL; the difference is the platform (router, gate, rate limit,
  * data Worker, Neon driver) around it; each row shows the CPU ms per request of workerd, this
  * process (the embedded database) and the load generator; then every REST row against the bare
- * hello Worker of the same run.
- * Env: BENCH_CONNECTIONS (16), BENCH_SECONDS (10).
+ * hello Worker of the same run. All endpoints are measured in alternating rounds (lib.ts
+ * `measureInterleaved`), so the ratios compare figures taken side by side.
+ * Env: BENCH_CONNECTIONS (16), BENCH_SECONDS (10 per endpoint, split over BENCH_ROUNDS, 3).
  */
 import { neon, neonConfig } from '@neondatabase/serverless';
 import { catalogFromRows, catalogQuery } from '../workers/shared/catalog.ts';
@@ -17,7 +18,7 @@ import type { SqlStatement } from '../workers/shared/contracts.ts';
 import { rolePrelude } from '../workers/data/prelude.ts';
 import { parseRestQuery } from '../workers/data/query/grammar.ts';
 import { buildGetByKey, buildInsert, buildSelect, pickColumns } from '../workers/data/query/sql.ts';
-import { benchClient, defaultSettings, measure, platformCpu, printTable, printTraces, startBenchPlatform, startHelloWorker, traceRequest, type Measurement } from './lib.ts';
+import { benchClient, measureInterleaved, platformCpu, printTable, printTraces, startBenchPlatform, startHelloWorker, traceRequest, type Measurement } from './lib.ts';
 
 const platform = await startBenchPlatform();
 const helloWorker = await startHelloWorker();
@@ -70,21 +71,19 @@ try {
   });
 
   const cpu = platformCpu(platform);
-  const hello = await measure('hello Worker', { url: helloWorker.url }, defaultSettings, helloWorker.cpu);
-  const rows: [Measurement, Measurement][] = [];
   const getByKey = buildGetByKey(table, { id: someId }, null);
-  rows.push([
-    await measure('GET /items/{id} (router)', { url: `${platform.url}/v1/${appId}/items/${someId}`, headers: user }, defaultSettings, cpu),
-    await measure('  same SQL, direct', direct(getByKey), defaultSettings, cpu),
+  // All seven endpoints in alternating rounds, so every ratio compares figures taken side by side.
+  const measured = await measureInterleaved([
+    { name: 'hello Worker', request: { url: helloWorker.url }, cpu: helloWorker.cpu },
+    { name: 'GET /items/{id} (router)', request: { url: `${platform.url}/v1/${appId}/items/${someId}`, headers: user }, cpu },
+    { name: '  same SQL, direct', request: direct(getByKey), cpu },
+    { name: 'GET /items?…limit=20 (router)', request: { url: `${platform.url}/v1/${appId}/items?n=gte.400&order=n.asc&limit=20`, headers: user }, cpu },
+    { name: '  same SQL, direct', request: direct(list), cpu },
+    { name: 'POST /items (router)', request: { url: `${platform.url}/v1/${appId}/items`, method: 'POST', headers: user, body: JSON.stringify({ title: 'bench', n: 7 }) }, cpu },
+    { name: '  same SQL, direct', request: direct(insert), cpu },
   ]);
-  rows.push([
-    await measure('GET /items?…limit=20 (router)', { url: `${platform.url}/v1/${appId}/items?n=gte.400&order=n.asc&limit=20`, headers: user }, defaultSettings, cpu),
-    await measure('  same SQL, direct', direct(list), defaultSettings, cpu),
-  ]);
-  rows.push([
-    await measure('POST /items (router)', { url: `${platform.url}/v1/${appId}/items`, method: 'POST', headers: user, body: JSON.stringify({ title: 'bench', n: 7 }) }, defaultSettings, cpu),
-    await measure('  same SQL, direct', direct(insert), defaultSettings, cpu),
-  ]);
+  const hello = measured[0]!;
+  const rows: [Measurement, Measurement][] = [[measured[1]!, measured[2]!], [measured[3]!, measured[4]!], [measured[5]!, measured[6]!]];
   for (const [viaRouter, viaSql] of rows) printTable(`REST benchmark — ${viaRouter.name}`, [viaSql, viaRouter], viaSql);
   printTable('REST benchmark — against the bare hello Worker of this run', [hello, ...rows.map(([viaRouter]) => viaRouter)], hello);
   printTraces('REST hot path', [

@@ -269,9 +269,9 @@ async function forward(
   const headers = new Headers(request.headers);
   for (const name of [...headers.keys()]) if (name.startsWith('x-bb-')) headers.delete(name);
   headers.set(internalHeaders.requestId, id);
-  headers.set(internalHeaders.principal, encodePrincipal(principal));
+  headers.set(internalHeaders.principal, encodedOnce(principal, encodePrincipal));
   headers.set(internalHeaders.clientIp, request.headers.get('cf-connecting-ip') ?? 'unknown');
-  if (app) headers.set(internalHeaders.app, encodeAppGate(app));
+  if (app) headers.set(internalHeaders.app, encodedOnce(app, encodeAppGate));
   // The query-string token has been resolved into the principal; it goes no further (logs, user code).
   const url = new URL(request.url);
   if (isWebSocketUpgrade(request) && url.searchParams.has('token')) {
@@ -279,6 +279,22 @@ async function forward(
     return env[decision.target].fetch(new Request(url, { method: request.method, headers }));
   }
   return env[decision.target].fetch(await onward(request, headers));
+}
+
+/** Internal header values by the gate object they encode (a reused gate answer is the same object). */
+const encodedHeaders = new WeakMap<object, string>();
+
+/**
+ * `encode(value)`, computed once per object: a gate answer the router reuses (gate-reuse.ts) hands
+ * every request the same principal and app objects, which nothing changes after `resolveGate`.
+ */
+function encodedOnce<T extends object>(value: T, encode: (value: T) => string): string {
+  let encoded = encodedHeaders.get(value);
+  if (encoded === undefined) {
+    encoded = encode(value);
+    encodedHeaders.set(value, encoded);
+  }
+  return encoded;
 }
 
 /** Bodies up to this many bytes (by Content-Length) are read before forwarding (see {@link onward}). */

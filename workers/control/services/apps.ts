@@ -2,7 +2,7 @@
  * Apps (API.md §2): create (idempotent per owner + name), list, status, delete, config.
  */
 import { and, desc, eq, sql } from 'drizzle-orm';
-import { isUniqueViolation } from '../../shared/control-db.ts';
+import { isUniqueViolation, selectAppById } from '../../shared/control-db.ts';
 import { apiKeys, appRecord, apps, type AppRow } from '../../shared/control-schema.ts';
 import { randomBase64, randomString } from '../../shared/crypto.ts';
 import { ApiError } from '../../shared/errors.ts';
@@ -151,7 +151,7 @@ async function retryIfFailed(c: AppContext, row: AppRow): Promise<AppRow> {
  */
 export async function loadOwnedApp(env: Env, caller: ServiceKeyPrincipal, appId: string): Promise<AppRow> {
   if (!appIdPattern.test(appId)) throw new ApiError('APP_NOT_FOUND', `App ${appId} not found.`);
-  const [row] = await controlDb(env).select().from(apps).where(eq(apps.id, appId));
+  const row = await selectAppById(env, appId);
   if (!row || !keyManagesApp(caller, row)) throw new ApiError('APP_NOT_FOUND', `App ${appId} not found.`);
   return appRecord(row);
 }

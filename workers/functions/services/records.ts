@@ -4,7 +4,7 @@
  */
 import { and, desc, eq, gte, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { controlDb } from '../../shared/control-db.ts';
+import { controlDb, selectAppById } from '../../shared/control-db.ts';
 import { appRecord, apps, functionInvocations, functions, functionVersions, type AppRow } from '../../shared/control-schema.ts';
 import { ApiError } from '../../shared/errors.ts';
 import type { TriggerType } from '../../shared/schemas/functions.ts';
@@ -281,7 +281,7 @@ export async function invocationStats(env: Env, functionIds: string[]): Promise<
 
 /** The app row (anon key, env, auth config…). @throws ApiError APP_NOT_FOUND */
 export async function loadApp(env: Env, appId: string): Promise<AppRow> {
-  const [row] = await controlDb(env).select().from(apps).where(eq(apps.id, appId));
+  const row = await selectAppById(env, appId);
   if (!row) throw new ApiError('APP_NOT_FOUND', `App ${appId} not found.`);
   return appRecord(row);
 }
