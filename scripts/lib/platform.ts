@@ -8,8 +8,10 @@
  * under `<stateDir>/run/`, never into the source tree, so several instances can run side by side.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { setPriority } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseToml } from 'smol-toml';
@@ -320,6 +322,7 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
     const exited = new Promise<number | null>((r) => wrangler!.once('exit', (code) => r(code)));
     const url = `http://127.0.0.1:${port}`;
     await waitReady(url, wrangler, options.readyTimeoutMs ?? 180_000);
+    yieldFileWatcher(wrangler.pid!);
     const tick = (scheduledTimeMs?: number) => runTick(url, scheduledTimeMs);
     // Apps created by an older build are upgraded before anything is served from them.
     await tick();
@@ -386,6 +389,26 @@ async function runTick(url: string, scheduledTimeMs?: number): Promise<void> {
   if (scheduledTimeMs !== undefined) query.set('time', String(scheduledTimeMs));
   const response = await fetch(`${url}/cdn-cgi/handler/scheduled?${query}`);
   if (!response.ok) throw new Error(`the scheduled handler answered ${response.status}: ${await response.text()}`);
+}
+
+/**
+ * Lowers the priority of wrangler's bundler (esbuild) in process group `pgid` to the least (nice 19).
+ * Its watch mode polls every file the ten bundles read — measured 126 ms of CPU per second on an
+ * idle platform, 6 % of a 2-core machine — so the Workers, the database and the tests come first;
+ * an edited source still rebuilds, only later when the machine is saturated.
+ */
+export function yieldFileWatcher(pgid: number): void {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const command = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const group = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (group === pgid && command === 'esbuild') setPriority(Number(entry), 19);
+    } catch {
+      /* exited meanwhile, or not ours to change */
+    }
+  }
 }
 
 /** SIGTERM to wrangler's process group (it spawns workerd), SIGKILL after 10 s. */
