@@ -168,7 +168,7 @@ export async function runAsOwner(env: ExecuteEnv, appId: string, statements: Sql
  */
 export async function upgradeApp(env: ExecuteEnv, appId: string): Promise<{ applied: string[]; version: number }> {
   const sql = appSql(env, appId);
-  const result = await migrate(
+  const result = await retryOnClusterRoleRace(() => migrate(
     async (statements) => {
       const locked = [{ query: 'SELECT pg_advisory_xact_lock($1)', params: [upgradeLockKey] }, ...statements];
       const rows = await runBatch(sql, locked, false);
@@ -176,8 +176,38 @@ export async function upgradeApp(env: ExecuteEnv, appId: string): Promise<{ appl
     },
     'butterbase.bootstrap_migrations',
     appMigrations,
-  );
+  ));
   return { applied: result.applied, version: bundledAppVersion };
+}
+
+/**
+ * Whether `error` is two databases of one cluster racing on a cluster-wide role: roles (the
+ * butterbase_* roles, the authenticator) belong to the cluster, not to a database, and the per-database
+ * upgrade lock does not serialise two apps bootstrapping at once, so a `CREATE ROLE` behind
+ * `IF NOT EXISTS` can still lose (23505 on pg_authid, 42710 duplicate_object), and so can a concurrent
+ * `GRANT` (23505 on pg_auth_members, or XX000 "tuple concurrently updated").
+ */
+export function isClusterRoleRace(error: unknown): boolean {
+  if (!(error instanceof ApiError)) return false;
+  const details = (error.details ?? {}) as { constraint?: unknown; pg_code?: unknown };
+  if (details.pg_code === '42710') return true;
+  if (details.pg_code === '23505' && String(details.constraint ?? '').startsWith('pg_auth')) return true;
+  return details.pg_code === 'XX000' && /tuple concurrently updated/.test(String(error.internal ?? ''));
+}
+
+/**
+ * Runs `work` (an upgrade: the whole migration run, whose batches each roll back on failure), and
+ * again — up to 3 times in all — when it lost a {@link isClusterRoleRace}: the next run finds the role
+ * the other database created. Any other error is thrown at once.
+ */
+export async function retryOnClusterRoleRace<T>(work: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= attempts || !isClusterRoleRace(error)) throw error;
+    }
+  }
 }
 
 /**
