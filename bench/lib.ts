@@ -5,12 +5,11 @@
  * embedded database — and the load generator).
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lostByDevProxy } from '../scripts/lib/dev-proxy.ts';
-import { freePort, repoRoot, startPlatform, type Platform } from '../scripts/lib/platform.ts';
+import { freePort, processGroupMembers, repoRoot, startPlatform, type Platform } from '../scripts/lib/platform.ts';
 
 /** One measured endpoint. */
 export interface Measurement {
@@ -44,19 +43,7 @@ function procCpuMs(stat: string, children = false): number {
  * requests come, so counting them made a slow endpoint look costlier per request than it is.
  */
 export function processGroupCpuMs(pgid: number): number {
-  let total = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const command = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      if (Number(fields[2]) === pgid && command === 'workerd') total += procCpuMs(stat);
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return total;
+  return processGroupMembers(pgid).filter((p) => p.command === 'workerd').reduce((total, p) => total + procCpuMs(p.stat), 0);
 }
 
 /** CPU ms of this process (the benchmark script and the embedded database it hosts). */
@@ -164,30 +151,16 @@ async function autocannonRun(
 /**
  * Runs autocannon against one request shape (after a short warm-up) and summarises it; `cpu` names
  * the processes whose CPU time per request to report (the load generator is always reported).
+ * One round of {@link measureInterleaved}.
  */
 export async function measure(
   name: string,
-  request: { url: string; method?: 'GET' | 'POST' | 'PATCH'; headers?: Record<string, string>; body?: string },
+  request: BenchTarget['request'],
   settings: RunSettings = defaultSettings,
   cpu: CpuCounters = {},
 ): Promise<Measurement> {
-  await autocannonRun(request, settings.connections, 2);
-  const before = Object.fromEntries(Object.entries(cpu).map(([k, read]) => [k, read()]));
-  const { result, cpuMs } = await autocannonRun(request, settings.connections, settings.durationSeconds);
-  const after = Object.fromEntries(Object.entries(cpu).map(([k, read]) => [k, read()]));
-  const requests = Math.max(1, result.requests.total as number);
-  const cpuMsPerRequest: Record<string, number> = {};
-  for (const k of Object.keys(cpu)) cpuMsPerRequest[k] = (after[k]! - before[k]!) / requests;
-  cpuMsPerRequest.load = cpuMs / requests;
-  return {
-    name,
-    requestsPerSecond: result.requests.average,
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    errors: result.errors,
-    non2xx: result.non2xx,
-    cpuMsPerRequest,
-  };
+  const [measured] = await measureInterleaved([{ name, request, cpu }], settings, 1);
+  return measured!;
 }
 
 /** One endpoint for {@link measureInterleaved}: its name, the request, and the CPU counters to report. */
@@ -253,7 +226,8 @@ export function platformCpu(platform: Platform): CpuCounters {
 }
 
 /** Prints measurements as a table, with each one's throughput and p50 relative to `baseline`. */
-export function printTable(title: string, rows: Measurement[], baseline: Measurement, settings: RunSettings = defaultSettings, rounds = rows[0]?.rounds ?? 1): void {
+export function printTable(title: string, rows: Measurement[], baseline: Measurement, settings: RunSettings = defaultSettings): void {
+  const rounds = rows[0]?.rounds ?? 1;
   console.log(`\n${title}  (${settings.connections} connections, ${settings.durationSeconds} s each${rounds > 1 ? ` in ${rounds} alternating rounds` : ''}, loopback, 2 cores shared with the load generator)`);
   const header = ['endpoint', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', `req/s vs ${baseline.name}`, `p50 vs ${baseline.name}`, 'CPU ms/req'];
   const lines = rows.map((r) => [

@@ -398,17 +398,31 @@ async function runTick(url: string, scheduledTimeMs?: number): Promise<void> {
  * an edited source still rebuilds, only later when the machine is saturated.
  */
 export function yieldFileWatcher(pgid: number): void {
+  for (const { pid, command } of processGroupMembers(pgid)) {
+    if (command !== 'esbuild') continue;
+    try {
+      setPriority(pid, 19);
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+}
+
+/** The live processes of process group `pgid`: pid, command name and `/proc/<pid>/stat` text. */
+export function processGroupMembers(pgid: number): { pid: number; command: string; stat: string }[] {
+  const members: { pid: number; command: string; stat: string }[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const command = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const group = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-      if (group === pgid && command === 'esbuild') setPriority(Number(entry), 19);
+      // After the command in parentheses: state(0) ppid(1) pgrp(2) …
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) !== pgid) continue;
+      members.push({ pid: Number(entry), command: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), stat });
     } catch {
-      /* exited meanwhile, or not ours to change */
+      /* exited meanwhile */
     }
   }
+  return members;
 }
 
 /** SIGTERM to wrangler's process group (it spawns workerd), SIGKILL after 10 s. */
