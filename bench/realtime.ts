@@ -3,18 +3,28 @@
  * one app (half end users, half anonymous; user isolation + public read, so RLS is evaluated for
  * every batch), while one writer inserts rows over REST at a steady rate. Prints, per run: delivery
  * latency p50/p95/p99 (from the change's trigger time, `timestamp`, to its arrival at a socket),
- * deliveries per second, and the REST write latency measured in the same run.
+ * deliveries per second, the REST write latency measured in the same run, and the CPU ms per
+ * delivery of workerd and of this process (the sockets' client and the embedded database).
+ *
+ * The 1,000-subscriber run is made twice: with clients that do not offer compression, and with
+ * clients offering permessage-deflate as browsers do (RFC 7692). Locally the offer is always
+ * accepted: wrangler's dev proxy and miniflare's entry Worker negotiate it on the client's socket,
+ * and the platform cannot decline through them (an empty `Sec-WebSocket-Extensions` on the 101,
+ * workerd's way to refuse, does not reach the client — measured). Every message is then deflated once per socket by
+ * workerd and inflated by `ws` (zlib on libuv's thread pool, at most 10 at a time), which both costs
+ * CPU on this machine's two cores and queues messages in the client before they count as delivered.
  * Env: BENCH_WRITES_PER_SECOND (20), BENCH_SECONDS (10), BENCH_USERS (distinct end users, default
  * subscribers / 10, at least 10; each user's sockets share the load of one RLS group).
  */
 import WebSocket from 'ws';
-import { benchClient, startBenchPlatform } from './lib.ts';
+import { benchClient, processGroupCpuMs, selfCpuMs, startBenchPlatform } from './lib.ts';
 
 const writesPerSecond = Number(process.env.BENCH_WRITES_PER_SECOND ?? 20);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 
 interface Run {
   subscribers: number;
+  deflate: boolean;
   users: number;
   writes: number;
   deliveries: number;
@@ -25,6 +35,8 @@ interface Run {
   deliveriesPerSecond: number;
   restP50: number;
   restP99: number;
+  workerdCpuMs: number;
+  selfCpuMs: number;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -60,7 +72,8 @@ try {
   const writer = await account(4000, 'writer@example.com');
 
   const runs: Run[] = [];
-  for (const subscribers of [100, 1000]) {
+  const configurations = [{ subscribers: 100, deflate: false }, { subscribers: 1000, deflate: false }, { subscribers: 1000, deflate: true }];
+  for (const { subscribers, deflate } of configurations) {
     const users = Number(process.env.BENCH_USERS ?? Math.max(10, Math.floor(subscribers / 10)));
     for (let i = tokens.length; i < users; i += 8) await Promise.all(Array.from({ length: Math.min(8, users - i) }, (_, k) => signUp(i + k)));
     const latencies: number[] = [];
@@ -72,7 +85,7 @@ try {
       await Promise.all(Array.from({ length: Math.min(50, subscribers - i) }, (_, k) => new Promise<void>((resolve, reject) => {
         const n = i + k;
         const token = n % 2 === 0 ? tokens[(n / 2) % users] : undefined;
-        const ws = new WebSocket(token ? `${base}?token=${token}` : base);
+        const ws = new WebSocket(token ? `${base}?token=${token}` : base, { perMessageDeflate: deflate });
         ws.on('message', (data) => {
           const message = JSON.parse(data.toString());
           if (message.type === 'subscribed') resolve();
@@ -91,6 +104,7 @@ try {
     const rest: number[] = [];
     const total = writesPerSecond * seconds;
     const startedMs = Date.now();
+    const cpu0 = { workerd: processGroupCpuMs(platform.processGroup), self: selfCpuMs() };
     const writes: Promise<void>[] = [];
     let published = 0;
     let failed = 0;
@@ -120,23 +134,25 @@ try {
     const expected = published * subscribers;
     const deadline = Date.now() + 60_000;
     while (deliveries < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const cpu1 = { workerd: processGroupCpuMs(platform.processGroup), self: selfCpuMs() };
     for (const ws of sockets) ws.close();
     latencies.sort((a, b) => a - b);
     rest.sort((a, b) => a - b);
     runs.push({
-      subscribers, users, writes: total - failed, deliveries, expected,
+      subscribers, deflate, users, writes: total - failed, deliveries, expected,
       p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99),
       deliveriesPerSecond: deliveries / ((lastDeliveryMs - startedMs) / 1000),
       restP50: percentile(rest, 50), restP99: percentile(rest, 99),
+      workerdCpuMs: cpu1.workerd - cpu0.workerd, selfCpuMs: cpu1.self - cpu0.self,
     });
     await new Promise((r) => setTimeout(r, 1000));
   }
 
   console.log(`\nRealtime: ${writesPerSecond} REST writes/s for ${seconds} s (half published), subscribers half end users, half anonymous, RLS on\n`);
-  console.log('| subscribers | distinct users | writes | deliveries (expected) | delivery p50 ms | p95 ms | p99 ms | deliveries/s | REST write p50 ms | REST write p99 ms |');
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| subscribers | client offers permessage-deflate | distinct users | writes | deliveries (expected) | delivery p50 ms | p95 ms | p99 ms | deliveries/s | REST write p50 ms | REST write p99 ms | workerd CPU ms/delivery | bench+db CPU ms/delivery |');
+  console.log('| ---: | :---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of runs) {
-    console.log(`| ${r.subscribers} | ${r.users} | ${r.writes} | ${r.deliveries} (${r.expected}) | ${r.p50} | ${r.p95} | ${r.p99} | ${Math.round(r.deliveriesPerSecond)} | ${r.restP50.toFixed(1)} | ${r.restP99.toFixed(1)} |`);
+    console.log(`| ${r.subscribers} | ${r.deflate ? 'yes' : 'no'} | ${r.users} | ${r.writes} | ${r.deliveries} (${r.expected}) | ${r.p50} | ${r.p95} | ${r.p99} | ${Math.round(r.deliveriesPerSecond)} | ${r.restP50.toFixed(1)} | ${r.restP99.toFixed(1)} | ${(r.workerdCpuMs / r.deliveries).toFixed(3)} | ${(r.selfCpuMs / r.deliveries).toFixed(3)} |`);
   }
 } finally {
   await platform.stop();
