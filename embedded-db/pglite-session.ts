@@ -14,10 +14,13 @@
  * statement that may COPY keeps node-postgres's flow instead (a Sync after each statement, the rest
  * not sent after an error). {@link PgliteSession.release} rolls back anything a request left open
  * (a lone `BEGIN`), so no transaction — and nothing `SET LOCAL` — outlives its request.
+ * Statements the session sees again are prepared once and then only bound (statement-cache.ts); the
+ * answers are the same bytes minus the ParseComplete acknowledgements, which are skipped anyway.
  */
 import { protocol, type PGlite } from '@electric-sql/pglite';
 import { beginStatement, type BatchOptions, type SqlSession, type Statement, type StatementResult } from './backend.ts';
-import { decodeAnswer, decodePipeline, extendedQuery, mayStartCopy, pipelinedQuery, type PostgresErrorResponse, type TransactionStatus } from './wire.ts';
+import { isStaleCacheError, StatementCache } from './statement-cache.ts';
+import { decodeAnswer, decodePipeline, extendedQuery, mayStartCopy, pipelinedQuery, type PostgresErrorResponse, type StatementPlan, type TransactionStatus } from './wire.ts';
 
 const { serialize } = protocol;
 
@@ -27,6 +30,7 @@ const simpleQueries = new Map<string, Uint8Array>();
 /** {@link SqlSession} on one open PGlite instance (see the file comment). */
 export class PgliteSession implements SqlSession {
   readonly #pglite: PGlite;
+  readonly #statements = new StatementCache();
   #status: TransactionStatus = 'I';
   /** PGlite's answer to the current exchange, copied out of its WASM memory; reused between exchanges. */
   #inbox = Buffer.allocUnsafe(64 * 1024);
@@ -52,7 +56,7 @@ export class PgliteSession implements SqlSession {
     await this.#simple(beginStatement(options));
     try {
       const results: StatementResult[] = [];
-      for (const statement of statements) results.push(await this.#extended(statement));
+      for (const statement of statements) results.push(await this.#extended(statement, false));
       await this.#simple('COMMIT');
       return results;
     } catch (error) {
@@ -63,13 +67,38 @@ export class PgliteSession implements SqlSession {
 
   async #pipelined(statements: Statement[], options: BatchOptions): Promise<StatementResult[]> {
     const batch = [{ query: beginStatement(options), params: [] }, ...statements, { query: 'COMMIT', params: [] }];
-    const answer = decodePipeline(await this.#send(pipelinedQuery(batch)));
+    const build = (plans: StatementPlan[]) => pipelinedQuery(batch, plans);
+    let answer = await this.#planned(batch, build, decodePipeline);
     this.#status = answer.status;
-    if (answer.error) {
-      await this.#rollback();
-      throw answer.error;
+    if (answer.error) await this.#rollback();
+    if (answer.error && isStaleCacheError(answer.error) && answer.named) {
+      // The whole batch ran in one transaction, now rolled back: run it again, every statement unnamed.
+      this.#statements.reset();
+      answer = await this.#planned(batch, build, decodePipeline, false);
+      this.#status = answer.status;
+      if (answer.error) await this.#rollback();
     }
+    if (answer.error) throw answer.error;
     return answer.results.slice(1, 1 + statements.length);
+  }
+
+  /**
+   * One exchange of `statements`, their messages built by `build` from the statement cache's plans
+   * (every statement unnamed when `prepare` is false), the cache told how it went.
+   * Out: the decoded answer and whether any statement used a named prepared statement.
+   */
+  async #planned<A extends { error: PostgresErrorResponse | undefined; status: TransactionStatus }>(
+    statements: Statement[],
+    build: (plans: StatementPlan[]) => Uint8Array,
+    decode: (data: Buffer) => A,
+    prepare = true,
+  ): Promise<A & { named: boolean }> {
+    const plans = statements.map((s) => (prepare ? this.#statements.plan(s.query) : { name: '', parse: true }));
+    const closes = this.#statements.takeCloses();
+    const body = build(plans);
+    const answer = decode(await this.#send(closes ? Buffer.concat([closes, body]) : body));
+    this.#statements.settle(statements.map((s) => s.query), plans, !answer.error);
+    return { ...answer, named: plans.some((p) => p.name !== '') };
   }
 
   /**
@@ -90,9 +119,23 @@ export class PgliteSession implements SqlSession {
     }
   }
 
-  /** One statement, as node-postgres sends it with `queryMode: 'extended'` and no row limit. */
-  #extended(statement: Statement): Promise<StatementResult> {
-    return this.#exchange(extendedQuery(statement));
+  /**
+   * One statement, as node-postgres sends it with `queryMode: 'extended'` and no row limit (a prepared
+   * statement when the cache has one). A stale cache (see statement-cache.ts) runs it again unnamed:
+   * the statement had not started. Inside a transaction (`prepare` false: the COPY path of
+   * {@link transaction}) statements stay unnamed, as a failed one could not be run again.
+   * @throws the ErrorResponse ({@link PostgresErrorResponse})
+   */
+  async #extended(statement: Statement, prepare = true): Promise<StatementResult> {
+    const build = (plans: StatementPlan[]) => extendedQuery(statement, plans[0]);
+    let answer = await this.#planned([statement], build, decodeAnswer, prepare);
+    if (answer.error && isStaleCacheError(answer.error) && answer.named && answer.status === 'I') {
+      this.#statements.reset();
+      answer = await this.#planned([statement], build, decodeAnswer, false);
+    }
+    this.#status = answer.status;
+    if (answer.error) throw answer.error;
+    return answer.result;
   }
 
   /** A simple-protocol statement (transaction control, as node-postgres sends it). */

@@ -181,9 +181,27 @@ function errorResponse(data: Buffer, at: number, end: number): PostgresErrorResp
  * node-postgres's serializer lays out the messages node-postgres sent through PGlite's shim
  * (PostgreSQL protocol, "Message Formats": Parse, Bind).
  */
-export function extendedQuery(statement: Statement): Uint8Array {
+export function extendedQuery(statement: Statement, plan: StatementPlan = unnamed): Uint8Array {
   const guard = mayCopy.test(statement.query);
-  return statementMessages(statement, guard ? describeExecuteSyncGuarded : describeExecuteSync);
+  return statementMessages(statement, guard ? describeExecuteSyncGuarded : describeExecuteSync, plan);
+}
+
+/**
+ * Which prepared statement a statement's messages use (PostgreSQL protocol, "Extended Query"):
+ * `name` '' is the unnamed statement, parsed every time; a named one is parsed once (`parse`) and
+ * afterwards only bound, so Postgres skips parsing, analysis and (once its plan cache settles on a
+ * generic plan) planning. See statement-cache.ts.
+ */
+export interface StatementPlan {
+  name: string;
+  parse: boolean;
+}
+
+const unnamed: StatementPlan = { name: '', parse: true };
+
+/** Close (statement) messages for `names` (Postgres answers CloseComplete, also for a name it does not know). */
+export function closeStatements(names: string[]): Buffer {
+  return Buffer.concat(names.map((name) => serialize.close({ type: 'S', name })));
 }
 
 /** Whether a statement's text may start a COPY (then it gets the copy guard and a Sync of its own). */
@@ -198,8 +216,8 @@ export function mayStartCopy(statement: Statement): boolean {
  * same outcome as a Sync after each statement with the sender stopping at the first error, in one
  * exchange. Statements that may COPY are not pipelined (see {@link mayStartCopy}).
  */
-export function pipelinedQuery(statements: Statement[]): Uint8Array {
-  const parts = statements.map((statement) => statementMessages(statement, describeExecute));
+export function pipelinedQuery(statements: Statement[], plans?: StatementPlan[]): Uint8Array {
+  const parts = statements.map((statement, i) => statementMessages(statement, describeExecute, plans?.[i] ?? unnamed));
   parts.push(sync);
   return Buffer.concat(parts);
 }
@@ -252,7 +270,7 @@ export function decodePipeline(data: Buffer): { results: StatementResult[]; part
   return { results, partial: result, error, status };
 }
 
-function statementMessages({ query, params }: Statement, tail: Buffer): Buffer {
+function statementMessages({ query, params }: Statement, tail: Buffer, plan: StatementPlan): Buffer {
   const count = params.length;
   const values: (string | null)[] = new Array(count);
   const sizes: number[] = new Array(count);
@@ -263,21 +281,25 @@ function statementMessages({ query, params }: Statement, tail: Buffer): Buffer {
     sizes[i] = value === null ? 0 : Buffer.byteLength(value, 'utf8');
     valueBytes += 4 + sizes[i]!;
   }
-  const queryBytes = Buffer.byteLength(query, 'utf8');
-  const parseLength = 4 + 1 + queryBytes + 1 + 2;
-  const bindLength = 4 + 1 + 1 + 2 + 2 * count + 2 + valueBytes + 2;
-  const out = Buffer.allocUnsafe(1 + parseLength + 1 + bindLength + tail.length);
+  const nameBytes = Buffer.byteLength(plan.name, 'latin1');
+  const parseLength = plan.parse ? 4 + nameBytes + 1 + Buffer.byteLength(query, 'utf8') + 1 + 2 : 0;
+  const bindLength = 4 + 1 + nameBytes + 1 + 2 + 2 * count + 2 + valueBytes + 2;
+  const out = Buffer.allocUnsafe((plan.parse ? 1 + parseLength : 0) + 1 + bindLength + tail.length);
   let at = 0;
-  out[at++] = 0x50; // 'P'
-  at = out.writeInt32BE(parseLength, at);
-  out[at++] = 0; // unnamed statement
-  at += out.write(query, at, 'utf8');
-  out[at++] = 0;
-  at = out.writeUInt16BE(0, at); // no parameter types: the server infers them, as from node-postgres
+  if (plan.parse) {
+    out[at++] = 0x50; // 'P'
+    at = out.writeInt32BE(parseLength, at);
+    at += out.write(plan.name, at, 'latin1'); // '' = the unnamed statement
+    out[at++] = 0;
+    at += out.write(query, at, 'utf8');
+    out[at++] = 0;
+    at = out.writeUInt16BE(0, at); // no parameter types: the server infers them, as from node-postgres
+  }
   out[at++] = 0x42; // 'B'
   at = out.writeInt32BE(bindLength, at);
   out[at++] = 0; // unnamed portal
-  out[at++] = 0; // unnamed statement
+  at += out.write(plan.name, at, 'latin1');
+  out[at++] = 0; // end of the statement's name
   at = out.writeUInt16BE(count & 0xffff, at);
   out.fill(0, at, at + 2 * count); // each parameter in text format
   at += 2 * count;

@@ -43,3 +43,26 @@ describe('extendedQuery', () => {
     });
   }
 });
+
+describe('extendedQuery with a prepared statement', () => {
+  const statement = { query: 'SELECT $1::int + 1, $2', params: [41, 'é'] };
+  it('parses under the name and binds to it the first time', () => {
+    const expected = Buffer.concat([
+      serialize.parse({ name: '_bb_stmt_7', text: statement.query }),
+      serialize.bind({ statement: '_bb_stmt_7', values: statement.params as never[], valueMapper: prepareValue as never }),
+      serialize.describe({ type: 'P', name: '' }),
+      serialize.execute({}),
+      serialize.sync(),
+    ]);
+    expect(Buffer.from(extendedQuery(statement, { name: '_bb_stmt_7', parse: true })).equals(expected)).toBe(true);
+  });
+  it('only binds to the name afterwards', () => {
+    const expected = Buffer.concat([
+      serialize.bind({ statement: '_bb_stmt_7', values: statement.params as never[], valueMapper: prepareValue as never }),
+      serialize.describe({ type: 'P', name: '' }),
+      serialize.execute({}),
+      serialize.sync(),
+    ]);
+    expect(Buffer.from(extendedQuery(statement, { name: '_bb_stmt_7', parse: false })).equals(expected)).toBe(true);
+  });
+});
