@@ -28,6 +28,8 @@ function asUser(userId: string, ...statements: Statement[]): Statement[] {
   ];
 }
 
+const ro = { readOnly: true, deferrable: false };
+const rw = { readOnly: false, deferrable: false };
 const notes: Statement = { query: 'SELECT owner, body FROM notes ORDER BY body', params: [] };
 
 beforeAll(async () => {
@@ -53,16 +55,16 @@ afterAll(async () => {
 });
 
 async function read(userId: string): Promise<string[]> {
-  const results = await session.transaction(asUser(userId, notes), { readOnly: true });
+  const results = await session.transaction(asUser(userId, notes), ro);
   await session.release();
   return results[1]!.rows.map((row) => String(row[1]));
 }
 
 describe('prepared statements in the direct PGlite session', () => {
   it('answers a repeated batch as the first, unnamed run did', async () => {
-    const first = await session.transaction(asUser(alice, notes), { readOnly: true });
+    const first = await session.transaction(asUser(alice, notes), ro);
     for (let i = 0; i < 8; i++) {
-      const again = await session.transaction(asUser(alice, notes), { readOnly: true });
+      const again = await session.transaction(asUser(alice, notes), ro);
       expect(again).toEqual(first);
     }
     await session.release();
@@ -88,10 +90,10 @@ describe('prepared statements in the direct PGlite session', () => {
   it('heals when a function changes a table under a prepared SELECT * (cached plan must not change result type)', async () => {
     const star: Statement = { query: 'SELECT * FROM wide', params: [] };
     for (let i = 0; i < 3; i++) expect((await session.query(star)).rows).toEqual([['1']]);
-    await session.transaction([{ query: 'SELECT widen()', params: [] }], { readOnly: false });
+    await session.transaction([{ query: 'SELECT widen()', params: [] }], rw);
     // The single-statement path and the batch path both run again unnamed instead of failing.
     expect((await session.query(star)).rows).toEqual([['1', '2']]);
-    expect((await session.transaction([star], { readOnly: true }))[0]!.rows).toEqual([['1', '2']]);
+    expect((await session.transaction([star], ro))[0]!.rows).toEqual([['1', '2']]);
     await session.release();
   });
 
@@ -108,12 +110,12 @@ describe('prepared statements in the direct PGlite session', () => {
     const count: Statement = { query: 'SELECT count(*) FROM notes WHERE body = $1', params: ['x'] };
     // Seen once each, so the next batch parses both under names; its first statement fails, so
     // Postgres never parses the ones after it.
-    await session.transaction(asUser(alice, count, insert), { readOnly: false });
+    await session.transaction(asUser(alice, count, insert), rw);
     const failing: Statement = { query: 'SELECT 1 / $1::int', params: [0] };
-    await session.transaction([failing], { readOnly: true }).catch(() => {});
-    await expect(session.transaction([failing, count, insert], { readOnly: false })).rejects.toMatchObject({ code: '22012' });
+    await session.transaction([failing], ro).catch(() => {});
+    await expect(session.transaction([failing, count, insert], rw)).rejects.toMatchObject({ code: '22012' });
     await session.release();
-    const [, counted, inserted] = await session.transaction(asUser(alice, count, insert), { readOnly: false });
+    const [, counted, inserted] = await session.transaction(asUser(alice, count, insert), rw);
     expect(counted!.rows).toEqual([['1']]);
     expect(inserted!.rows).toEqual([['x']]);
     await session.release();
