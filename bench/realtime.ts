@@ -4,7 +4,8 @@
  * every batch), while one writer inserts rows over REST at a steady rate. Prints, per run: delivery
  * latency p50/p95/p99 (from the change's trigger time, `timestamp`, to its arrival at a socket),
  * deliveries per second, the REST write latency measured in the same run, and the CPU ms per
- * delivery of workerd and of this process (the sockets' client and the embedded database).
+ * delivery of workerd, of this process (the embedded database and the writer) and of the subscribers'
+ * own process (bench/realtime-subscribers.ts: their sockets do not share the database's event loop).
  *
  * The 1,000-subscriber run is made twice: with clients that do not offer compression, and with
  * clients offering permessage-deflate as browsers do (RFC 7692). Locally the offer is always
@@ -16,8 +17,9 @@
  * Env: BENCH_WRITES_PER_SECOND (20), BENCH_SECONDS (10), BENCH_USERS (distinct end users, default
  * subscribers / 10, at least 10; each user's sockets share the load of one RLS group).
  */
-import WebSocket from 'ws';
+import { fork } from 'node:child_process';
 import { benchClient, processGroupCpuMs, selfCpuMs, startBenchPlatform } from './lib.ts';
+import type { Collected, CollectRequest, OpenRequest } from './realtime-subscribers.ts';
 
 const writesPerSecond = Number(process.env.BENCH_WRITES_PER_SECOND ?? 20);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -36,7 +38,8 @@ interface Run {
   restP50: number;
   restP99: number;
   workerdCpuMs: number;
-  selfCpuMs: number;
+  dbCpuMs: number;
+  subscribersCpuMs: number;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -45,6 +48,22 @@ function percentile(sorted: number[], p: number): number {
 }
 
 const platform = await startBenchPlatform({ realtime: { REALTIME_MAX_CONNECTIONS_PER_APP: '10000' } });
+const subscriberProcess = fork(new URL('./realtime-subscribers.ts', import.meta.url), [], { execArgv: ['--import', 'tsx'] });
+/** Sends `request` to the subscribers' process; resolves with its first answer of type `answer`. */
+function subscribersSay(request: OpenRequest | CollectRequest, answer: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: { type: string }) => {
+      if (message.type !== answer) return;
+      subscriberProcess.off('message', onMessage);
+      subscriberProcess.off('exit', onExit);
+      resolve(message);
+    };
+    const onExit = (code: number | null) => reject(new Error(`the subscribers' process exited (${code})`));
+    subscriberProcess.on('message', onMessage);
+    subscriberProcess.once('exit', onExit);
+    subscriberProcess.send(request);
+  });
+}
 try {
   const { service, post, readyApp } = benchClient(platform);
   const { app_id: appId } = await readyApp('bench-realtime');
@@ -76,31 +95,9 @@ try {
   for (const { subscribers, deflate } of configurations) {
     const users = Number(process.env.BENCH_USERS ?? Math.max(10, Math.floor(subscribers / 10)));
     for (let i = tokens.length; i < users; i += 8) await Promise.all(Array.from({ length: Math.min(8, users - i) }, (_, k) => signUp(i + k)));
-    const latencies: number[] = [];
-    let deliveries = 0;
-    let lastDeliveryMs = 0;
-    const sockets: WebSocket[] = [];
     const base = `${platform.url.replace(/^http/, 'ws')}/v1/${appId}/realtime`;
-    for (let i = 0; i < subscribers; i += 50) {
-      await Promise.all(Array.from({ length: Math.min(50, subscribers - i) }, (_, k) => new Promise<void>((resolve, reject) => {
-        const n = i + k;
-        const token = n % 2 === 0 ? tokens[(n / 2) % users] : undefined;
-        const ws = new WebSocket(token ? `${base}?token=${token}` : base, { perMessageDeflate: deflate });
-        ws.on('message', (data) => {
-          const message = JSON.parse(data.toString());
-          if (message.type === 'subscribed') resolve();
-          if (message.type === 'change') {
-            const nowMs = Date.now();
-            latencies.push(nowMs - Date.parse(message.timestamp));
-            deliveries += 1;
-            lastDeliveryMs = nowMs;
-          }
-        });
-        ws.once('open', () => ws.send(JSON.stringify({ type: 'subscribe', table: 'messages' })));
-        ws.once('error', reject);
-        sockets.push(ws);
-      })));
-    }
+    const socketTokens = Array.from({ length: subscribers }, (_, n) => (n % 2 === 0 ? tokens[(n / 2) % users]! : null));
+    await subscribersSay({ type: 'open', url: base, table: 'messages', tokens: socketTokens, deflate } satisfies OpenRequest, 'opened');
     const rest: number[] = [];
     const total = writesPerSecond * seconds;
     const startedMs = Date.now();
@@ -132,28 +129,28 @@ try {
     await Promise.all(writes);
     // Only published rows reach the subscribers (none of them is the writer).
     const expected = published * subscribers;
-    const deadline = Date.now() + 60_000;
-    while (deliveries < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const seen = await subscribersSay({ type: 'collect', expected, timeoutMs: 60_000 } satisfies CollectRequest, 'collected') as Collected;
     const cpu1 = { workerd: processGroupCpuMs(platform.processGroup), self: selfCpuMs() };
-    for (const ws of sockets) ws.close();
-    latencies.sort((a, b) => a - b);
+    const { deliveries, lastDeliveryMs } = seen;
+    const latencies = seen.latenciesMs.sort((a, b) => a - b);
     rest.sort((a, b) => a - b);
     runs.push({
       subscribers, deflate, users, writes: total - failed, deliveries, expected,
       p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99),
       deliveriesPerSecond: deliveries / ((lastDeliveryMs - startedMs) / 1000),
       restP50: percentile(rest, 50), restP99: percentile(rest, 99),
-      workerdCpuMs: cpu1.workerd - cpu0.workerd, selfCpuMs: cpu1.self - cpu0.self,
+      workerdCpuMs: cpu1.workerd - cpu0.workerd, dbCpuMs: cpu1.self - cpu0.self, subscribersCpuMs: seen.cpuMs,
     });
     await new Promise((r) => setTimeout(r, 1000));
   }
 
   console.log(`\nRealtime: ${writesPerSecond} REST writes/s for ${seconds} s (half published), subscribers half end users, half anonymous, RLS on\n`);
-  console.log('| subscribers | client offers permessage-deflate | distinct users | writes | deliveries (expected) | delivery p50 ms | p95 ms | p99 ms | deliveries/s | REST write p50 ms | REST write p99 ms | workerd CPU ms/delivery | bench+db CPU ms/delivery |');
-  console.log('| ---: | :---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| subscribers | client offers permessage-deflate | distinct users | writes | deliveries (expected) | delivery p50 ms | p95 ms | p99 ms | deliveries/s | REST write p50 ms | REST write p99 ms | CPU ms/delivery: workerd | db | subscribers |');
+  console.log('| ---: | :---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of runs) {
-    console.log(`| ${r.subscribers} | ${r.deflate ? 'yes' : 'no'} | ${r.users} | ${r.writes} | ${r.deliveries} (${r.expected}) | ${r.p50} | ${r.p95} | ${r.p99} | ${Math.round(r.deliveriesPerSecond)} | ${r.restP50.toFixed(1)} | ${r.restP99.toFixed(1)} | ${(r.workerdCpuMs / r.deliveries).toFixed(3)} | ${(r.selfCpuMs / r.deliveries).toFixed(3)} |`);
+    console.log(`| ${r.subscribers} | ${r.deflate ? 'yes' : 'no'} | ${r.users} | ${r.writes} | ${r.deliveries} (${r.expected}) | ${r.p50} | ${r.p95} | ${r.p99} | ${Math.round(r.deliveriesPerSecond)} | ${r.restP50.toFixed(1)} | ${r.restP99.toFixed(1)} | ${(r.workerdCpuMs / r.deliveries).toFixed(3)} | ${(r.dbCpuMs / r.deliveries).toFixed(3)} | ${(r.subscribersCpuMs / r.deliveries).toFixed(3)} |`);
   }
 } finally {
+  subscriberProcess.disconnect();
   await platform.stop();
 }
