@@ -52,6 +52,7 @@ async function open(request: OpenRequest): Promise<void> {
   sockets = [];
   latencies = [];
   deliveries = 0;
+  lastDeliveryMs = 0;
   for (let i = 0; i < request.tokens.length; i += 50) {
     await Promise.all(request.tokens.slice(i, i + 50).map((token) => new Promise<void>((resolve, reject) => {
       const ws = new WebSocket(token ? `${request.url}?token=${token}` : request.url, { perMessageDeflate: request.deflate });

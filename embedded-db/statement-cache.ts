@@ -89,10 +89,6 @@ export class StatementCache {
    * names it tried to parse are unknown and get closed before their next use.
    */
   settle(queries: string[], plans: StatementPlan[], ok: boolean): void {
-    if (ok && queries.some((query) => !cacheable(query))) {
-      this.reset();
-      return;
-    }
     for (let i = 0; i < plans.length; i++) {
       const plan = plans[i]!;
       if (!plan.name || !plan.parse) continue;
@@ -105,6 +101,8 @@ export class StatementCache {
         if (cached?.name === plan.name) cached.prepared = false;
       }
     }
+    // After the bookkeeping, so names parsed in this very exchange are closed too.
+    if (ok && queries.some((query) => !cacheable(query))) this.reset();
   }
 
   /** Forgets every statement; the prepared ones are closed at the start of the next exchange. */

@@ -145,8 +145,12 @@ describe('StatementCache', () => {
     const named = cache.plan('SELECT 1');
     cache.settle(['SELECT 1'], [named], true);
     expect(cache.stats().prepared).toBe(1);
-    cache.settle(['ALTER TABLE t ADD b int'], [{ name: '', parse: true }], true);
+    // An exchange that parses a name and runs DDL: both that name and the earlier one are closed.
+    const fresh = (cache.plan('SELECT 2'), cache.plan('SELECT 2'));
+    cache.settle(['SELECT 2', 'ALTER TABLE t ADD b int'], [fresh, { name: '', parse: true }], true);
     expect(cache.stats()).toEqual({ texts: 0, prepared: 0 });
-    expect(cache.takeCloses()).not.toBeNull();
+    const closes = cache.takeCloses()!.toString('latin1');
+    expect(closes).toContain(named.name);
+    expect(closes).toContain(fresh.name);
   });
 });
